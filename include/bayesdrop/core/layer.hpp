@@ -1,0 +1,89 @@
+// The Layer contract: what every bayesdrop layer promises, written down once, as dlib's layers_abstract.h does.
+//
+// Shapes. Inputs and outputs are column-major matrices with one column per observation: x is input_rows() x B,
+// y is output_rows() x B, for any batch size B >= 1. Images are flattened per column (see core/types.hpp).
+//
+// forward(x, y, ctx)
+//   \pre  x.rows() == input_rows(); in Mode::train a stochastic layer also needs ctx.rng.
+//   \post y is resized to output_rows() x B and overwritten.
+//         In Mode::train the layer may cache what backward needs (a reference-free copy of its noise: masks, the
+//         sampled epsilon, pre-activation moments). It must not keep a pointer to x: backward gets x again.
+//         In Mode::eval the output is deterministic: the same x gives the same y, and no noise is drawn.
+//         Buffers are resized only when B changes, so after the first batch a forward pass allocates nothing.
+//
+// backward(x, dy, dx)
+//   \pre  the most recent forward of this layer was in Mode::train with this same x; dy is output_rows() x B and
+//         holds d loss / d y.
+//   \post *dx is resized to input_rows() x B and OVERWRITTEN with d loss / d x, unless dx is null (the caller does
+//         not need it, e.g. for the first layer), in which case the layer skips that work.
+//         Every parameter's grad is INCREMENTED (+=) by d loss / d value, so gradients of several terms can be
+//         summed; Sequential::zero_grad() clears them before each step.
+//
+// parameters()  the layer's trained tensors with their gradients, in a fixed order; pointers stay valid for the
+//               layer's lifetime. State that is not trained (a cached mask, running statistics) is not a Parameter.
+// kl()          the layer's KL(q || p) summed over its units or weights, at the current parameters (0 for layers
+//               without a posterior). kl_backward(c) INCREMENTS every parameter's grad by c * d kl() / d value.
+// sparsity()    counts of active input units and weights (see core/sparsity.hpp); layers that cannot be pruned
+//               report everything active. Evaluation-mode decisions (thresholds) define "active".
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bayesdrop/core/context.hpp"
+#include "bayesdrop/core/parameter.hpp"
+#include "bayesdrop/core/sparsity.hpp"
+#include "bayesdrop/core/types.hpp"
+
+namespace bayesdrop {
+
+template <class Scalar>
+class Layer {
+ public:
+  using MatrixType = Matrix<Scalar>;
+
+  virtual ~Layer() = default;
+  Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  /// Short type name for logs and errors, e.g. "Linear".
+  virtual std::string_view name() const = 0;
+  /// Rows of x (features per observation) the layer accepts.
+  virtual Index input_rows() const = 0;
+  /// Rows of y it produces.
+  virtual Index output_rows() const = 0;
+
+  virtual void forward(const MatrixType& x, MatrixType& y, const Context& ctx) = 0;
+  virtual void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) = 0;
+
+  virtual std::vector<Parameter<Scalar>*> parameters() { return {}; }
+  virtual Scalar kl() const { return Scalar(0); }
+  virtual void kl_backward(Scalar /*coeff*/) {}
+  virtual SparsityStats sparsity() const {
+    return SparsityStats{input_rows(), input_rows(), 0, 0};
+  }
+
+ protected:
+  /// Forward-side shape check with a message that names the layer.
+  void check_input(const MatrixType& x) const {
+    if (x.rows() != input_rows()) {
+      throw ShapeError(std::string(name()) + ": input has " + std::to_string(x.rows()) + " rows but the layer expects " +
+                       std::to_string(input_rows()) + " (features per observation, one column per observation)");
+    }
+  }
+  /// Backward-side shape check of dy against the cached batch.
+  void check_output_grad(const MatrixType& x, const MatrixType& dy) const {
+    if (dy.rows() != output_rows() || dy.cols() != x.cols()) {
+      throw ShapeError(std::string(name()) + ": output gradient is " + detail::shape_string(dy.rows(), dy.cols()) +
+                       " but the layer produced " + detail::shape_string(output_rows(), x.cols()));
+    }
+  }
+};
+
+template <class Scalar>
+using LayerPtr = std::unique_ptr<Layer<Scalar>>;
+
+}  // namespace bayesdrop

@@ -1,0 +1,83 @@
+// Fully connected layer y = W x + b.
+//
+//   training and evaluation:  y = W x + b                      (both modes are the same; Linear has no noise)
+//   backward:                 dW += dy x^T,  db += dy 1,  dx = W^T dy
+//
+// Parameters: weight W (out x in), bias b (out x 1), initialised by LinearOptions::init (Glorot uniform by default,
+// TensorFlow's dense default, which the methods' reference code uses) and zero.
+#pragma once
+
+#include <string>
+
+#include "bayesdrop/core/init.hpp"
+#include "bayesdrop/core/layer.hpp"
+
+namespace bayesdrop {
+
+struct LinearOptions {
+  Init init = Init::glorot_uniform();  ///< weight initialiser. Default: Glorot uniform
+  bool bias = true;                    ///< learn an additive bias. Default: true
+
+  LinearOptions& with_init(Init i) { init = i; return *this; }
+  LinearOptions& with_bias(bool b) { bias = b; return *this; }
+};
+
+template <class Scalar>
+class Linear final : public Layer<Scalar> {
+ public:
+  using typename Layer<Scalar>::MatrixType;
+
+  /// in, out > 0: features per observation before and after. rng draws the initial weights.
+  Linear(Index in, Index out, Rng& rng, LinearOptions options = {})
+      : weight_("weight", ParamRole::weight, checked(out, "out"), checked(in, "in")),
+        bias_("bias", ParamRole::bias, out, 1),
+        has_bias_(options.bias) {
+    initialize(weight_.value, in, out, options.init, rng);
+  }
+
+  std::string_view name() const override { return "Linear"; }
+  Index input_rows() const override { return weight_.value.cols(); }
+  Index output_rows() const override { return weight_.value.rows(); }
+
+  void forward(const MatrixType& x, MatrixType& y, const Context&) override {
+    this->check_input(x);
+    y.noalias() = weight_.value * x;
+    if (has_bias_) y.colwise() += bias_.value.col(0);
+  }
+
+  void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
+    this->check_output_grad(x, dy);
+    weight_.grad.noalias() += dy * x.transpose();               // dL/dW = dy x^T
+    if (has_bias_) bias_.grad.col(0) += dy.rowwise().sum();     // dL/db = sum over the batch
+    if (dx) dx->noalias() = weight_.value.transpose() * dy;     // dL/dx = W^T dy
+  }
+
+  std::vector<Parameter<Scalar>*> parameters() override {
+    if (has_bias_) return {&weight_, &bias_};
+    return {&weight_};
+  }
+  SparsityStats sparsity() const override {
+    const auto w = weight_.value.size();
+    return SparsityStats{input_rows(), input_rows(), w, w};
+  }
+
+  Parameter<Scalar>& weight() { return weight_; }
+  Parameter<Scalar>& bias() { return bias_; }
+  const Parameter<Scalar>& weight() const { return weight_; }
+  const Parameter<Scalar>& bias() const { return bias_; }
+  bool has_bias() const { return has_bias_; }
+
+ private:
+  static Index checked(Index n, const char* what) {
+    if (n <= 0) {
+      throw InvalidArgument(std::string("Linear: ") + what + " features must be positive, got " + std::to_string(n));
+    }
+    return n;
+  }
+
+  Parameter<Scalar> weight_;
+  Parameter<Scalar> bias_;
+  bool has_bias_;
+};
+
+}  // namespace bayesdrop

@@ -1,0 +1,130 @@
+// A chain of layers that owns them: y = f_n(... f_2(f_1(x))).
+//
+// Sequential is itself a Layer, so chains nest. It keeps one output buffer and one gradient buffer per layer and
+// resizes them only when the batch size changes: after the first batch, forward and backward allocate nothing.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bayesdrop/core/layer.hpp"
+
+namespace bayesdrop {
+
+template <class Scalar>
+class Sequential final : public Layer<Scalar> {
+ public:
+  using typename Layer<Scalar>::MatrixType;
+
+  Sequential() = default;
+
+  /// Appends a layer; its input rows must equal the previous layer's output rows.
+  Sequential& add(LayerPtr<Scalar> layer) {
+    if (!layer) throw InvalidArgument("Sequential::add: null layer");
+    if (!layers_.empty() && layers_.back()->output_rows() != layer->input_rows()) {
+      throw ShapeError("Sequential::add: layer " + std::to_string(layers_.size()) + " (" + std::string(layer->name()) +
+                       ") takes " + std::to_string(layer->input_rows()) + " rows but layer " +
+                       std::to_string(layers_.size() - 1) + " (" + std::string(layers_.back()->name()) +
+                       ") produces " + std::to_string(layers_.back()->output_rows()));
+    }
+    layers_.push_back(std::move(layer));
+    outputs_.emplace_back();
+    grads_.emplace_back();
+    params_.clear();
+    for (auto& l : layers_) {
+      for (auto* p : l->parameters()) params_.push_back(p);
+    }
+    return *this;
+  }
+
+  /// Constructs a layer of type L in place, appends it and returns it: `net.emplace<Linear<float>>(784, 500, rng)`.
+  template <template <class> class L, class... Args>
+  L<Scalar>& emplace(Args&&... args) {
+    auto layer = std::make_unique<L<Scalar>>(std::forward<Args>(args)...);
+    auto& ref = *layer;
+    add(std::move(layer));
+    return ref;
+  }
+
+  Index size() const { return static_cast<Index>(layers_.size()); }
+  bool empty() const { return layers_.empty(); }
+  Layer<Scalar>& layer(Index i) { return *layers_.at(static_cast<std::size_t>(i)); }
+  const Layer<Scalar>& layer(Index i) const { return *layers_.at(static_cast<std::size_t>(i)); }
+
+  std::string_view name() const override { return "Sequential"; }
+  Index input_rows() const override { return require_layers("input_rows").front()->input_rows(); }
+  Index output_rows() const override { return require_layers("output_rows").back()->output_rows(); }
+
+  /// Runs the chain and returns a reference to the last layer's output (valid until the next forward).
+  const MatrixType& forward(const MatrixType& x, const Context& ctx) {
+    require_layers("forward");
+    const MatrixType* in = &x;
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      layers_[i]->forward(*in, outputs_[i], ctx);
+      in = &outputs_[i];
+    }
+    return *in;
+  }
+
+  void forward(const MatrixType& x, MatrixType& y, const Context& ctx) override { y = forward(x, ctx); }
+
+  /// Back-propagates dy (d loss / d output of the last forward) through every layer; x is that forward's input.
+  void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
+    require_layers("backward");
+    const MatrixType* upstream = &dy;
+    for (std::size_t i = layers_.size(); i-- > 0;) {
+      const MatrixType& in = i == 0 ? x : outputs_[i - 1];
+      MatrixType* down = i == 0 ? dx : &grads_[i];
+      layers_[i]->backward(in, *upstream, down);
+      upstream = down;
+    }
+  }
+
+  /// Every parameter of every layer, in layer order. Pointers stay valid while the model lives.
+  std::vector<Parameter<Scalar>*> parameters() override { return params_; }
+  /// Clears every parameter's gradient (allocation-free).
+  void zero_grad() {
+    for (auto* p : params_) p->zero_grad();
+  }
+
+  Scalar kl() const override {
+    Scalar total(0);
+    for (const auto& l : layers_) total += l->kl();
+    return total;
+  }
+  void kl_backward(Scalar coeff) override {
+    for (auto& l : layers_) l->kl_backward(coeff);
+  }
+
+  /// Totals over the chain: input units of the first layer, weights summed over all layers.
+  SparsityStats sparsity() const override {
+    SparsityStats s;
+    if (layers_.empty()) return s;
+    const SparsityStats first = layers_.front()->sparsity();
+    s.units_in = first.units_in;
+    s.active_in = first.active_in;
+    for (const auto& l : layers_) {
+      const SparsityStats t = l->sparsity();
+      s.weights += t.weights;
+      s.active_weights += t.active_weights;
+    }
+    return s;
+  }
+
+ private:
+  const std::vector<LayerPtr<Scalar>>& require_layers(const char* what) const {
+    if (layers_.empty()) {
+      throw InvalidArgument(std::string("Sequential::") + what + ": the model has no layers; add some first");
+    }
+    return layers_;
+  }
+
+  std::vector<LayerPtr<Scalar>> layers_;
+  std::vector<MatrixType> outputs_;  // outputs_[i]: output of layer i
+  std::vector<MatrixType> grads_;    // grads_[i]: d loss / d input of layer i (i >= 1)
+  std::vector<Parameter<Scalar>*> params_;
+};
+
+}  // namespace bayesdrop
