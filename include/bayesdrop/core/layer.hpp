@@ -46,8 +46,10 @@ class Layer {
 
   virtual ~Layer() = default;
   Layer() = default;
-  Layer(const Layer&) = delete;
+  Layer(const Layer&) = delete;             // parameters have identity: optimisers hold pointers to them
   Layer& operator=(const Layer&) = delete;
+  Layer(Layer&&) noexcept = default;
+  Layer& operator=(Layer&&) noexcept = default;
 
   /// Short type name for logs and errors, e.g. "Linear".
   virtual std::string_view name() const = 0;

@@ -13,11 +13,14 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <type_traits>
 
+#include "bayesdrop/core/error.hpp"
 #include "bayesdrop/core/types.hpp"
 
 namespace bayesdrop {
@@ -84,7 +87,7 @@ class Rng {
         for (int k = 0; k < kLanes; ++k) out[i + k] = static_cast<double>((raw[k] >> 11) + 1u) * scale;
       }
     }
-    for (; i < n; ++i) out[i] = uniform_one<Scalar>();
+    while (i < n) out[i++] = uniform_one<Scalar>();
   }
 
   /// Fills out[0..n) with standard normals N(0, 1). Float normals come from 24-bit uniforms, so |z| < 5.77.
@@ -116,6 +119,19 @@ class Rng {
     }
   }
 
+  /// Fills out[0..n) with Bernoulli draws: 1 with probability p_one, else 0. p_one must be in [0, 1].
+  template <class Scalar>
+  void bernoulli(Scalar* out, Index n, double p_one) {
+    if (!(p_one >= 0 && p_one <= 1)) {
+      throw InvalidArgument("Rng::bernoulli: probability must be in [0, 1], got " + std::to_string(p_one));
+    }
+    uniform(out, n);
+    // u is uniform on (0, 1], so P(u <= p) = p exactly at the generator's resolution, including p = 0 and p = 1.
+    const Scalar p = Scalar(p_one);
+    Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> a(out, n);
+    a = (a <= p).template cast<Scalar>();
+  }
+
   /// Fills a whole Eigen matrix or array with uniforms on (0, 1].
   template <class Derived>
   void uniform(Eigen::DenseBase<Derived>& m) {
@@ -126,6 +142,11 @@ class Rng {
   template <class Derived>
   void normal(Eigen::DenseBase<Derived>& m) {
     normal(m.derived().data(), m.size());
+  }
+  /// Fills a whole Eigen matrix or array with Bernoulli(p_one) draws as 0 and 1.
+  template <class Derived>
+  void bernoulli(Eigen::DenseBase<Derived>& m, double p_one) {
+    bernoulli(m.derived().data(), m.size(), p_one);
   }
 
   /// One uniform on (0, 1].

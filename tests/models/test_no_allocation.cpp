@@ -1,0 +1,73 @@
+// After the first batch a training step must not allocate: neither through operator new (our containers) nor
+// through Eigen's own allocator (temporaries, product workspaces). Eigen's check is compiled in only for this
+// executable, with its assertion turned into an exception so that it also fires in Release builds.
+// With one thread this holds given EIGEN_STACK_ALLOCATION_LIMIT >= 1 MiB (set for our targets in CMakeLists.txt).
+// With OpenMP threads, Eigen 3.4's parallel product allocates its shared packing buffer once per product.
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <stdexcept>
+
+#define EIGEN_RUNTIME_NO_MALLOC
+#define eigen_assert(x) \
+  if (!(x)) throw std::runtime_error("Eigen assertion failed: " #x)
+
+#include <catch2/catch.hpp>
+
+#include "bayesdrop/layers/linear.hpp"
+#include "bayesdrop/layers/relu.hpp"
+#include "bayesdrop/losses/softmax_cross_entropy.hpp"
+#include "bayesdrop/models/sequential.hpp"
+#include "bayesdrop/optim/adam.hpp"
+
+namespace {
+std::atomic<long> g_news{0};
+}
+
+void* operator new(std::size_t n) {
+  ++g_news;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+using namespace bayesdrop;
+
+TEST_CASE("a single-threaded training step of the MLP allocates nothing after the first", "[model][allocation]") {
+  Eigen::setNbThreads(1);
+  Rng rng(1);
+  Sequential<float> net;
+  net.emplace<Linear>(784, 500, rng);
+  net.emplace<ReLU>(500);
+  net.emplace<Linear>(500, 300, rng);
+  net.emplace<ReLU>(300);
+  net.emplace<Linear>(300, 10, rng);
+  Adam<float> adam({ParamGroup<float>{"all", net.parameters(), 1e-3, 1e-4}});
+  SoftmaxCrossEntropy<float> ce;
+  Matrix<float> x(784, 100), dz;
+  rng.uniform(x);
+  Labels y(100);
+  for (Index j = 0; j < 100; ++j) y[j] = Label(j % 10);
+
+  auto step = [&] {
+    adam.zero_grad();
+    ce.forward(net.forward(x, Context::train(rng)), y);
+    ce.backward(y, dz);
+    net.backward(x, dz, nullptr);
+    adam.step();
+  };
+  step();  // the first step sizes every buffer
+
+  const long before = g_news.load();
+  Eigen::internal::set_is_malloc_allowed(false);
+  try {
+    step();
+    step();
+  } catch (...) {
+    Eigen::internal::set_is_malloc_allowed(true);
+    throw;
+  }
+  Eigen::internal::set_is_malloc_allowed(true);
+  CHECK(g_news.load() - before == 0);
+}

@@ -1,0 +1,169 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "bayesdrop/optim/adam.hpp"
+#include "bayesdrop/optim/sgd.hpp"
+
+using namespace bayesdrop;
+
+namespace {
+// f(w) = 0.5 ||A w - b||^2 with gradient A^T (A w - b); minimiser solves the normal equations.
+struct LeastSquares {
+  Matrix<double> a, b;
+  explicit LeastSquares(Rng& rng) : a(8, 3), b(8, 1) {
+    rng.normal(a);
+    rng.normal(b);
+  }
+  void gradient(Parameter<double>& w) const { w.grad = a.transpose() * (a * w.value - b); }
+  Matrix<double> solution() const { return (a.transpose() * a).ldlt().solve(a.transpose() * b); }
+};
+}  // namespace
+
+TEST_CASE("Adam's first steps equal the hand-computed update", "[optim][adam]") {
+  Parameter<double> w("w", ParamRole::weight, 2, 1);
+  w.value << 1.0, -2.0;
+  Adam<double> adam({ParamGroup<double>{"g", {&w}, 0.1, 0.5}}, AdamOptions{}.with_betas(0.9, 0.99).with_eps(1e-8));
+  double m[2] = {0, 0}, v[2] = {0, 0}, value[2] = {1.0, -2.0};
+  const double grads[2][2] = {{0.3, -0.4}, {-0.2, 0.1}};
+  for (int t = 1; t <= 2; ++t) {
+    w.grad << grads[t - 1][0], grads[t - 1][1];
+    adam.step();
+    for (int i = 0; i < 2; ++i) {
+      const double g = grads[t - 1][i] + 0.5 * value[i];
+      m[i] = 0.9 * m[i] + 0.1 * g;
+      v[i] = 0.99 * v[i] + 0.01 * g * g;
+      const double mhat = m[i] / (1 - std::pow(0.9, t)), vhat = v[i] / (1 - std::pow(0.99, t));
+      value[i] -= 0.1 * mhat / (std::sqrt(vhat) + 1e-8);
+      CHECK(w.value(i) == Approx(value[i]).epsilon(1e-12));
+    }
+  }
+  CHECK(adam.steps() == 2);
+}
+
+TEST_CASE("Adam and SGD with momentum find the least-squares solution", "[optim]") {
+  Rng rng(4);
+  LeastSquares problem(rng);
+  const Matrix<double> solution = problem.solution();
+
+  Parameter<double> w1("w", ParamRole::weight, 3, 1);
+  Adam<double> adam({ParamGroup<double>{"g", {&w1}, 0.05}});
+  for (int i = 0; i < 3000; ++i) {
+    problem.gradient(w1);
+    adam.step();
+  }
+  CHECK((w1.value - solution).norm() < 1e-4);
+
+  for (bool nesterov : {false, true}) {
+    Parameter<double> w2("w", ParamRole::weight, 3, 1);
+    const double lr = 0.5 / (problem.a.transpose() * problem.a).eigenvalues().real().maxCoeff();
+    Sgd<double> sgd({ParamGroup<double>{"g", {&w2}, lr}}, SgdOptions{}.with_momentum(0.9).with_nesterov(nesterov));
+    for (int i = 0; i < 3000; ++i) {
+      problem.gradient(w2);
+      sgd.step();
+    }
+    CHECK((w2.value - solution).norm() < 1e-8);
+  }
+}
+
+TEST_CASE("SGD with momentum follows PyTorch's update rule", "[optim][sgd]") {
+  Parameter<double> w("w", ParamRole::weight, 1, 1);
+  w.value << 1.0;
+  Sgd<double> sgd({ParamGroup<double>{"g", {&w}, 0.1, 0.0}}, SgdOptions{}.with_momentum(0.5));
+  w.grad << 2.0;
+  sgd.step();  // buf = 2, w = 1 - 0.2
+  CHECK(w.value(0) == Approx(0.8));
+  w.grad << 1.0;
+  sgd.step();  // buf = 0.5 * 2 + 1 = 2, w = 0.8 - 0.2
+  CHECK(w.value(0) == Approx(0.6));
+}
+
+TEST_CASE("parameter groups keep their own learning rates and weight decay", "[optim]") {
+  Parameter<double> weight("weight", ParamRole::weight, 2, 2), gate("gate", ParamRole::noise, 3, 1);
+  weight.value.setOnes();
+  gate.value.setOnes();
+  weight.grad.setConstant(1.0);
+  gate.grad.setConstant(-1.0);
+  // Adam's first step moves each value by lr * sign(gradient) (up to eps).
+  Adam<double> adam({ParamGroup<double>{"weights", {&weight}, 1e-3}, ParamGroup<double>{"gates", {&gate}, 1e-2}});
+  adam.step();
+  CHECK(weight.value.isApprox(Matrix<double>::Constant(2, 2, 1 - 1e-3), 1e-9));
+  CHECK(gate.value.isApprox(Matrix<double>::Constant(3, 1, 1 + 1e-2), 1e-9));
+
+  // Plain SGD: the decayed group also moves by lr * weight_decay * value.
+  Parameter<double> a("a", ParamRole::weight, 1, 1), b("b", ParamRole::noise, 1, 1);
+  a.value << 2.0;
+  b.value << 2.0;
+  Sgd<double> sgd({ParamGroup<double>{"decayed", {&a}, 0.1, 0.5}, ParamGroup<double>{"plain", {&b}, 0.1, 0.0}});
+  sgd.zero_grad();
+  sgd.step();
+  CHECK(a.value(0) == Approx(2.0 - 0.1 * 0.5 * 2.0));
+  CHECK(b.value(0) == 2.0);
+}
+
+TEST_CASE("with_roles splits a model's parameters into groups", "[optim]") {
+  Parameter<float> w("weight", ParamRole::weight, 1, 1), b("bias", ParamRole::bias, 1, 1),
+      n("log_alpha", ParamRole::noise, 1, 1);
+  const std::vector<Parameter<float>*> all{&w, &n, &b};
+  const auto base = with_roles(all, {ParamRole::weight, ParamRole::bias});
+  REQUIRE(base.size() == 2);
+  CHECK(base[0] == &w);
+  CHECK(base[1] == &b);
+  CHECK(with_roles(all, {ParamRole::noise}).front() == &n);
+}
+
+TEST_CASE("optimisers reject invalid settings", "[optim]") {
+  Parameter<float> w("w", ParamRole::weight, 1, 1);
+  CHECK_THROWS_AS(Adam<float>({ParamGroup<float>{"g", {&w}, 0.0}}), InvalidArgument);
+  CHECK_THROWS_AS(Adam<float>({ParamGroup<float>{"g", {&w}, 1e-3, -1.0}}), InvalidArgument);
+  CHECK_THROWS_AS(Adam<float>({ParamGroup<float>{"g", {}, 1e-3}}), InvalidArgument);
+  CHECK_THROWS_WITH(Adam<float>({ParamGroup<float>{"a", {&w}, 1e-3}, ParamGroup<float>{"b", {&w}, 1e-3}}),
+                    Catch::Contains("more than one group"));
+  CHECK_THROWS_AS(Adam<float>({ParamGroup<float>{"g", {&w}, 1e-3}}, AdamOptions{}.with_betas(1.0, 0.9)),
+                  InvalidArgument);
+  CHECK_THROWS_AS(Sgd<float>({ParamGroup<float>{"g", {&w}, 1e-3}}, SgdOptions{}.with_momentum(1.0)), InvalidArgument);
+}
+
+TEST_CASE("piecewise schedule switches at fractions of training", "[optim][schedule]") {
+  // The BBD/SBP code base: 60 epochs of 600 batches, boundaries at int(600 * 59 * {0.5, 0.75}).
+  const auto s = LrSchedule::piecewise({0.5, 0.75}, {1.0, 0.1, 0.01}, 600 * 59);
+  CHECK(s.factor(0) == 1.0);
+  CHECK(s.factor(17699) == 1.0);
+  CHECK(s.factor(17700) == 0.1);
+  CHECK(s.factor(26549) == 0.1);
+  CHECK(s.factor(26550) == 0.01);
+  CHECK(s.factor(1000000) == 0.01);
+  CHECK_THROWS_AS(LrSchedule::piecewise({0.5}, {1.0}, 100), InvalidArgument);
+  CHECK_THROWS_AS(LrSchedule::piecewise({0.75, 0.5}, {1.0, 0.1, 0.01}, 100), InvalidArgument);
+  CHECK_THROWS_AS(LrSchedule::piecewise({0.5}, {1.0, 0.1}, 0), InvalidArgument);
+}
+
+TEST_CASE("linear decay follows sparse VD's lr_linear", "[optim][schedule]") {
+  // lr_linear over 200 epochs: constant for 100, then linear to 0.
+  const auto s = LrSchedule::linear_decay(200, 0.5);
+  CHECK(s.factor(0) == 1.0);
+  CHECK(s.factor(100) == 1.0);
+  CHECK(s.factor(150) == Approx(0.5));
+  CHECK(s.factor(200) == 0.0);
+  const auto to0 = LrSchedule::linear_decay(200);
+  CHECK(to0.factor(50) == Approx(0.75));
+  const auto to_tenth = LrSchedule::linear_decay(10, 0.0, 0.1);
+  CHECK(to_tenth.factor(10) == Approx(0.1));
+  CHECK(to_tenth.factor(5) == Approx(0.55));
+  CHECK_THROWS_AS(LrSchedule::linear_decay(10, 1.0), InvalidArgument);
+}
+
+TEST_CASE("the optimiser applies each group's schedule", "[optim][schedule]") {
+  Parameter<double> w("w", ParamRole::weight, 1, 1);
+  ParamGroup<double> g{"g", {&w}, 0.1};
+  g.schedule = LrSchedule::piecewise({0.5}, {1.0, 0.1}, 4);
+  Sgd<double> sgd({g});
+  w.grad << 1.0;
+  double expected = 0;
+  for (int t = 0; t < 4; ++t) {
+    CHECK(sgd.current_lr(0) == Approx(t < 2 ? 0.1 : 0.01));
+    expected -= t < 2 ? 0.1 : 0.01;
+    sgd.step();
+    CHECK(w.value(0) == Approx(expected));
+  }
+}
