@@ -1,0 +1,89 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+
+#include "bayesdrop/models/mlp.hpp"
+#include "bayesdrop/optim/adam.hpp"
+#include "bayesdrop/training/epoch_runner.hpp"
+
+using namespace bayesdrop;
+
+namespace {
+// Two Gaussian blobs in 5-d, separable: a small model must learn them within a few epochs.
+Dataset<double> blobs(Index n, std::uint64_t seed) {
+  Rng rng(seed);
+  Dataset<double> d;
+  d.shape = ImageShape{1, 1, 5};
+  d.images.resize(5, n);
+  rng.normal(d.images);
+  d.labels.resize(n);
+  for (Index i = 0; i < n; ++i) {
+    d.labels[i] = Label(i % 2);
+    d.images(0, i) += d.labels[i] ? 2.0 : -2.0;
+  }
+  return d;
+}
+}  // namespace
+
+TEST_CASE("EpochRunner trains a small model and evaluates it", "[training]") {
+  const auto data = blobs(1030, 1);  // not a multiple of the batch: the last batch is shorter
+  Rng rng(2);
+  auto model = mlp<double>({5, 16, 2}, rng);
+  Adam<double> adam({ParamGroup<double>{"all", model.parameters(), 1e-2}});
+  EpochRunner<double> runner(EpochOptions{}.with_batch(100));
+  Index calls = 0, last_total = 0;
+  EpochResult r;
+  for (int epoch = 0; epoch < 5; ++epoch) {
+    r = runner.train_epoch(model, adam, data, rng, [&](Index, Index total) {
+      ++calls;
+      last_total = total;
+    });
+  }
+  CHECK(last_total == 11);
+  CHECK(calls == 55);
+  CHECK(adam.steps() == 55);
+  CHECK(r.examples == 1030);
+  const EpochResult eval = runner.evaluate(model, data);
+  CHECK(eval.accuracy > 0.95);
+  CHECK(eval.cross_entropy < 0.2);
+  CHECK(eval.kl == 0.0);
+}
+
+TEST_CASE("EpochRunner runs are reproducible from the seed", "[training]") {
+  const auto data = blobs(300, 3);
+  auto train_once = [&](std::uint64_t seed) {
+    Rng rng(seed);
+    auto model = mlp<double>({5, 8, 2}, rng);
+    Adam<double> adam({ParamGroup<double>{"all", model.parameters(), 1e-2}});
+    EpochRunner<double> runner(EpochOptions{}.with_batch(32));
+    runner.train_epoch(model, adam, data, rng);
+    return Matrix<double>(model.parameters().front()->value);
+  };
+  CHECK(train_once(7) == train_once(7));
+  CHECK(train_once(7) != train_once(8));
+}
+
+TEST_CASE("EpochRunner stops with a clear error when the loss is not finite", "[training]") {
+  auto data = blobs(200, 4);
+  data.images(3, 150) = std::numeric_limits<double>::quiet_NaN();
+  Rng rng(5);
+  auto model = mlp<double>({5, 4, 2}, rng);
+  Adam<double> adam({ParamGroup<double>{"all", model.parameters(), 1e-2}});
+  EpochRunner<double> runner;
+  CHECK_THROWS_WITH(runner.train_epoch(model, adam, data, rng), Catch::Contains("cross-entropy") &&
+                                                                     Catch::Contains("nan") &&
+                                                                     Catch::Contains("learning rate"));
+}
+
+TEST_CASE("EpochRunner rejects bad options and data that does not fit the model", "[training]") {
+  CHECK_THROWS_AS(EpochRunner<float>(EpochOptions{}.with_batch(0)), InvalidArgument);
+  CHECK_THROWS_AS(EpochRunner<float>(EpochOptions{}.with_kl_weight(-1)), InvalidArgument);
+  const auto data = blobs(50, 6);
+  Rng rng(6);
+  auto model = mlp<double>({7, 4, 2}, rng);  // expects 7 features, the data has 5
+  Adam<double> adam({ParamGroup<double>{"all", model.parameters(), 1e-2}});
+  EpochRunner<double> runner;
+  CHECK_THROWS_AS(runner.train_epoch(model, adam, data, rng), ShapeError);
+  CHECK_THROWS_AS(mlp<double>({7}, rng), InvalidArgument);
+}
