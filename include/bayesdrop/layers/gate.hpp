@@ -1,0 +1,105 @@
+// Base of the multiplicative per-unit noise layers ("gates"): binary, Gaussian and variational dropout on units,
+// beta-Bernoulli dropout and structured Bayesian pruning all compute y = x * z with one factor z per unit.
+//
+// A unit is one input feature of a dense layer, or one channel of a convolution's output. For channels, the
+// factor of channel c multiplies all H*W values of that channel (rows c*H*W .. (c+1)*H*W - 1 of a column, see
+// core/types.hpp). Factors are either drawn per example (z is units x B) or shared by the batch (z is units x 1).
+// The helpers below do the broadcasting and its gradients, so a family only implements its noise and its KL.
+#pragma once
+
+#include <string>
+
+#include "bayesdrop/core/layer.hpp"
+
+namespace bayesdrop {
+
+template <class Scalar>
+class Gate : public Layer<Scalar> {
+ public:
+  using typename Layer<Scalar>::MatrixType;
+  using VectorType = Vector<Scalar>;
+
+  /// Number of gated units (features, or channels).
+  Index units() const { return units_; }
+  /// Values per unit in one example: 1 for features, H*W for channels.
+  Index spatial() const { return spatial_; }
+  Index input_rows() const override { return units_ * spatial_; }
+  Index output_rows() const override { return units_ * spatial_; }
+
+  /// Units the evaluation-mode forward keeps (gate not switched off).
+  virtual Index n_active() const = 0;
+  /// Units counted as inputs: features or channels; active ones are those kept in evaluation.
+  SparsityStats sparsity() const override { return SparsityStats{units_, n_active(), 0, 0}; }
+
+ protected:
+  /// One gate per feature of a units-long input.
+  Gate(Index units, const char* who) : units_(units), spatial_(1) { check(units > 0, who, units); }
+  /// One gate per channel of a channels x height x width image.
+  Gate(ImageShape image, const char* who) : units_(image.channels), spatial_(image.height * image.width) {
+    check(image.channels > 0 && image.height > 0 && image.width > 0, who, image.size());
+  }
+
+  /// y = x scaled by z(unit, example); z is units x B.
+  void scale_per_example(const MatrixType& x, const MatrixType& z, MatrixType& y) const {
+    if (spatial_ == 1) {
+      y = x.cwiseProduct(z);
+      return;
+    }
+    y.resize(x.rows(), x.cols());
+    for (Index j = 0; j < x.cols(); ++j) {
+      channels(y, j) = channels(x, j) * z.col(j).asDiagonal();
+    }
+  }
+
+  /// y = x scaled by s(unit), the same for every example; s has `units` entries.
+  void scale_per_unit(const MatrixType& x, const VectorType& s, MatrixType& y) const {
+    if (spatial_ == 1) {
+      y = s.asDiagonal() * x;
+      return;
+    }
+    y.resize(x.rows(), x.cols());
+    for (Index j = 0; j < x.cols(); ++j) channels(y, j) = channels(x, j) * s.asDiagonal();
+  }
+
+  /// dz(unit, example) = sum over the unit's values of dy * x: the gradient of <dy, y> with respect to z.
+  void grad_per_example(const MatrixType& x, const MatrixType& dy, MatrixType& dz) const {
+    if (spatial_ == 1) {
+      dz = dy.cwiseProduct(x);
+      return;
+    }
+    dz.resize(units_, x.cols());
+    for (Index j = 0; j < x.cols(); ++j) {
+      dz.col(j) = channels(dy, j).cwiseProduct(channels(x, j)).colwise().sum().transpose();
+    }
+  }
+
+  /// ds(unit) = sum over examples and the unit's values of dy * x: the gradient with respect to a shared s.
+  void grad_per_unit(const MatrixType& x, const MatrixType& dy, VectorType& ds) const {
+    if (spatial_ == 1) {
+      ds = dy.cwiseProduct(x).rowwise().sum();
+      return;
+    }
+    ds.setZero(units_);
+    for (Index j = 0; j < x.cols(); ++j) {
+      ds += channels(dy, j).cwiseProduct(channels(x, j)).colwise().sum().transpose();
+    }
+  }
+
+ private:
+  // Column j viewed as spatial x units: column c of the view is channel c.
+  Eigen::Map<MatrixType> channels(MatrixType& m, Index j) const {
+    return Eigen::Map<MatrixType>(m.col(j).data(), spatial_, units_);
+  }
+  Eigen::Map<const MatrixType> channels(const MatrixType& m, Index j) const {
+    return Eigen::Map<const MatrixType>(m.col(j).data(), spatial_, units_);
+  }
+  static void check(bool ok, const char* who, Index n) {
+    if (!ok) throw InvalidArgument(std::string(who) + ": the number of gated units must be positive, got " +
+                                   std::to_string(n));
+  }
+
+  Index units_;
+  Index spatial_;
+};
+
+}  // namespace bayesdrop
