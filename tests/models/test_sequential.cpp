@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "bayesdrop/layers/flatten.hpp"
 #include "bayesdrop/layers/linear.hpp"
 #include "bayesdrop/layers/relu.hpp"
 #include "bayesdrop/losses/softmax_cross_entropy.hpp"
@@ -81,4 +82,27 @@ TEST_CASE("Sequential forward in evaluation mode is deterministic", "[model][seq
   const Matrix<double> a = net.forward(x, Context::eval());
   const Matrix<double> b = net.forward(x, Context::eval());
   CHECK(a == b);
+}
+
+TEST_CASE("Sequential skips the input gradient of parameter-free front layers when none is asked for",
+          "[model][sequential]") {
+  Rng rng(3);
+  Sequential<double> net;
+  net.emplace<Flatten>(ImageShape{1, 2, 3});
+  net.emplace<ReLU>(6);
+  net.emplace<Linear>(6, 4, rng);
+  net.emplace<ReLU>(4);
+  net.emplace<Linear>(4, 2, rng);
+  Matrix<double> x(6, 5), dy(2, 5), dx;
+  rng.normal(x);
+  rng.normal(dy);
+  net.forward(x, Context::eval());
+  net.zero_grad();
+  net.backward(x, dy, &dx);
+  std::vector<Matrix<double>> with_dx;
+  for (auto* p : net.parameters()) with_dx.push_back(p->grad);
+  net.zero_grad();
+  net.backward(x, dy, nullptr);
+  for (std::size_t i = 0; i < with_dx.size(); ++i) CHECK(net.parameters()[i]->grad == with_dx[i]);
+  CHECK(dx.rows() == 6);
 }

@@ -33,6 +33,10 @@ class Sequential final : public Layer<Scalar> {
     outputs_.emplace_back();
     grads_.emplace_back();
     params_.clear();
+    first_trainable_ = layers_.size() - 1;
+    for (std::size_t i = layers_.size(); i-- > 0;) {
+      if (!layers_[i]->parameters().empty()) first_trainable_ = i;
+    }
     for (auto& l : layers_) {
       for (auto* p : l->parameters()) params_.push_back(p);
     }
@@ -71,12 +75,15 @@ class Sequential final : public Layer<Scalar> {
   void forward(const MatrixType& x, MatrixType& y, const Context& ctx) override { y = forward(x, ctx); }
 
   /// Back-propagates dy (d loss / d output of the last forward) through every layer; x is that forward's input.
+  /// When dx is null, the layers in front of the first one with parameters are skipped, and that layer is asked
+  /// for no input gradient: with a parameter-free gate in front of the first Linear, this saves its largest product.
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
     require_layers("backward");
+    const std::size_t stop = dx ? 0 : first_trainable_;
     const MatrixType* upstream = &dy;
-    for (std::size_t i = layers_.size(); i-- > 0;) {
+    for (std::size_t i = layers_.size(); i-- > stop;) {
       const MatrixType& in = i == 0 ? x : outputs_[i - 1];
-      MatrixType* down = i == 0 ? dx : &grads_[i];
+      MatrixType* down = i == 0 ? dx : (i == stop ? nullptr : &grads_[i]);
       layers_[i]->backward(in, *upstream, down);
       upstream = down;
     }
@@ -125,6 +132,7 @@ class Sequential final : public Layer<Scalar> {
   std::vector<MatrixType> outputs_;  // outputs_[i]: output of layer i
   std::vector<MatrixType> grads_;    // grads_[i]: d loss / d input of layer i (i >= 1)
   std::vector<Parameter<Scalar>*> params_;
+  std::size_t first_trainable_ = 0;  // index of the first layer with parameters (the last layer if none has any)
 };
 
 }  // namespace bayesdrop
