@@ -1,0 +1,101 @@
+// End to end on real MNIST: the MLP 784-500-300-10 with a beta-Bernoulli gate on the inputs of each of its three
+// dense layers (BetaBernoulliOptions::assignment()), trained as the reference code base does (methods.md §7 recipe
+// table, §8): BB starts from a pretrained base network, here one epoch of the plain MLP (Adam 1e-3, coupled L2 1e-4,
+// i.e. TF's 1e-4 * l2_loss), then the §8 recipe: Adam with the gate parameters at 1e-2 and the weights and biases
+// at 1e-3 with L2 1e-4, both divided by 10 at 50 % and by 100 at 75 % of the five BB epochs, loss = mean CE +
+// KL / 60000, batch 100.
+// Checks: 95 % test accuracy after the first BB epoch; every BB epoch finite (the runner throws on a non-finite
+// cross-entropy of any batch; KL, parameters and gradients are checked after every epoch); the KL prunes pixels.
+//
+// Why the pretraining epoch: from scratch the same recipe reaches only 93.6-93.7 % after one epoch (seeds 1, 2, 3:
+// 93.72, 93.65, 93.57 %; 92.9 % with the default options), because at initialisation each unit's pi, drawn once per
+// batch from Kumaraswamy(0.31, 0.69), is near 0 for many units (E[pi] = 0.34), so every batch trains a small random
+// sub-network; from scratch it passes 95 % in the second epoch (96.2 %) and reaches 97.1 % after five.
+// With the pretraining epoch (96.9 % alone) the first BB epoch gives 96.5 %, the fifth 97.85 %, n_active
+// [535, 496, 291] and [511, 493, 290].
+// Needs BAYESDROP_MNIST_DIR.
+#include <Eigen/Core>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+#include <vector>
+
+#include "bayesdrop/io/mnist.hpp"
+#include "bayesdrop/layers/beta_bernoulli_dropout.hpp"
+#include "bayesdrop/models/mlp.hpp"
+#include "bayesdrop/optim/adam.hpp"
+#include "bayesdrop/training/epoch_runner.hpp"
+
+using namespace bayesdrop;
+
+TEST_CASE("BBD MLP 784-500-300-10 on MNIST: 95 % after one epoch, finite for five", "[training][mnist][bbd]") {
+  const char* dir = std::getenv("BAYESDROP_MNIST_DIR");
+  if (dir == nullptr || *dir == '\0') {
+    WARN("BAYESDROP_MNIST_DIR is not set: the BBD MNIST test did not run");
+    return;
+  }
+  Eigen::setNbThreads(2);
+  const auto train = load_mnist<float>(dir, Split::train);
+  const auto test = load_mnist<float>(dir, Split::test);
+  REQUIRE(train.size() == 60000);
+  EpochRunner<float> runner(EpochOptions{}.with_batch(100).with_kl_weight(1.0));  // loss = CE + 1.0 * KL / 60000
+
+  // The base network: one epoch without gates.
+  Rng rng(1);
+  auto base = mlp<float>({784, 500, 300, 10}, rng);
+  const auto base_params = with_roles(base.parameters(), {ParamRole::weight, ParamRole::bias});
+  Adam<float> base_adam({ParamGroup<float>{"weights", base_params, 1e-3, 1e-4}});
+  const EpochResult pre = runner.train_epoch(base, base_adam, train, rng);
+  const EpochResult pre_test = runner.evaluate(base, test);
+
+  // The gated network, its dense layers starting from the base network's weights.
+  std::vector<BetaBernoulliDropout<float>*> gates;
+  auto model = mlp<float>(
+      {784, 500, 300, 10}, rng, MlpOptions<float>{}.with_gate([&](Index units, std::size_t, Rng& r) -> LayerPtr<float> {
+        auto g = std::make_unique<BetaBernoulliDropout<float>>(units, r, BetaBernoulliOptions::assignment());
+        gates.push_back(g.get());
+        return g;
+      }));
+  REQUIRE(gates.size() == 3);
+  const auto all = model.parameters();
+  const auto weights = with_roles(all, {ParamRole::weight, ParamRole::bias});
+  REQUIRE(weights.size() == base_params.size());
+  for (std::size_t i = 0; i < weights.size(); ++i) weights[i]->value = base_params[i]->value;
+
+  const int epochs = 5;
+  const auto schedule = LrSchedule::piecewise({0.5, 0.75}, {1.0, 0.1, 0.01}, std::int64_t(epochs) * 600);
+  ParamGroup<float> weight_group{"weights", weights, 1e-3, 1e-4, schedule};
+  ParamGroup<float> gate_group{"gates", with_roles(all, {ParamRole::noise}), 1e-2, 0.0, schedule};
+  REQUIRE(gate_group.params.size() == 6);
+  Adam<float> adam({weight_group, gate_group});
+
+  auto n_active = [&] {
+    std::ostringstream s;
+    s << "[" << gates[0]->n_active() << ", " << gates[1]->n_active() << ", " << gates[2]->n_active() << "]";
+    return s.str();
+  };
+  double seconds = pre.seconds + pre_test.seconds;
+  for (int epoch = 1; epoch <= epochs; ++epoch) {
+    const EpochResult tr = runner.train_epoch(model, adam, train, rng);
+    const EpochResult te = runner.evaluate(model, test);
+    seconds += tr.seconds + te.seconds;
+    INFO("base network: test accuracy " << pre_test.accuracy << " after one epoch, " << pre.seconds << " s");
+    INFO("BB epoch " << epoch << ": train CE " << tr.cross_entropy << ", KL " << tr.kl << ", test accuracy "
+                     << te.accuracy << ", n_active " << n_active() << ", " << tr.seconds << " s (all so far " << seconds
+                     << " s)");
+    CHECK(std::isfinite(tr.cross_entropy));
+    CHECK(std::isfinite(tr.kl));
+    CHECK(std::isfinite(te.cross_entropy));
+    bool finite = true;
+    for (auto* p : all) finite = finite && p->value.allFinite() && p->grad.allFinite();
+    CHECK(finite);
+    if (epoch == 1) CHECK(te.accuracy >= 0.95);
+    if (epoch == epochs) {
+      CHECK(te.accuracy >= 0.95);
+      // the KL switches off input pixels (seed 1: 535 of 784 active after the first BB epoch, 511 after five)
+      CHECK(gates[0]->n_active() < 700);
+      CHECK(gates[0]->sparsity().fraction_in_kept() < 0.9);
+    }
+  }
+}
