@@ -1,0 +1,107 @@
+// 2-D convolution (cross-correlation, as in every deep-learning library), valid padding, stride 1.
+//
+//   training and evaluation:  y(o, i, j) = b(o) + sum_{c, di, dj} W(o, (c*kh + di)*kw + dj) x(c, i + di, j + dj)
+//                             (both modes are the same; Conv2d has no noise)
+//   computed as:              cols = im2col(x) ((B*P) x K),  z = cols W^T ((B*P) x C_out),  y = reorder(z) + b
+//   backward:                 dz = reorder(dy);  dW += dz^T cols;  db += column sums of dz;  dx = col2im(dz W)
+//
+// Shapes: input image (C_in, H, W), output image (C_out, H - kh + 1, W - kw + 1), both stored one image per column
+// (core/types.hpp). Parameters: weight W (C_out x C_in*kh*kw; row o is filter o, flattened channel, row, column),
+// bias b (C_out x 1), initialised by Conv2dOptions::init with fan_in = C_in*kh*kw, fan_out = C_out*kh*kw (Glorot
+// uniform by default, Lasagne's and Keras's conv default) and zero.
+//
+// Speed: one matrix product per batch (im2col layout in layers/im2col.hpp); cols, z and the gradient scratch are
+// members, so after the first batch nothing is allocated.
+#pragma once
+
+#include <string>
+
+#include "bayesdrop/core/init.hpp"
+#include "bayesdrop/core/layer.hpp"
+#include "bayesdrop/layers/im2col.hpp"
+
+namespace bayesdrop {
+
+struct Conv2dOptions {
+  Init init = Init::glorot_uniform();  ///< weight initialiser (fans C_in*kh*kw and C_out*kh*kw). Default: Glorot uniform
+  bool bias = true;                    ///< learn one additive bias per output channel. Default: true
+
+  Conv2dOptions& with_init(Init i) { init = i; return *this; }
+  Conv2dOptions& with_bias(bool b) { bias = b; return *this; }
+};
+
+template <class Scalar>
+class Conv2d final : public Layer<Scalar> {
+ public:
+  using typename Layer<Scalar>::MatrixType;
+
+  /// A kernel_h x kernel_w kernel over `input` images, producing `out_channels` channels.
+  Conv2d(ImageShape input, Index out_channels, Index kernel_h, Index kernel_w, Rng& rng, Conv2dOptions options = {})
+      : geometry_(checked(Conv2dGeometry{input, kernel_h, kernel_w}, out_channels)),
+        weight_("weight", ParamRole::weight, out_channels, geometry_.patch_size()),
+        bias_("bias", ParamRole::bias, out_channels, 1),
+        has_bias_(options.bias) {
+    initialize(weight_.value, geometry_.patch_size(), out_channels * kernel_h * kernel_w, options.init, rng);
+  }
+  /// A square kernel x kernel kernel.
+  Conv2d(ImageShape input, Index out_channels, Index kernel, Rng& rng, Conv2dOptions options = {})
+      : Conv2d(input, out_channels, kernel, kernel, rng, options) {}
+
+  std::string_view name() const override { return "Conv2d"; }
+  Index input_rows() const override { return geometry_.input.size(); }
+  Index output_rows() const override { return weight_.value.rows() * geometry_.positions(); }
+  const ImageShape& input_shape() const { return geometry_.input; }
+  ImageShape output_shape() const { return geometry_.output(weight_.value.rows()); }
+  const Conv2dGeometry& geometry() const { return geometry_; }
+
+  void forward(const MatrixType& x, MatrixType& y, const Context&) override {
+    this->check_input(x);
+    im2col(x, geometry_, cols_);
+    z_.noalias() = cols_ * weight_.value.transpose();  // z = cols W^T, one row per output position
+    positions_to_images(z_, geometry_.positions(), y, has_bias_ ? bias_.value.data() : nullptr);
+  }
+
+  void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
+    this->check_output_grad(x, dy);
+    images_to_positions(dy, weight_.value.rows(), geometry_.positions(), dz_);
+    weight_.grad.noalias() += dz_.transpose() * cols_;                       // dW = dz^T cols
+    if (has_bias_) bias_.grad.col(0) += dz_.colwise().sum().transpose();     // db = sum over positions and images
+    if (dx) {
+      detail::multiply_row_blocks(dz_, weight_.value, dcols_, false);        // d cols = dz W
+      col2im(dcols_, geometry_, *dx);                                        // dx = col2im(d cols)
+    }
+  }
+
+  std::vector<Parameter<Scalar>*> parameters() override {
+    if (has_bias_) return {&weight_, &bias_};
+    return {&weight_};
+  }
+  /// Input units are the input channels; every weight is active.
+  SparsityStats sparsity() const override {
+    const auto w = weight_.value.size();
+    return SparsityStats{geometry_.input.channels, geometry_.input.channels, w, w};
+  }
+
+  Parameter<Scalar>& weight() { return weight_; }
+  Parameter<Scalar>& bias() { return bias_; }
+  const Parameter<Scalar>& weight() const { return weight_; }
+  const Parameter<Scalar>& bias() const { return bias_; }
+  bool has_bias() const { return has_bias_; }
+
+ private:
+  static Conv2dGeometry checked(Conv2dGeometry g, Index out_channels) {
+    g.validate("Conv2d");
+    if (out_channels <= 0) {
+      throw InvalidArgument("Conv2d: out_channels must be positive, got " + std::to_string(out_channels));
+    }
+    return g;
+  }
+
+  Conv2dGeometry geometry_;
+  Parameter<Scalar> weight_;
+  Parameter<Scalar> bias_;
+  bool has_bias_;
+  MatrixType cols_, z_, dz_, dcols_;
+};
+
+}  // namespace bayesdrop

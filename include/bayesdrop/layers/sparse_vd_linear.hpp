@@ -1,0 +1,154 @@
+// Fully connected layer with sparse variational dropout (Molchanov, Ashukha & Vetrov 2017): a factorised Gaussian
+// posterior per weight, w_ij = theta_ij + sigma_ij eps_ij, under the log-uniform prior; weights whose posterior
+// is mostly noise (log alpha >= 3) are pruned.
+//
+// @inproceedings{molchanov2017variational,
+//   title     = {Variational Dropout Sparsifies Deep Neural Networks},
+//   author    = {Molchanov, Dmitry and Ashukha, Arsenii and Vetrov, Dmitry},
+//   booktitle = {Proceedings of the 34th International Conference on Machine Learning},
+//   pages     = {2498--2507},
+//   year      = {2017}
+// }
+//
+//   training (local reparameterisation trick):
+//     mu = theta_m x + b,   var = S (x o x),   y = mu + sqrt(var + 1e-8) o eps,   eps ~ N(0, 1) per output and example
+//     theta_m = theta, or theta masked where log alpha >= 3 with train_mask (the scripts' train_clip=True);
+//     S = exp(clip(log alpha)) o theta^2 (default, the authors' code) or exp(log sigma^2) (SparseVDVariance::sigma2)
+//   evaluation (deterministic):  y = (theta o 1[log alpha < 3]) x + b
+//   KL:  sum_ij KL(log alpha_ij),  -KL(la) ~= k1 sigmoid(k2 + k3 la) - 0.5 log1p(exp(-la)) - k1   (math/kl_sparse_vd.hpp)
+//        log alpha = clip(log sigma^2 - log(theta^2 + 1e-8), -8, 8)
+//
+// Parameters (see layers/sparse_vd_options.hpp for the defaults and why):
+//   theta       (out x in, role weight): the posterior mean, the paper's theta (the authors' code calls it W).
+//               Named "theta" to keep it apart from the sampled weight w. Init N(0, 0.01^2) (Lasagne init.Normal()).
+//   log_sigma2  (out x in, role noise): log of the additive noise variance. Init -10 (the authors' ard_init).
+//   bias        (out x 1, role bias): zero.
+//
+// Speed: the training forward is two matrix products (mean and variance paths), one pass to square x and one fused
+// pass that adds the noise; the weight-side quantities (log alpha, the variances S) are computed once per forward
+// into member buffers. The backward pass is two products for the weight gradients and two for dx.
+//
+// Sparsity: weights kept = log alpha < 3; active_in = input columns with a kept weight; active_outputs() = output
+// rows with a kept weight.
+#pragma once
+
+#include <string>
+
+#include "bayesdrop/core/layer.hpp"
+#include "bayesdrop/layers/sparse_vd_options.hpp"
+
+namespace bayesdrop {
+
+template <class Scalar>
+class SparseVDLinear final : public Layer<Scalar> {
+ public:
+  using typename Layer<Scalar>::MatrixType;
+
+  /// in, out > 0: features per observation before and after. rng draws the initial theta.
+  SparseVDLinear(Index in, Index out, Rng& rng, SparseVDOptions options = {})
+      : post_(checked(out, "out"), checked(in, "in"), in, out, validated(options), Init::normal(kSparseVDDenseInitStd),
+              rng) {}
+
+  std::string_view name() const override { return "SparseVDLinear"; }
+  Index input_rows() const override { return post_.theta.value.cols(); }
+  Index output_rows() const override { return post_.theta.value.rows(); }
+
+  void forward(const MatrixType& x, MatrixType& y, const Context& ctx) override {
+    this->check_input(x);
+    const Index batch = x.cols();
+    if (!ctx.training()) {
+      const MatrixType& w = post_.prepare_eval();
+      set_bias(y, batch);
+      y.noalias() += w * x;                                     // y = (theta o mask) x + b
+      return;
+    }
+    Rng& rng = ctx.require_rng("SparseVDLinear");
+    post_.prepare_train();
+    set_bias(y, batch);
+    y.noalias() += post_.mean_weight() * x;                     // mu = theta_m x + b
+    xsq_ = x.array().square();
+    var_.noalias() = post_.variance_weight() * xsq_;            // var = S (x o x)
+    eps_.resize(output_rows(), batch);
+    rng.normal(eps_);
+    y.array() += (var_.array() + Scalar(kSparseVDVarianceEpsilon)).sqrt() * eps_.array();  // y = mu + sd o eps
+  }
+
+  void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
+    this->check_output_grad(x, dy);
+    if (var_.cols() != x.cols() || eps_.cols() != x.cols()) {
+      throw ShapeError("SparseVDLinear: backward needs a training forward on a batch of " + std::to_string(x.cols()) +
+                       " observations first");
+    }
+    // d loss / d var = dy o eps / (2 sd)
+    dvar_ = dy.array() * eps_.array() * (Scalar(0.5) / (var_.array() + Scalar(kSparseVDVarianceEpsilon)).sqrt());
+    if (post_.has_bias()) post_.bias.grad.col(0) += dy.rowwise().sum();  // db = sum over the batch
+    if (post_.masks_mean_gradient()) {
+      g_mean_.noalias() = dy * x.transpose();                   // d loss / d theta_m = dy x^T
+    } else {
+      post_.theta.grad.noalias() += dy * x.transpose();
+    }
+    g_var_.noalias() = dvar_ * xsq_.transpose();                // d loss / d S = dvar (x o x)^T
+    post_.accumulate_gradients(post_.masks_mean_gradient() ? &g_mean_ : nullptr, g_var_);
+    if (dx) {
+      // dx = theta_m^T dy + 2 x o (S^T dvar)
+      dx->noalias() = post_.variance_weight().transpose() * dvar_;
+      dx->array() *= Scalar(2) * x.array();
+      dx->noalias() += post_.mean_weight().transpose() * dy;
+    }
+  }
+
+  std::vector<Parameter<Scalar>*> parameters() override {
+    if (post_.has_bias()) return {&post_.theta, &post_.log_sigma2, &post_.bias};
+    return {&post_.theta, &post_.log_sigma2};
+  }
+  Scalar kl() const override { return post_.kl(); }
+  void kl_backward(Scalar coeff) override { post_.kl_backward(coeff); }
+
+  /// units_in = inputs, active_in = inputs with a kept weight; weights and kept weights (log alpha < threshold).
+  SparsityStats sparsity() const override {
+    return SparsityStats{input_rows(), post_.active_column_groups(1), post_.theta.value.size(), post_.kept_weights()};
+  }
+  /// Output rows that still have a kept weight (the others output only their bias in evaluation).
+  std::int64_t active_outputs() const { return post_.active_rows(); }
+
+  /// log alpha = clip(log sigma^2 - log(theta^2 + 1e-8), -8, 8) at the current parameters (out x in).
+  MatrixType log_alpha() const { return post_.log_alpha(); }
+  /// The weights the evaluation forward uses: theta with pruned entries set to zero.
+  MatrixType eval_weight() const {
+    return post_.kept().select(post_.theta.value.array(), Scalar(0)).matrix();
+  }
+
+  Parameter<Scalar>& theta() { return post_.theta; }
+  Parameter<Scalar>& log_sigma2() { return post_.log_sigma2; }
+  Parameter<Scalar>& bias() { return post_.bias; }
+  const Parameter<Scalar>& theta() const { return post_.theta; }
+  const Parameter<Scalar>& log_sigma2() const { return post_.log_sigma2; }
+  const Parameter<Scalar>& bias() const { return post_.bias; }
+  bool has_bias() const { return post_.has_bias(); }
+  const SparseVDOptions& options() const { return post_.options(); }
+
+ private:
+  static Index checked(Index n, const char* what) {
+    if (n <= 0) {
+      throw InvalidArgument(std::string("SparseVDLinear: ") + what + " features must be positive, got " +
+                            std::to_string(n));
+    }
+    return n;
+  }
+  static const SparseVDOptions& validated(const SparseVDOptions& o) {
+    o.validate("SparseVDLinear");
+    return o;
+  }
+  void set_bias(MatrixType& y, Index batch) const {
+    if (post_.has_bias()) {
+      y = post_.bias.value.col(0).replicate(1, batch);
+    } else {
+      y.setZero(output_rows(), batch);
+    }
+  }
+
+  detail::SparseVDPosterior<Scalar> post_;
+  MatrixType xsq_, var_, eps_, dvar_, g_mean_, g_var_;
+};
+
+}  // namespace bayesdrop

@@ -1,0 +1,249 @@
+// Options of the sparse variational dropout layers (SparseVDLinear, SparseVDConv2d), and the per-weight posterior
+// state both share (detail::SparseVDPosterior): the parameters theta, log sigma^2 and bias, the weight-level
+// quantities of the training forward, their gradients, the KL and the pruning counts.
+//
+// Where the references disagree, the default follows the authors' Theano code (ars-ashuha/variational-dropout-
+// sparsifies-dnn, nets/layers.py), which produced the paper's results, and the alternative is an option:
+//
+//  * Variance of the weight noise in the local reparameterisation (SparseVDVariance):
+//      clipped_alpha (default)  sigma^2_eff = exp(clip(log alpha)) theta^2   the authors' code (`T.exp(log_alpha) *
+//                               W * W`), and google-research's `clip_alpha=8` path up to its epsilon. Inside the clip
+//                               it equals sigma^2 theta^2 / (theta^2 + 1e-8) ~= sigma^2; at the clip bounds the
+//                               noise follows theta and log sigma^2 receives no data gradient, consistent with the
+//                               clipped log alpha that the KL and the pruning rule see.
+//      sigma2                   sigma^2_eff = exp(log sigma^2)   the paper's additive reparameterisation read
+//                               literally, and google-research's default (`clip_alpha=None`).
+//  * Mask during training (train_mask): the authors' layer defaults to train_clip=False, and both LeNet scripts pass
+//    train_clip=True. Default false (the layer's default and the paper's model); set it to follow the scripts.
+//  * theta initialisation: dense N(0, 0.01^2) (Lasagne init.Normal(), methods.md §5), conv Glorot uniform (the conv
+//    layer ignores its W=init.Normal() argument). Copies of the dense layer in Lasagne forks use GlorotNormal; pass
+//    with_init(Init::glorot_normal()) for that, which also learns faster in the first epoch (std 0.01 starts every
+//    weight at log alpha ~ -0.8, and small weights slow the first Adam steps of a deep ReLU net).
+//  * Pruning: a weight is pruned iff its clipped log alpha >= threshold (3), as the authors' `T.ge` and
+//    google-research's keep mask `log_alpha < 3` both do.
+#pragma once
+
+#include <Eigen/Core>
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "bayesdrop/core/error.hpp"
+#include "bayesdrop/core/init.hpp"
+#include "bayesdrop/core/parameter.hpp"
+#include "bayesdrop/core/rng.hpp"
+#include "bayesdrop/core/types.hpp"
+#include "bayesdrop/math/kl_sparse_vd.hpp"
+
+namespace bayesdrop {
+
+/// Which weight variance the training forward's variance path uses (see the header comment).
+enum class SparseVDVariance {
+  clipped_alpha,  ///< exp(clip(log alpha)) theta^2, the authors' code. Default
+  sigma2,         ///< exp(log sigma^2), the literal additive reparameterisation
+};
+
+/// The log sigma^2 every weight starts from (authors' `ard_init=-10`; the DeepBayes notebook's log sigma = -5).
+inline constexpr double kSparseVDLogSigma2Init = -10.0;
+/// The theta initialiser of the authors' dense layer: Lasagne init.Normal(), std 0.01 (methods.md §5).
+inline constexpr double kSparseVDDenseInitStd = 0.01;
+
+struct SparseVDOptions {
+  std::optional<Init> init;                           ///< theta initialiser. Default: unset = the layer's (see above)
+  double log_sigma2_init = kSparseVDLogSigma2Init;    ///< finite. Default: -10
+  double threshold = kSparseVDLogAlphaThreshold;      ///< prune where log alpha >= threshold, in [-8, 8]. Default: 3
+  bool train_mask = false;                            ///< also prune the mean in training (train_clip). Default: false
+  SparseVDVariance variance = SparseVDVariance::clipped_alpha;  ///< Default: clipped_alpha
+  bool bias = true;                                   ///< learn an additive bias per output. Default: true
+
+  SparseVDOptions& with_init(Init i) { init = i; return *this; }
+  SparseVDOptions& with_log_sigma2_init(double v) {
+    log_sigma2_init = v;
+    validate("SparseVDOptions");
+    return *this;
+  }
+  SparseVDOptions& with_threshold(double t) {
+    threshold = t;
+    validate("SparseVDOptions");
+    return *this;
+  }
+  SparseVDOptions& with_train_mask(bool m) { train_mask = m; return *this; }
+  SparseVDOptions& with_variance(SparseVDVariance v) { variance = v; return *this; }
+  SparseVDOptions& with_bias(bool b) { bias = b; return *this; }
+
+  /// Throws InvalidArgument, naming `who`, for a non-finite log sigma^2 init or a threshold outside [-8, 8].
+  void validate(const char* who) const {
+    if (!std::isfinite(log_sigma2_init)) {
+      throw InvalidArgument(std::string(who) + ": log_sigma2_init must be finite, got " +
+                            std::to_string(log_sigma2_init));
+    }
+    if (!(threshold >= -kSparseVDLogAlphaClip && threshold <= kSparseVDLogAlphaClip)) {
+      throw InvalidArgument(std::string(who) + ": the log alpha threshold must be in [-8, 8] (log alpha is clipped "
+                            "to that range, so a threshold outside it prunes all or nothing), got " +
+                            std::to_string(threshold));
+    }
+  }
+};
+
+namespace detail {
+
+/// The parameters of a sparse VD layer whose weights form a rows x cols matrix (rows = outputs or output channels,
+/// cols = inputs or patch entries), and everything computed per weight. Owned by the layer.
+template <class Scalar>
+class SparseVDPosterior {
+ public:
+  using MatrixType = Matrix<Scalar>;
+  using Array = Eigen::Array<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+
+  SparseVDPosterior(Index rows, Index cols, Index fan_in, Index fan_out, const SparseVDOptions& options,
+                    const Init& default_init, Rng& rng)
+      : theta("theta", ParamRole::weight, rows, cols),
+        log_sigma2("log_sigma2", ParamRole::noise, rows, cols),
+        bias("bias", ParamRole::bias, rows, 1),
+        options_(options) {
+    initialize(theta.value, fan_in, fan_out, options.init.value_or(default_init), rng);
+    log_sigma2.value.setConstant(Scalar(options.log_sigma2_init));
+  }
+
+  const SparseVDOptions& options() const { return options_; }
+  bool has_bias() const { return options_.bias; }
+
+  /// Training forward, weight side: log alpha (clipped), alpha, the weight variances and, with train_mask, the
+  /// masked mean, into member buffers (nothing allocated after the first call).
+  void prepare_train() {
+    const auto th = theta.value.array();
+    log_alpha_ = sparse_vd_log_alpha(th, log_sigma2.value.array());
+    alpha_ = log_alpha_.exp();
+    if (options_.variance == SparseVDVariance::clipped_alpha) {
+      var_w_ = alpha_ * th.square();                          // sigma^2_eff = alpha theta^2
+    } else {
+      var_w_ = log_sigma2.value.array().exp();                // sigma^2_eff = sigma^2
+    }
+    if (options_.train_mask) {
+      mean_w_.resize(theta.value.rows(), theta.value.cols());
+      const Scalar threshold = Scalar(options_.threshold);
+      const Scalar* t = theta.value.data();
+      const Scalar* la = log_alpha_.data();
+      Scalar* m = mean_w_.data();
+      for (Index i = 0, n = mean_w_.size(); i < n; ++i) m[i] = la[i] < threshold ? t[i] : Scalar(0);
+    }
+  }
+  /// Mean weights of the last training forward (theta, or theta masked with train_mask).
+  const MatrixType& mean_weight() const { return options_.train_mask ? mean_w_ : theta.value; }
+  /// Weight variances of the last training forward, as a matrix for the variance-path product.
+  Eigen::Map<const MatrixType> variance_weight() const {
+    return Eigen::Map<const MatrixType>(var_w_.data(), var_w_.rows(), var_w_.cols());
+  }
+
+  /// Evaluation weights: theta with every weight of log alpha >= threshold set to zero (into a separate buffer,
+  /// so an evaluation between a training forward and its backward changes nothing).
+  const MatrixType& prepare_eval() {
+    eval_la_ = sparse_vd_log_alpha(theta.value.array(), log_sigma2.value.array());
+    eval_w_.resize(theta.value.rows(), theta.value.cols());
+    const Scalar threshold = Scalar(options_.threshold);
+    const Scalar* t = theta.value.data();
+    const Scalar* la = eval_la_.data();
+    Scalar* w = eval_w_.data();
+    for (Index i = 0, n = eval_w_.size(); i < n; ++i) w[i] = la[i] < threshold ? t[i] : Scalar(0);
+    return eval_w_;
+  }
+
+  /// Whether the mean-path gradient must be masked (and so go through a scratch matrix first).
+  bool masks_mean_gradient() const { return options_.train_mask; }
+
+  /// Adds the weight gradients of the last training forward, given G_mean = d loss / d mean_weight (only when
+  /// masks_mean_gradient(), otherwise the layer has already added it to theta.grad; pass null) and
+  /// G_var = d loss / d variance_weight:
+  ///   theta.grad      += mask * G_mean + G_var * d var / d theta
+  ///   log_sigma2.grad +=                 G_var * d var / d log sigma^2
+  /// clipped_alpha: var = alpha theta^2, alpha = exp(clip(ls2 - log(theta^2 + e))); strictly inside the clip
+  ///   d var / d ls2 = var,  d var / d theta = 2 theta alpha e / (theta^2 + e); at the clip: 0 and 2 theta alpha.
+  /// sigma2: d var / d ls2 = var, d var / d theta = 0.
+  /// One pass, plain arithmetic (the exponentials were cached by prepare_train).
+  void accumulate_gradients(const MatrixType* g_mean, const MatrixType& g_var) {
+    const Scalar e = Scalar(kSparseVDLogAlphaEpsilon), clip = Scalar(kSparseVDLogAlphaClip);
+    const Scalar threshold = Scalar(options_.threshold);
+    const Index n = theta.value.size();
+    const Scalar* t = theta.value.data();
+    const Scalar* la = log_alpha_.data();
+    const Scalar* a = alpha_.data();
+    const Scalar* v = var_w_.data();
+    const Scalar* gv = g_var.data();
+    const Scalar* gm = g_mean ? g_mean->data() : nullptr;
+    Scalar* tg = theta.grad.data();
+    Scalar* lg = log_sigma2.grad.data();
+    if (options_.variance == SparseVDVariance::clipped_alpha) {
+      for (Index i = 0; i < n; ++i) {
+        const bool inside = std::abs(la[i]) < clip;
+        const Scalar dvar_dtheta = Scalar(2) * t[i] * a[i] * (inside ? e / (t[i] * t[i] + e) : Scalar(1));
+        const Scalar mean_part = gm ? (la[i] < threshold ? gm[i] : Scalar(0)) : Scalar(0);
+        tg[i] += mean_part + gv[i] * dvar_dtheta;
+        lg[i] += inside ? gv[i] * v[i] : Scalar(0);
+      }
+    } else {
+      for (Index i = 0; i < n; ++i) {
+        if (gm) tg[i] += la[i] < threshold ? gm[i] : Scalar(0);
+        lg[i] += gv[i] * v[i];
+      }
+    }
+  }
+
+  /// Sum over weights of the approximate KL at the clipped log alpha (accumulated in double).
+  Scalar kl() const {
+    const Array la = sparse_vd_log_alpha(theta.value.array(), log_sigma2.value.array());
+    return Scalar(sparse_vd_kl(la).template cast<double>().sum());
+  }
+
+  /// theta.grad += coeff dKL/dtheta, log_sigma2.grad += coeff dKL/dls2, through the clipped log alpha:
+  ///   dKL/dls2 = KL'(la) [inside],  dKL/dtheta = -KL'(la) 2 theta / (theta^2 + e) [inside],  0 at the clip.
+  /// Two vectorised passes (log alpha, KL'), then one pass of plain arithmetic.
+  void kl_backward(Scalar coeff) {
+    kl_la_ = sparse_vd_log_alpha_unclipped(theta.value.array(), log_sigma2.value.array());
+    kl_grad_ = coeff * sparse_vd_kl_derivative(kl_la_);
+    const Scalar e = Scalar(kSparseVDLogAlphaEpsilon), clip = Scalar(kSparseVDLogAlphaClip);
+    const Scalar* t = theta.value.data();
+    const Scalar* la = kl_la_.data();
+    const Scalar* g = kl_grad_.data();
+    Scalar* tg = theta.grad.data();
+    Scalar* lg = log_sigma2.grad.data();
+    for (Index i = 0, n = theta.value.size(); i < n; ++i) {
+      const Scalar gi = std::abs(la[i]) < clip ? g[i] : Scalar(0);
+      lg[i] += gi;                                          // d la / d ls2 = 1
+      tg[i] -= gi * Scalar(2) * t[i] / (t[i] * t[i] + e);   // d la / d theta = -2 theta / (theta^2 + e)
+    }
+  }
+
+  /// log alpha clipped to [-8, 8] at the current parameters.
+  MatrixType log_alpha() const {
+    return sparse_vd_log_alpha(theta.value.array(), log_sigma2.value.array()).matrix();
+  }
+  /// 1 where a weight is kept by the evaluation rule (log alpha < threshold), else 0.
+  Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic> kept() const {
+    const Array la = sparse_vd_log_alpha(theta.value.array(), log_sigma2.value.array());
+    return la < Scalar(options_.threshold);
+  }
+  std::int64_t kept_weights() const { return static_cast<std::int64_t>(kept().count()); }
+  /// Rows with at least one kept weight.
+  std::int64_t active_rows() const { return static_cast<std::int64_t>(kept().rowwise().any().count()); }
+  /// Groups of `group` consecutive columns (an input, or an input channel's kh*kw patch entries) with at least
+  /// one kept weight.
+  std::int64_t active_column_groups(Index group) const {
+    const auto k = kept();
+    std::int64_t n = 0;
+    for (Index g = 0; g * group < k.cols(); ++g) n += k.middleCols(g * group, group).any() ? 1 : 0;
+    return n;
+  }
+
+  Parameter<Scalar> theta;       ///< mean of the weight posterior (the authors' W), role weight
+  Parameter<Scalar> log_sigma2;  ///< log of the additive noise variance, role noise
+  Parameter<Scalar> bias;        ///< additive bias per output (row), role bias
+
+ private:
+  SparseVDOptions options_;
+  Array log_alpha_, alpha_, var_w_, kl_la_, kl_grad_, eval_la_;
+  MatrixType mean_w_, eval_w_;
+};
+
+}  // namespace detail
+}  // namespace bayesdrop
