@@ -134,12 +134,13 @@ int run(const Settings& opt) {
     if (!opt.quiet && !active_before.empty()) {
       std::printf("Epoch %d start, learning rate %.6f n_active: [%s]\n", epoch, lr, join(active_before).c_str());
     }
+    runner.set_kl_weight(recipe.kl_weight(epoch, opt.epochs));
     const auto tr = runner.train_epoch(model, adam, train, rng, std::cref(progress));
     last_test = runner.evaluate(model, test);
     epoch_seconds.push_back(tr.seconds);
     if (!opt.quiet) {
-      std::printf("train: epoch %d, (%.3f secs), cent %.6f, acc %.6f, lr %.6f\n", epoch, tr.seconds, tr.cross_entropy,
-                  tr.accuracy, lr);
+      std::printf("train: epoch %d, (%.3f secs), cent %.6f, acc %.6f, lr %.6f, kl weight %.3f\n", epoch, tr.seconds,
+                  tr.cross_entropy, tr.accuracy, lr, runner.options().kl_weight);
       std::printf("test:  epoch %d, cent %.6f, acc %.6f, kl %.1f\n", epoch, last_test.cross_entropy, last_test.accuracy,
                   last_test.kl);
       std::fflush(stdout);
@@ -182,7 +183,7 @@ int main(int argc, char** argv) {
   app.add_option("--model", opt.model, "Network: mlp = 784-500-300-10, lenet300 = 784-300-100-10")
       ->check(CLI::IsMember({"mlp", "lenet300"}))
       ->capture_default_str();
-  app.add_option("--dropout", opt.dropout, "Noise on the inputs of every dense layer")
+  app.add_option("--dropout", opt.dropout, "Noise on the inputs of every dense layer (sparsevd: sparse VD dense layers instead)")
       ->check(CLI::IsMember(trainer::dropout_names()))
       ->capture_default_str();
   app.add_option("--p", opt.p_hidden, "Drop rate on hidden units (binary, gaussian; initial for variational)")
