@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <Eigen/Dense>
 #include <cmath>
 
+#include "bayesdrop/core/rng.hpp"
 #include "bayesdrop/optim/adam.hpp"
 #include "bayesdrop/optim/sgd.hpp"
 
