@@ -6,6 +6,13 @@
 //
 // L2 weight decay is coupled, as in TensorFlow's l2_loss and PyTorch's Adam(weight_decay): the gradient gets
 // weight_decay * value added, i.e. the loss gets 0.5 * weight_decay * ||value||^2.
+//
+// Speed. An update reads and writes a few arrays as large as the model, so it is bound by memory bandwidth: large
+// tensors are split over Eigen::nbThreads() OpenMP threads (each core brings its own cache bandwidth). And the
+// updates run with subnormal floats flushed to zero: a weight whose gradient becomes zero (a unit that died, a
+// pixel that is blank in all but a few images) has its momentum decay geometrically, below 1e-38 within ~800 Adam
+// steps, and arithmetic on such subnormals is many times slower on x86 (Adam's update: 10x). Flushing changes only values below 1.2e-38 (float) or
+// 2.2e-308 (double) to zero, far below anything that moves a weight.
 #pragma once
 
 #include <algorithm>
@@ -15,11 +22,38 @@
 #include <string>
 #include <vector>
 
+#if defined(__SSE__) || defined(_M_X64)
+#include <xmmintrin.h>
+#define BAYESDROP_HAS_MXCSR 1
+#endif
+
 #include "bayesdrop/core/error.hpp"
 #include "bayesdrop/core/parameter.hpp"
 #include "bayesdrop/optim/lr_schedule.hpp"
 
 namespace bayesdrop {
+
+namespace detail {
+/// While alive, the calling thread's arithmetic flushes subnormal results to zero and reads subnormal inputs as zero
+/// (x86 MXCSR bits FTZ and DAZ); the previous mode is restored on destruction. A no-op on other architectures.
+class FlushSubnormals {
+ public:
+#ifdef BAYESDROP_HAS_MXCSR
+  FlushSubnormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kFlushToZero | kDenormalsAreZero); }
+  ~FlushSubnormals() { _mm_setcsr(saved_); }
+#else
+  FlushSubnormals() {}  // user-provided, so that an unused guard raises no warning
+#endif
+  FlushSubnormals(const FlushSubnormals&) = delete;
+  FlushSubnormals& operator=(const FlushSubnormals&) = delete;
+
+#ifdef BAYESDROP_HAS_MXCSR
+ private:
+  static constexpr unsigned kFlushToZero = 0x8000, kDenormalsAreZero = 0x0040;
+  unsigned saved_;
+#endif
+};
+}  // namespace detail
 
 template <class Scalar>
 struct ParamGroup {
@@ -81,10 +115,14 @@ class Optimizer {
     ++steps_;
   }
 
-  /// Clears the gradients of every parameter this optimiser updates.
+  /// Clears the gradients of every parameter this optimiser updates (what Parameter::zero_grad does, but with the
+  /// large tensors split over threads).
   void zero_grad() {
     for (auto& g : groups_) {
-      for (auto* p : g.params) p->zero_grad();
+      for (auto* p : g.params) {
+        Scalar* grad = p->grad.data();
+        for_chunks(p->grad.size(), [grad](Index s, Index len) { std::fill_n(grad + s, len, Scalar(0)); });
+      }
     }
   }
 
@@ -103,11 +141,25 @@ class Optimizer {
   virtual void update(Parameter<Scalar>& p, std::size_t slot, Scalar lr, Scalar weight_decay) = 0;
 
   /// Applies fn(first, length) to consecutive chunks of n elements, small enough that one chunk's values stay in L1
-  /// cache between the statements of an update: the passes then cost about as much as one fused loop.
+  /// cache between the statements of an update: the passes then cost about as much as one fused loop. Chunks of a
+  /// large tensor run on Eigen::nbThreads() OpenMP threads, so fn must only touch elements of its own chunk. All run
+  /// with subnormals flushed to zero (see the top of this file).
   template <class Fn>
   static void for_chunks(Index n, Fn&& fn) {
     constexpr Index kChunk = 2048;
-    for (Index s = 0; s < n; s += kChunk) fn(s, std::min(kChunk, n - s));
+    const Index chunks = (n + kChunk - 1) / kChunk;
+#ifdef _OPENMP
+    constexpr Index kChunksPerThread = 16;  // below this, starting the threads costs more than it saves
+    const int threads = int(std::clamp<Index>(chunks / kChunksPerThread, 1, Eigen::nbThreads()));
+#pragma omp parallel num_threads(threads) if (threads > 1)
+#endif
+    {
+      detail::FlushSubnormals flush;
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+      for (Index c = 0; c < chunks; ++c) fn(c * kChunk, std::min(kChunk, n - c * kChunk));
+    }
   }
 
  private:

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages bayesdrop needs to build, test, package and lint. Skips apt entirely when
+# `dpkg -s` reports every package installed, so it is fast and works offline on a machine that has them.
+# Runs apt as root, or through sudo when not root.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ make          # build (CMakePresets.json uses the Ninja generator)
+  libeigen3-dev zlib1g-dev            # the library's own dependencies
+  catch2 libbenchmark-dev             # unit tests, benchmarks
+  libcli11-dev nlohmann-json3-dev libstb-dev  # examples and tools
+  clang libclang-rt-14-dev            # clang builds, clang's sanitizer runtimes
+  dpkg-dev file                       # cpack -G DEB with CPACK_DEBIAN_PACKAGE_SHLIBDEPS (dpkg-shlibdeps, file)
+  clang-format cppcheck               # scripts/lint.sh
+  dataset-fashion-mnist               # real-data IDX test (tests/io/test_mnist_real.cpp; skipped when absent)
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+if [[ "$(id -u)" -eq 0 ]]; then
+  as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+  as_root=(sudo)
+else
+  echo "install-deps: need root or sudo to install: ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+echo "install-deps: done"
