@@ -72,7 +72,7 @@ for arg in (1, 2):
             verdict += f"; Eigen used {threads} thread(s): built without OpenMP?"
     else:
         verdict = "(information)"
-    print(f"{threads:>7} {ms(step):>9.3f} {ms(prod):>12.3f} {ratio:>13.2f}x "
+    print(f"{threads:>7} {ms(step):>9.3f} {ms(prod):>12.3f} {ratio:>13.3f}x "
           f"{ms(f'BM_MlpEvalForward/{arg}/real_time'):>12.3f} {mlp[step]['epoch_s']:>8.3f}  {verdict}")
 
 rates = {name.split("/")[1]: r["items_per_second"] for name, r in rng.items()}
