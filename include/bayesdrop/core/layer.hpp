@@ -21,6 +21,8 @@
 //
 // parameters()  the layer's trained tensors with their gradients, in a fixed order; pointers stay valid for the
 //               layer's lifetime. State that is not trained (a cached mask, running statistics) is not a Parameter.
+// state()       the untrained tensors that are part of the model and must be saved with it (running statistics);
+//               empty for most layers. Caches of the last batch are not state.
 // kl()          the layer's KL(q || p) summed over its units or weights, at the current parameters (0 for layers
 //               without a posterior). kl_backward(c) INCREMENTS every parameter's grad by c * d kl() / d value.
 // sparsity()    counts of active input units and weights (see core/sparsity.hpp); layers that cannot be pruned
@@ -62,6 +64,8 @@ class Layer {
   virtual void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) = 0;
 
   virtual std::vector<Parameter<Scalar>*> parameters() { return {}; }
+  /// Untrained tensors saved with the model (see the contract above).
+  virtual std::vector<StateTensor<Scalar>> state() { return {}; }
   virtual Scalar kl() const { return Scalar(0); }
   virtual void kl_backward(Scalar /*coeff*/) {}
   virtual SparsityStats sparsity() const {

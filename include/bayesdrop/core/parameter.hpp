@@ -30,4 +30,12 @@ struct Parameter {
   void zero_grad() { grad.setZero(); }
 };
 
+/// A named tensor of layer state that is not trained but belongs to the model (BatchNorm's running mean and
+/// variance): saved and loaded with it, never touched by an optimiser. Points into the layer that owns it.
+template <class Scalar>
+struct StateTensor {
+  std::string name;          ///< e.g. "running_mean"
+  Matrix<Scalar>* value;     ///< owned by the layer; valid for the layer's lifetime
+};
+
 }  // namespace bayesdrop

@@ -56,6 +56,8 @@ class Sequential final : public Layer<Scalar> {
   bool empty() const { return layers_.empty(); }
   Layer<Scalar>& layer(Index i) { return *layers_.at(static_cast<std::size_t>(i)); }
   const Layer<Scalar>& layer(Index i) const { return *layers_.at(static_cast<std::size_t>(i)); }
+  /// Output of layer i from the most recent forward (empty before the first); for diagnostics and inspection.
+  const MatrixType& output(Index i) const { return outputs_.at(static_cast<std::size_t>(i)); }
 
   std::string_view name() const override { return "Sequential"; }
   Index input_rows() const override { return require_layers("input_rows").front()->input_rows(); }
@@ -91,6 +93,14 @@ class Sequential final : public Layer<Scalar> {
 
   /// Every parameter of every layer, in layer order. Pointers stay valid while the model lives.
   std::vector<Parameter<Scalar>*> parameters() override { return params_; }
+  /// Every layer's untrained state, in layer order, names prefixed with the layer's index ("3.running_mean").
+  std::vector<StateTensor<Scalar>> state() override {
+    std::vector<StateTensor<Scalar>> all;
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      for (auto& s : layers_[i]->state()) all.push_back({std::to_string(i) + "." + s.name, s.value});
+    }
+    return all;
+  }
   /// Clears every parameter's gradient (allocation-free).
   void zero_grad() {
     for (auto* p : params_) p->zero_grad();
