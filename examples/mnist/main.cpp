@@ -1,23 +1,22 @@
-// bayesdrop-mnist: trains a network on MNIST or Fashion-MNIST and reports test accuracy and sparsity.
+// bayesdrop-mnist: trains a network on MNIST or Fashion-MNIST and reports test accuracy and what was pruned.
 //
-//   bayesdrop-mnist --data ~/mnist --epochs 20 --report run.json
+//   bayesdrop-mnist --data ~/mnist --dropout bbd --report bbd.json --pictures out/ --save bbd.model
+//   bayesdrop-mnist --data ~/mnist --load bbd.model            (evaluate a saved model again)
 //
-// Later dropout types plug into the same flags: --dropout picks the layer family, the report gains their numbers.
+// The defaults of every dropout type are its method's recipe (bayesdrop/training/recipe.hpp); flags override them.
 #include <Eigen/Core>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <cstdio>
 #include <fstream>
-#include <iostream>
-#include <map>
 #include <string>
 #include <unistd.h>
 #include <vector>
 
 #include "bayesdrop/bayesdrop.hpp"
-#include "models.hpp"
+#include "figures.hpp"
+#include "report.hpp"
 
 namespace bd = bayesdrop;
 using Scalar = float;
@@ -27,17 +26,15 @@ namespace {
 struct Settings {
   std::string data_dir;
   std::string dataset = "mnist";
-  std::string model = "mlp";
-  std::string dropout = "none";
-  int epochs = 20;
-  bd::Index batch = 100;
-  double lr = -1;            // < 0: the dropout type's recipe
-  double weight_decay = -1;  // < 0: the dropout type's recipe
+  bd::ModelSpec spec;
+  int epochs = 0;            // 0: the recipe's
+  bd::Index batch = 0;       // 0: the recipe's
+  double lr = -1;            // < 0: the recipe's
+  double lr_noise = -1;      // < 0: the recipe's
+  double weight_decay = -1;  // < 0: the recipe's
   std::uint64_t seed = 1;
   int threads = 2;
-  double p_input = 0.2;
-  double p_hidden = 0.5;
-  std::string report;
+  std::string report, save, load, pictures;
   bool quiet = false;
 };
 
@@ -59,113 +56,126 @@ class ProgressBar {
   bool enabled_;
 };
 
-// Per dense layer: its inputs and weights, total and active. A gate in front of the layer decides its active
-// inputs (n_active); otherwise the layer's own statistics do (inputs with a weight left).
-nlohmann::json layer_report(const bd::Sequential<Scalar>& model) {
-  nlohmann::json layers = nlohmann::json::array();
-  int dense = 0;
-  bd::Index gate_active = -1;
-  for (bd::Index i = 0; i < model.size(); ++i) {
-    const auto& layer = model.layer(i);
-    if (const auto* gate = dynamic_cast<const bd::Gate<Scalar>*>(&layer)) {
-      gate_active = gate->n_active();
-      continue;
-    }
-    const bd::SparsityStats s = layer.sparsity();
-    if (s.weights == 0) continue;  // activations and reshapes carry no weights
-    const bd::Index active_in = gate_active >= 0 ? std::min<bd::Index>(gate_active, s.active_in) : s.active_in;
-    layers.push_back({{"name", "fc" + std::to_string(++dense)},
-                      {"type", std::string(layer.name())},
-                      {"units_in", s.units_in},
-                      {"active_in", active_in},
-                      {"weights", s.weights},
-                      {"active_weights", s.active_weights}});
-    gate_active = -1;
+nlohmann::json spec_json(const bd::ModelSpec& s) {
+  return {{"model", s.model}, {"dropout", s.dropout}, {"p_input", s.p_input}, {"p_hidden", s.p_hidden}};
+}
+
+// A saved model names its architecture in the file's metadata, so --load needs no other flags.
+bd::ModelSpec spec_from_file(const std::string& path) {
+  const auto meta = nlohmann::json::parse(bd::read_model_metadata(path), nullptr, false);
+  if (meta.is_discarded() || !meta.contains("model") || !meta.contains("dropout")) {
+    throw bd::DataError(path + ": the model file has no bayesdrop-mnist metadata (model, dropout); it was not "
+                        "written by bayesdrop-mnist --save");
   }
-  return layers;
+  bd::ModelSpec s;
+  s.model = meta.at("model").get<std::string>();
+  s.dropout = meta.at("dropout").get<std::string>();
+  s.p_input = meta.value("p_input", s.p_input);
+  s.p_hidden = meta.value("p_hidden", s.p_hidden);
+  return s;
 }
 
-std::string join(const std::vector<bd::Index>& v) {
-  std::string out;
-  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + std::to_string(v[i]);
-  return out;
+bd::Recipe recipe_for(const Settings& opt) {
+  bd::Recipe r = bd::Recipe::for_dropout(opt.spec.dropout, opt.spec.model);
+  if (opt.epochs > 0) r.epochs = opt.epochs;
+  if (opt.batch > 0) r.batch = opt.batch;
+  if (opt.lr > 0) {
+    if (opt.lr_noise <= 0) r.lr_noise *= opt.lr / r.lr_weights;  // the noise keeps its ratio to the weights
+    r.lr_weights = opt.lr;
+  }
+  if (opt.lr_noise > 0) r.lr_noise = opt.lr_noise;
+  if (opt.weight_decay >= 0) r.weight_decay = opt.weight_decay;
+  return r;
 }
 
-int run(const Settings& opt) {
+// The reference code's line; the rate is the gates' (the last group) when there are gates.
+void print_epoch_start(int epoch, const std::vector<double>& lr, const std::vector<bd::Index>& n_active) {
+  if (n_active.empty()) return;
+  std::printf("Epoch %d start, learning rate %.6f n_active: [%s]\n", epoch, lr.back(), trainer::join(n_active).c_str());
+}
+
+void print_epoch(const bd::EpochLog& log) {
+  std::printf("train: epoch %d, (%.3f secs), cent %.6f, acc %.6f, kl %.1f, kl weight %.3f, loss %.6f\n", log.epoch,
+              log.train.seconds, log.train.cross_entropy, log.train.accuracy, log.train.elbo.kl, log.kl_weight,
+              log.train.elbo.total());
+  std::printf("test:  epoch %d, cent %.6f, acc %.6f\n", log.epoch, log.test.cross_entropy, log.test.accuracy);
+  std::fflush(stdout);
+}
+
+int run(Settings opt) {
   Eigen::setNbThreads(opt.threads);
+  if (!opt.load.empty()) opt.spec = spec_from_file(opt.load);
   const std::string dir = opt.data_dir.empty() ? bd::default_data_dir(opt.dataset) : opt.data_dir;
   const auto train = bd::load_mnist<Scalar>(dir, bd::Split::train);
   const auto test = bd::load_mnist<Scalar>(dir, bd::Split::test);
+  const bd::Recipe recipe = recipe_for(opt);
   if (!opt.quiet) {
-    std::printf("%s from %s: %ld training and %ld test images; model %s, dropout %s, %d thread(s)\n",
-                opt.dataset.c_str(), dir.c_str(), long(train.size()), long(test.size()), opt.model.c_str(),
-                opt.dropout.c_str(), Eigen::nbThreads());
+    std::printf("%s from %s: %ld training and %ld test images; model %s, dropout %s, recipe %s, %d thread(s)\n",
+                opt.dataset.c_str(), dir.c_str(), long(train.size()), long(test.size()), opt.spec.model.c_str(),
+                opt.spec.dropout.c_str(), recipe.name.c_str(), Eigen::nbThreads());
   }
 
   bd::Rng rng(opt.seed);
-  bd::Sequential<Scalar> model = trainer::build_model(opt.model, opt.dropout, opt.p_input, opt.p_hidden, rng);
-
-  // The recipe of the course assignment's code base (targets.md section 1): Adam with weights and biases at one
-  // rate with L2 decay, noise parameters at ten times that rate, both divided by 10 at 50 % and by 100 at 75 % of
-  // training. --lr and --weight-decay override the weights' values (noise keeps its 10x).
-  trainer::Recipe recipe = trainer::recipe_for(opt.dropout);
-  if (opt.lr > 0) {
-    recipe.lr_noise *= opt.lr / recipe.lr_weights;
-    recipe.lr_weights = opt.lr;
+  bd::Sequential<Scalar> model = bd::build_model<Scalar>(opt.spec, rng);
+  std::vector<bd::EpochLog> history;
+  if (!opt.load.empty()) {
+    bd::load_model(model, opt.load);
+    if (!opt.quiet) std::printf("loaded %s; evaluating without training\n", opt.load.c_str());
+  } else {
+    const ProgressBar progress(!opt.quiet);
+    bd::FitOptions fit_options;
+    fit_options.with_epochs(recipe.epochs).with_progress(std::cref(progress));
+    if (!opt.quiet) fit_options.with_on_epoch(print_epoch).with_on_epoch_start(print_epoch_start);
+    history = bd::fit(model, recipe, train, &test, rng, fit_options);
   }
-  if (opt.weight_decay >= 0) recipe.weight_decay = opt.weight_decay;
-  const bd::Index steps_per_epoch = (train.size() + opt.batch - 1) / opt.batch;
-  const auto schedule = bd::LrSchedule::piecewise({0.5, 0.75}, {1.0, 0.1, 0.01}, steps_per_epoch * opt.epochs);
-  const auto params = model.parameters();
-  std::vector<bd::ParamGroup<Scalar>> groups;
-  groups.push_back({"weights", bd::with_roles(params, {bd::ParamRole::weight, bd::ParamRole::bias}),
-                    recipe.lr_weights, recipe.weight_decay, schedule});
-  const auto noise = bd::with_roles(params, {bd::ParamRole::noise});
-  if (!noise.empty()) groups.push_back({"noise", noise, recipe.lr_noise, 0.0, schedule});
-  bd::Adam<Scalar> adam(groups);
-  bd::EpochRunner<Scalar> runner(bd::EpochOptions{}.with_batch(opt.batch));
-  const ProgressBar progress(!opt.quiet);
+  bd::EpochRunner<Scalar> runner(bd::EpochOptions{}.with_batch(recipe.batch));
+  const bd::EpochResult final_test = runner.evaluate(model, test);
+  const bd::ModelSummary summary = bd::summarize(model);
+  std::printf("test accuracy %.4f (%s, %s, %d epochs, seed %llu)\n", final_test.accuracy, opt.spec.model.c_str(),
+              opt.spec.dropout.c_str(), opt.load.empty() ? recipe.epochs : 0,
+              static_cast<unsigned long long>(opt.seed));
+  if (!opt.quiet) trainer::print_summary(summary);
 
-  std::vector<double> epoch_seconds;
-  bd::EpochResult last_test;
-  for (int epoch = 1; epoch <= opt.epochs; ++epoch) {
-    const double lr = adam.current_lr(adam.groups().size() - 1);  // the gates' rate when there are gates
-    const auto active_before = trainer::gate_n_active(model);
-    if (!opt.quiet && !active_before.empty()) {
-      std::printf("Epoch %d start, learning rate %.6f n_active: [%s]\n", epoch, lr, join(active_before).c_str());
-    }
-    runner.set_kl_weight(recipe.kl_weight(epoch, opt.epochs));
-    const auto tr = runner.train_epoch(model, adam, train, rng, std::cref(progress));
-    last_test = runner.evaluate(model, test);
-    epoch_seconds.push_back(tr.seconds);
-    if (!opt.quiet) {
-      std::printf("train: epoch %d, (%.3f secs), cent %.6f, acc %.6f, lr %.6f, kl weight %.3f\n", epoch, tr.seconds,
-                  tr.cross_entropy, tr.accuracy, lr, runner.options().kl_weight);
-      std::printf("test:  epoch %d, cent %.6f, acc %.6f, kl %.1f\n", epoch, last_test.cross_entropy, last_test.accuracy,
-                  last_test.kl);
-      std::fflush(stdout);
+  if (!opt.save.empty()) {
+    nlohmann::json meta = spec_json(opt.spec);
+    meta["writer"] = "bayesdrop-mnist";
+    meta["dataset"] = opt.dataset;
+    meta["epochs"] = recipe.epochs;
+    meta["seed"] = opt.seed;
+    meta["test_accuracy"] = final_test.accuracy;
+    bd::save_model(model, opt.save, meta.dump());
+    if (!opt.quiet) std::printf("saved the model to %s\n", opt.save.c_str());
+  }
+  if (!opt.pictures.empty()) {
+    for (const auto& file : trainer::write_pictures(model, summary, train, opt.pictures)) {
+      if (!opt.quiet) std::printf("wrote %s\n", file.c_str());
     }
   }
-  std::printf("test accuracy %.4f (%s, %s, %d epochs, seed %llu)\n", last_test.accuracy, opt.model.c_str(),
-              opt.dropout.c_str(), opt.epochs, static_cast<unsigned long long>(opt.seed));
-
   if (!opt.report.empty()) {
-    nlohmann::json report = {{"model", opt.model},
-                             {"dropout", opt.dropout},
-                             {"dataset", opt.dataset},
-                             {"epochs", opt.epochs},
-                             {"batch", opt.batch},
-                             {"lr", recipe.lr_weights},
-                             {"lr_noise", recipe.lr_noise},
-                             {"weight_decay", recipe.weight_decay},
-                             {"seed", opt.seed},
-                             {"threads", Eigen::nbThreads()},
-                             {"test_accuracy", last_test.accuracy},
-                             {"test_cross_entropy", last_test.cross_entropy},
-                             {"epoch_seconds", epoch_seconds},
-                             {"layers", layer_report(model)}};
+    nlohmann::json epochs = nlohmann::json::array();
+    std::vector<double> seconds;
+    for (const auto& log : history) {
+      epochs.push_back(trainer::epoch_json(log));
+      seconds.push_back(log.train.seconds);
+    }
+    nlohmann::json report = spec_json(opt.spec);
+    report.update(trainer::summary_json(summary));
+    report.update({{"dataset", opt.dataset},
+                   {"recipe", recipe.name},
+                   {"epochs", opt.load.empty() ? recipe.epochs : 0},
+                   {"batch", recipe.batch},
+                   {"lr", recipe.lr_weights},
+                   {"lr_noise", recipe.lr_noise},
+                   {"weight_decay", recipe.weight_decay},
+                   {"seed", opt.seed},
+                   {"threads", Eigen::nbThreads()},
+                   {"loaded_from", opt.load},
+                   {"test_accuracy", final_test.accuracy},
+                   {"test_cross_entropy", final_test.cross_entropy},
+                   {"epoch_seconds", seconds},
+                   {"history", epochs}});
     std::ofstream out(opt.report);
-    if (!out) throw bd::InvalidArgument("--report: cannot write '" + opt.report + "'; check the directory exists");
+    if (!out) throw bd::InvalidArgument("--report: cannot write '" + opt.report + "'; check that the directory exists");
     out << report.dump(2) << "\n";
   }
   return 0;
@@ -180,30 +190,39 @@ int main(int argc, char** argv) {
                  "Folder with the four IDX files (.gz or plain). Default: $BAYESDROP_MNIST_DIR or data/mnist; "
                  "for --dataset fashion, $BAYESDROP_FASHION_DIR or /usr/share/datasets/fashion-mnist");
   app.add_option("--dataset", opt.dataset, "Data set")->check(CLI::IsMember({"mnist", "fashion"}))->capture_default_str();
-  app.add_option("--model", opt.model, "Network: mlp = 784-500-300-10, lenet300 = 784-300-100-10")
-      ->check(CLI::IsMember({"mlp", "lenet300"}))
+  app.add_option("--model", opt.spec.model,
+                 "Network: mlp = 784-500-300-10, lenet300 = 784-300-100-10, lenet5 = LeNet-5-Caffe")
+      ->check(CLI::IsMember(bd::model_names()))
       ->capture_default_str();
-  app.add_option("--dropout", opt.dropout, "Noise on the inputs of every dense layer (sparsevd: sparse VD dense layers instead)")
-      ->check(CLI::IsMember(trainer::dropout_names()))
+  app.add_option("--dropout", opt.spec.dropout,
+                 "Gates on the inputs of every dense layer (and lenet5's conv channels); sparsevd: sparse VD layers")
+      ->check(CLI::IsMember(bd::dropout_names()))
       ->capture_default_str();
-  app.add_option("--p", opt.p_hidden, "Drop rate on hidden units (binary, gaussian; initial for variational)")
+  app.add_option("--p", opt.spec.p_hidden, "Drop rate on hidden units (binary, gaussian; initial for variational)")
       ->check(CLI::Range(0.0, 0.999))
       ->capture_default_str();
-  app.add_option("--p-input", opt.p_input, "Drop rate on the input pixels")
+  app.add_option("--p-input", opt.spec.p_input, "Drop rate on the input pixels (and lenet5's conv channels)")
       ->check(CLI::Range(0.0, 0.999))
       ->capture_default_str();
-  app.add_option("--epochs", opt.epochs, "Training epochs")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--batch", opt.batch, "Mini-batch size")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--lr", opt.lr, "Adam learning rate of weights and biases (noise parameters: 10x). Default: 1e-3")
+  app.add_option("--epochs", opt.epochs, "Training epochs. Default: the recipe's (60)")->check(CLI::PositiveNumber);
+  app.add_option("--batch", opt.batch, "Mini-batch size. Default: the recipe's (100)")->check(CLI::PositiveNumber);
+  app.add_option("--lr", opt.lr, "Adam rate of weights and biases. Default: the recipe's (1e-3)")
       ->check(CLI::PositiveNumber);
-  app.add_option("--weight-decay", opt.weight_decay, "L2 coefficient on weights and biases. Default: 1e-4")
+  app.add_option("--lr-noise", opt.lr_noise, "Adam rate of noise parameters. Default: the recipe's (10x --lr for "
+                                             "gates, 1x for sparse VD)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--weight-decay", opt.weight_decay, "L2 on weights and biases. Default: the recipe's (1e-4; 0 for "
+                                                     "sparse VD)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--seed", opt.seed, "Seed of every random draw (initialisation, shuffling, noise)")
       ->capture_default_str();
   app.add_option("--threads", opt.threads, "Threads for Eigen's matrix products")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  app.add_option("--report", opt.report, "Write a JSON report to this file");
+  app.add_option("--report", opt.report, "Write a JSON report (history, per-layer sparsity, memory and FLOPs kept)");
+  app.add_option("--save", opt.save, "Save the trained model to this file");
+  app.add_option("--load", opt.load, "Load a model saved with --save and evaluate it (no training)");
+  app.add_option("--pictures", opt.pictures, "Write PNG pictures of what was pruned into this folder");
   app.add_flag("--quiet", opt.quiet, "Print only the final accuracy");
   CLI11_PARSE(app, argc, argv);
 

@@ -30,8 +30,10 @@
 #include "bayesdrop/io/dataset.hpp"
 #include "bayesdrop/io/idx.hpp"
 #include "bayesdrop/io/mnist.hpp"
+#include "bayesdrop/io/model_file.hpp"
 
 // layers
+#include "bayesdrop/layers/batch_norm1d.hpp"
 #include "bayesdrop/layers/beta_bernoulli_dropout.hpp"
 #include "bayesdrop/layers/binary_dropout.hpp"
 #include "bayesdrop/layers/conv2d.hpp"
@@ -53,8 +55,11 @@
 #include "bayesdrop/losses/softmax_cross_entropy.hpp"
 
 // models
+#include "bayesdrop/models/lenet5.hpp"
 #include "bayesdrop/models/mlp.hpp"
 #include "bayesdrop/models/sequential.hpp"
+#include "bayesdrop/models/summary.hpp"
+#include "bayesdrop/models/zoo.hpp"
 
 // optimisers and learning-rate schedules
 #include "bayesdrop/optim/adam.hpp"
@@ -63,4 +68,12 @@
 #include "bayesdrop/optim/sgd.hpp"
 
 // training loop
+#include "bayesdrop/training/diagnose.hpp"
+#include "bayesdrop/training/elbo.hpp"
 #include "bayesdrop/training/epoch_runner.hpp"
+#include "bayesdrop/training/fit.hpp"
+#include "bayesdrop/training/recipe.hpp"
+
+// uncertainty
+#include "bayesdrop/uncertainty/mc_predict.hpp"
+#include "bayesdrop/uncertainty/metrics.hpp"

@@ -359,6 +359,7 @@ class BetaBernoulliDropout final : public Gate<Scalar> {
     for (Index k = 0; k < this->units(); ++k) g[k] = Scalar(eval_gate_of(k));
     return g;
   }
+  VectorType eval_scale() const override { return eval_gate(); }
   /// The pi drawn (and clamped) by the most recent training forward, per unit; empty before the first. Allocates.
   VectorType sampled_pi() const { return log_pi_.exp().template cast<Scalar>().matrix(); }
 

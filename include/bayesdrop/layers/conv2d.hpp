@@ -79,7 +79,9 @@ class Conv2d final : public Layer<Scalar> {
   /// Input units are the input channels; every weight is active.
   SparsityStats sparsity() const override {
     const auto w = weight_.value.size();
-    return SparsityStats{geometry_.input.channels, geometry_.input.channels, w, w};
+    const Index c = weight_.value.rows();
+    return SparsityStats{geometry_.input.channels, geometry_.input.channels, w, w, c, c, geometry_.positions(),
+                         has_bias_ ? c : 0};
   }
 
   Parameter<Scalar>& weight() { return weight_; }

@@ -28,6 +28,10 @@ class Gate : public Layer<Scalar> {
 
   /// Units the evaluation-mode forward keeps (gate not switched off).
   virtual Index n_active() const = 0;
+  /// The evaluation-mode factor of every unit (units x 1): y = x * eval_scale() per unit, 0 for a pruned unit.
+  /// 1 for the dropout families whose evaluation is the identity (inverted binary, Gaussian, variational). Pictures
+  /// of what was pruned and the compact export of a pruned model read it. Allocates.
+  virtual VectorType eval_scale() const { return VectorType::Ones(units_); }
   /// Units counted as inputs: features or channels; active ones are those kept in evaluation.
   SparsityStats sparsity() const override { return SparsityStats{units_, n_active(), 0, 0}; }
 

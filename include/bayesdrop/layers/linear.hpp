@@ -58,7 +58,8 @@ class Linear final : public Layer<Scalar> {
   }
   SparsityStats sparsity() const override {
     const auto w = weight_.value.size();
-    return SparsityStats{input_rows(), input_rows(), w, w};
+    const Index out = output_rows();
+    return SparsityStats{input_rows(), input_rows(), w, w, out, out, 1, has_bias_ ? out : 0};
   }
 
   Parameter<Scalar>& weight() { return weight_; }

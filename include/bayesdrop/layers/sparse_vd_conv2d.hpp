@@ -129,7 +129,8 @@ class SparseVDConv2d final : public Layer<Scalar> {
   SparsityStats sparsity() const override {
     return SparsityStats{geometry_.input.channels,
                          post_.active_column_groups(geometry_.kernel_h * geometry_.kernel_w),
-                         post_.theta.value.size(), post_.kept_weights()};
+                         post_.theta.value.size(), post_.kept_weights(), post_.theta.value.rows(),
+                         post_.active_rows(), geometry_.positions(), post_.has_bias() ? post_.theta.value.rows() : 0};
   }
   /// Output channels that still have a kept weight.
   std::int64_t active_outputs() const { return post_.active_rows(); }

@@ -106,7 +106,9 @@ class SparseVDLinear final : public Layer<Scalar> {
 
   /// units_in = inputs, active_in = inputs with a kept weight; weights and kept weights (log alpha < threshold).
   SparsityStats sparsity() const override {
-    return SparsityStats{input_rows(), post_.active_column_groups(1), post_.theta.value.size(), post_.kept_weights()};
+    return SparsityStats{input_rows(),          post_.active_column_groups(1), post_.theta.value.size(),
+                         post_.kept_weights(),  output_rows(),                 post_.active_rows(),
+                         1,                     post_.has_bias() ? output_rows() : 0};
   }
   /// Output rows that still have a kept weight (the others output only their bias in evaluation).
   std::int64_t active_outputs() const { return post_.active_rows(); }

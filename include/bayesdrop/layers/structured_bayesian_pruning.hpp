@@ -245,6 +245,7 @@ class StructuredBayesianPruning final : public Gate<Scalar> {
     refresh_eval();
     return multiplier_;
   }
+  VectorType eval_scale() const override { return eval_multiplier(); }
   /// The factors theta drawn by the most recent training forward (units x 1; zeros before the first).
   const VectorType& sampled_theta() const { return theta_; }
 

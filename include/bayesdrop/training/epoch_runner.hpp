@@ -18,6 +18,8 @@
 #include "bayesdrop/io/dataset.hpp"
 #include "bayesdrop/losses/softmax_cross_entropy.hpp"
 #include "bayesdrop/optim/optimizer.hpp"
+#include "bayesdrop/training/diagnose.hpp"
+#include "bayesdrop/training/elbo.hpp"
 
 namespace bayesdrop {
 
@@ -28,6 +30,9 @@ struct EpochResult {
   double kl = 0;             ///< model KL at the end of the pass (training) or at evaluation
   double seconds = 0;        ///< wall-clock time of the pass
   Index examples = 0;
+  /// The loss's parts (training passes): mean cross-entropy of the epoch, KL at its end, the epoch's KL weight, N,
+  /// and the L2 term of the optimiser's weight decay at its end.
+  ElboTerms elbo;
 };
 
 struct EpochOptions {
@@ -80,9 +85,10 @@ class EpochRunner {
       model.forward(x_, logits_, ctx);
       const Scalar ce = loss_.forward(logits_, y_);
       if (!std::isfinite(double(ce))) {
+        const std::string where = describe_non_finite(model, &x_);
         throw NumericalError("training: the cross-entropy of batch " + std::to_string(b) + " is " +
-                             std::to_string(double(ce)) +
-                             "; the weights have diverged. Lower the learning rate or check the input data");
+                             std::to_string(double(ce)) + (where.empty() ? "" : "; " + where) +
+                             ". Lower the learning rate, or check the input data and the layer's hyperparameters");
       }
       ce_sum += double(ce) * double(count);
       correct += loss_.correct();
@@ -97,6 +103,13 @@ class EpochRunner {
     r.cross_entropy = ce_sum / double(n);
     r.accuracy = double(correct) / double(n);
     r.kl = double(model.kl());
+    if (!std::isfinite(r.kl)) {
+      throw NumericalError("training: the KL term is " + std::to_string(r.kl) + " after the epoch; " +
+                           describe_non_finite(model) + ". Lower the noise parameters' learning rate");
+    }
+    double l2 = 0;
+    for (const auto& g : optimizer.groups()) l2 += l2_penalty(g.params, g.weight_decay);
+    r.elbo = elbo_terms(r.cross_entropy, r.kl, options_.kl_weight, double(n), l2);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;
   }

@@ -1,0 +1,81 @@
+// LeNet-5-Caffe for 28x28 single-channel images, as in the sparse VD and SBP papers' MNIST tables:
+//
+//   conv 5x5, 20 channels -> [gate] -> max-pool 2 -> ReLU -> conv 5x5, 50 channels -> [gate] -> max-pool 2 -> ReLU
+//   -> [gate on 800 inputs] -> dense 800-500 -> ReLU -> [gate on 500 inputs] -> dense 500-10
+//
+// Valid convolutions (800 = 50 x 4 x 4 inputs to the first dense layer, as the papers count). The gates sit on the
+// conv outputs (per channel, before the nonlinearity, as in the SBP and beta-Bernoulli reference code) and on the
+// inputs of the dense layers. Pooling comes before the ReLU because the two commute and pooling first touches a
+// quarter of the values.
+#pragma once
+
+#include <functional>
+
+#include "bayesdrop/layers/conv2d.hpp"
+#include "bayesdrop/layers/linear.hpp"
+#include "bayesdrop/layers/max_pool2d.hpp"
+#include "bayesdrop/layers/relu.hpp"
+#include "bayesdrop/models/sequential.hpp"
+
+namespace bayesdrop {
+
+template <class Scalar>
+struct LeNet5Options {
+  /// Builds the gate in front of position `index` (0, 1: after conv1, conv2, with the conv's output shape; 2, 3: the
+  /// inputs of dense1, dense2, as shape {units, 1, 1}); may return null for no gate. Default: no gates.
+  using GateFactory = std::function<LayerPtr<Scalar>(ImageShape shape, std::size_t index, Rng& rng)>;
+  /// Builds conv layer `index` (0, 1). Default: Conv2d.
+  using ConvFactory =
+      std::function<LayerPtr<Scalar>(ImageShape input, Index channels, Index kernel, std::size_t index, Rng& rng)>;
+  /// Builds dense layer `index` (0, 1). Default: Linear.
+  using DenseFactory = std::function<LayerPtr<Scalar>(Index in, Index out, std::size_t index, Rng& rng)>;
+
+  GateFactory gate;
+  ConvFactory conv;
+  DenseFactory dense;
+  Index conv1_channels = 20, conv2_channels = 50, hidden = 500, classes = 10;
+
+  LeNet5Options& with_gate(GateFactory g) { gate = std::move(g); return *this; }
+  LeNet5Options& with_conv(ConvFactory c) { conv = std::move(c); return *this; }
+  LeNet5Options& with_dense(DenseFactory d) { dense = std::move(d); return *this; }
+};
+
+/// Builds LeNet-5-Caffe for images of `input` shape (MNIST: {1, 28, 28}).
+template <class Scalar>
+Sequential<Scalar> lenet5(Rng& rng, const LeNet5Options<Scalar>& options = {}, ImageShape input = {1, 28, 28}) {
+  Sequential<Scalar> net;
+  auto add_gate = [&](ImageShape shape, std::size_t index) {
+    if (options.gate) {
+      if (auto g = options.gate(shape, index, rng)) net.add(std::move(g));
+    }
+  };
+  ImageShape shape = input;
+  const Index channels[2] = {options.conv1_channels, options.conv2_channels};
+  for (std::size_t i = 0; i < 2; ++i) {
+    const Conv2dGeometry geometry{shape, 5, 5};
+    geometry.validate("lenet5");
+    if (options.conv) {
+      net.add(options.conv(shape, channels[i], 5, i, rng));
+    } else {
+      net.template emplace<Conv2d>(shape, channels[i], 5, rng);
+    }
+    shape = geometry.output(channels[i]);
+    add_gate(shape, i);
+    net.template emplace<MaxPool2d>(shape, 2);
+    shape = ImageShape{shape.channels, shape.height / 2, shape.width / 2};
+    net.template emplace<ReLU>(shape.size());
+  }
+  const Index sizes[3] = {shape.size(), options.hidden, options.classes};
+  for (std::size_t i = 0; i < 2; ++i) {
+    add_gate(ImageShape{sizes[i], 1, 1}, i + 2);
+    if (options.dense) {
+      net.add(options.dense(sizes[i], sizes[i + 1], i, rng));
+    } else {
+      net.template emplace<Linear>(sizes[i], sizes[i + 1], rng);
+    }
+    if (i == 0) net.template emplace<ReLU>(sizes[1]);
+  }
+  return net;
+}
+
+}  // namespace bayesdrop

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Turns the bayesdrop-mnist reports of scripts/reproduce-table.sh into the assignment's table with its targets
+(../shared/docs/targets.md section 1), as markdown and JSON. A row passes when every target of it holds."""
+import argparse
+import json
+import os
+import sys
+
+# dropout: (label, minimum test accuracy %, n_active upper bounds per gate or None, minimum compression or None,
+#           the assignment's published accuracy or None)
+TARGETS = {
+    "none": ("none", 98.14, None, None, 98.14),
+    "bbd": ("beta-Bernoulli (BBD)", 98.70, [366, 202, 159], None, 98.78),
+    "sbp": ("structured Bayesian pruning (SBP)", 98.40, [325, 147, 113], None, 98.46),
+    "binary": ("binary (p = 0.2 input, 0.5 hidden)", 98.50, None, None, None),
+    "gaussian": ("Gaussian (alpha = p / (1 - p))", 98.50, None, None, None),
+    "variational": ("variational (learned alpha <= 1)", 98.50, None, None, None),
+    "sparsevd": ("sparse VD", 98.30, None, 30.0, None),
+}
+
+
+def row(dropout, report):
+    label, min_acc, max_active, min_compression, published = TARGETS[dropout]
+    acc = 100.0 * report["test_accuracy"]
+    layers = report["layers"]
+    n_active = [l["active_in"] for l in layers]
+    checks = [acc >= min_acc]
+    if max_active:
+        checks.append(all(a <= m for a, m in zip(report["n_active"], max_active)))
+    if min_compression:
+        checks.append(report["compression"] >= min_compression)
+    seconds = report.get("epoch_seconds", [])
+    return {
+        "dropout": dropout,
+        "label": label,
+        "test_accuracy": round(acc, 2),
+        "published_accuracy": published,
+        "target_accuracy": min_acc,
+        "n_active": n_active,
+        "target_n_active": max_active,
+        "input_kept": [round(100.0 * l["input_kept"], 2) for l in layers],
+        "memory_kept": round(100.0 * report["memory_kept"], 2),
+        "flops_kept": round(100.0 * report["flops_kept"], 2),
+        "compression": round(report["compression"], 1),
+        "target_compression": min_compression,
+        "epochs": report["epochs"],
+        "seed": report["seed"],
+        "threads": report["threads"],
+        "seconds_per_epoch": round(sum(seconds) / len(seconds), 2) if seconds else None,
+        "minutes": round(sum(seconds) / 60.0, 1) if seconds else None,
+        "meets_target": all(checks),
+    }
+
+
+def markdown(rows, machine):
+    out = [
+        "| dropout | test acc % (target) | n_active in, h1, h2 (target) | input kept per layer % | memory kept % "
+        "| FLOPs kept % | weight compression | s/epoch | meets target |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        target_active = ", ".join(map(str, r["target_n_active"])) if r["target_n_active"] else "all"
+        compression = f"{r['compression']}x" + (f" (>= {r['target_compression']:.0f}x)" if r["target_compression"] else "")
+        out.append(
+            f"| {r['label']} | {r['test_accuracy']:.2f} (>= {r['target_accuracy']:.2f}) "
+            f"| {', '.join(map(str, r['n_active']))} ({target_active}) "
+            f"| {', '.join(f'{v:.2f}' for v in r['input_kept'])} | {r['memory_kept']:.2f} | {r['flops_kept']:.2f} "
+            f"| {compression} | {r['seconds_per_epoch']} | {'yes' if r['meets_target'] else '**no**'} |"
+        )
+    epochs = sorted({r["epochs"] for r in rows})
+    out.append("")
+    out.append(f"MLP 784-500-300-10, {', '.join(map(str, epochs))} epochs, seed {rows[0]['seed']}, "
+               f"{rows[0]['threads']} threads, {machine}. Written by scripts/reproduce-table.sh.")
+    return "\n".join(out) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--runs", required=True, help="folder with <dropout>.json reports")
+    ap.add_argument("--machine", default="")
+    ap.add_argument("--md", required=True)
+    ap.add_argument("--json", required=True)
+    args = ap.parse_args()
+    rows = []
+    for dropout in TARGETS:
+        path = os.path.join(args.runs, dropout + ".json")
+        if os.path.exists(path):
+            with open(path) as f:
+                rows.append(row(dropout, json.load(f)))
+    if not rows:
+        sys.exit(f"make-table: no reports in {args.runs}; run scripts/reproduce-table.sh first")
+    with open(args.md, "w") as f:
+        f.write(markdown(rows, args.machine))
+    with open(args.json, "w") as f:
+        json.dump({"machine": args.machine, "rows": rows}, f, indent=2)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()

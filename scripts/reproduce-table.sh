@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Reproduces the course assignment's table (../shared/docs/targets.md section 1): the MLP 784-500-300-10 trained for
+# 60 epochs with each dropout type and its recipe, one seeded run per row, and writes
+#   results/table.md, results/table.json      the table, with the targets and whether each row meets them
+#   results/runs/<dropout>.json, .log          each run's report and log
+#   results/pictures/<dropout>/*.png           the pixels kept and the active units per layer
+#   results/models/<dropout>.model             the trained models (not committed; --load them to evaluate again)
+#
+#   scripts/reproduce-table.sh [--epochs N] [--seed S] [--threads T] [--only "bbd sbp"] [--build DIR]
+#
+# Takes about 25 minutes on a 2-core machine (see README); run it on an otherwise idle machine, since the timings
+# are part of the report. Needs the release build (scripts/setup.sh or cmake --preset release) and MNIST in
+# $BAYESDROP_MNIST_DIR (default data/mnist; scripts/fetch-mnist.sh downloads it), and python3 for the table.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+epochs=60 seed=1 threads=2 only="none binary gaussian variational sparsevd bbd sbp"
+build="$repo/build/release" out="$repo/results"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --epochs) epochs="$2"; shift 2 ;;
+    --seed) seed="$2"; shift 2 ;;
+    --threads) threads="$2"; shift 2 ;;
+    --only) only="$2"; shift 2 ;;
+    --build) build="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "reproduce-table: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+trainer="$build/examples/bayesdrop-mnist"
+data="${BAYESDROP_MNIST_DIR:-$repo/data/mnist}"
+if [[ ! -x "$trainer" ]]; then
+  echo "reproduce-table: $trainer not found; build first: cmake --preset release && cmake --build --preset release" >&2
+  exit 2
+fi
+if ! command -v python3 >/dev/null; then
+  echo "reproduce-table: python3 is needed to write the table (apt-get install python3)" >&2
+  exit 2
+fi
+
+mkdir -p "$out/runs" "$out/pictures" "$out/models"
+machine="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores"
+for dropout in $only; do
+  echo "reproduce-table: $dropout, $epochs epochs, seed $seed, $threads threads"
+  start=$(date +%s)
+  "$trainer" --data "$data" --model mlp --dropout "$dropout" --epochs "$epochs" --seed "$seed" \
+    --threads "$threads" --report "$out/runs/$dropout.json" --pictures "$out/pictures/$dropout" \
+    --save "$out/models/$dropout.model" >"$out/runs/$dropout.log"
+  echo "reproduce-table: $dropout took $(( $(date +%s) - start )) s: $(grep '^test accuracy' "$out/runs/$dropout.log")"
+done
+
+python3 "$repo/scripts/make-table.py" --runs "$out/runs" --machine "$machine" --md "$out/table.md" \
+  --json "$out/table.json"
+cat "$out/table.md"
