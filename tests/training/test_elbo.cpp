@@ -73,18 +73,18 @@ TEST_CASE("KL warm-up: rw_linear is 0 up to epoch 5, (epoch - 5) / 15 to epoch 2
 TEST_CASE("recipes: the assignment's rates and steps, sparse VD's decay and warm-up", "[training][schedule]") {
   const Recipe a = Recipe::for_dropout("bbd");
   CHECK(a.name == "assignment");
-  const LrSchedule s = a.schedule(36000);  // 60 epochs of 600 batches
+  const LrSchedule s = a.schedule(600, 60);  // 60 epochs of 600 batches: boundaries at 600 * 59 * {0.5, 0.75}
   CHECK(s.factor(0) == 1.0);
-  CHECK(s.factor(17999) == 1.0);
-  CHECK(s.factor(18000) == Approx(0.1));
-  CHECK(s.factor(26999) == Approx(0.1));
-  CHECK(s.factor(27000) == Approx(0.01));
+  CHECK(s.factor(17699) == 1.0);
+  CHECK(s.factor(17700) == Approx(0.1));
+  CHECK(s.factor(26549) == Approx(0.1));
+  CHECK(s.factor(26550) == Approx(0.01));
   CHECK(a.kl_schedule(60).is_constant());
 
   const Recipe v = Recipe::for_dropout("sparsevd", "lenet300");
   CHECK(v.weight_decay == 0.0);
   CHECK(v.lr_noise == v.lr_weights);
-  const LrSchedule d = v.schedule(1000);
+  const LrSchedule d = v.schedule(10, 100);  // 1000 steps
   CHECK(d.factor(0) == 1.0);
   CHECK(d.factor(500) == Approx(1.0));
   CHECK(d.factor(750) == Approx(0.5).margin(1e-3));
@@ -95,11 +95,11 @@ TEST_CASE("recipes: the assignment's rates and steps, sparse VD's decay and warm
   CHECK(v.kl_schedule(12).at(2.5) == Approx(0.5));
 
   const Recipe l5 = Recipe::for_dropout("sparsevd", "lenet5");
-  CHECK(l5.schedule(1000).factor(500) == Approx(0.5).margin(1e-3));
+  CHECK(l5.schedule(10, 100).factor(500) == Approx(0.5).margin(1e-3));
 
   Rng rng(1);
   auto model = build_model<float>(ModelSpec{"mlp", "sbp"}, rng);
-  const auto groups = a.param_groups(model, 100);
+  const auto groups = a.param_groups(model, 10, 10);
   REQUIRE(groups.size() == 2);
   CHECK(groups[0].params.size() == 6);  // three weights, three biases
   CHECK(groups[0].weight_decay == 1e-4);

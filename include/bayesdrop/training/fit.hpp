@@ -86,8 +86,8 @@ std::vector<EpochLog> fit(Sequential<Scalar>& model, const Recipe& recipe, const
                           const Dataset<Scalar>* test, Rng& rng, const FitOptions& options = {}) {
   const int epochs = options.epochs > 0 ? options.epochs : recipe.epochs;
   if (train.size() <= 0) throw InvalidArgument("fit: the training set is empty");
-  const std::int64_t steps = std::int64_t((train.size() + recipe.batch - 1) / recipe.batch) * epochs;
-  Adam<Scalar> adam(recipe.param_groups(model, steps));
+  const std::int64_t steps_per_epoch = std::int64_t((train.size() + recipe.batch - 1) / recipe.batch);
+  Adam<Scalar> adam(recipe.param_groups(model, steps_per_epoch, epochs));
   return fit(model, adam, train, test, rng, epochs, recipe.batch, recipe.kl_schedule(epochs), options);
 }
 

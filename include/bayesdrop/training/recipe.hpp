@@ -1,7 +1,7 @@
 // Training recipes: the optimiser settings of each method's reference code, as named presets.
 //
 //   Recipe r = Recipe::for_dropout("bbd");            // the course assignment's recipe
-//   Adam<float> adam(r.param_groups(model, steps));    // weights and noise parameters at their own rates
+//   Adam<float> adam(r.param_groups(model, 600, 60));  // weights and noise parameters at their own rates
 //   runner.set_kl_weight(r.kl_schedule(epochs).at(epoch));
 //
 // "assignment" (methods.md section 8; all gate types and the plain network): Adam, weights and biases at 1e-3 with
@@ -70,10 +70,13 @@ struct Recipe {
     return assignment();
   }
 
-  /// The learning-rate schedule over `total_steps` optimiser steps.
-  LrSchedule schedule(std::int64_t total_steps) const {
-    if (lr_shape == LrShape::linear_decay) return LrSchedule::linear_decay(total_steps, decay_start, 0.0);
-    return LrSchedule::piecewise(boundaries, factors, total_steps);
+  /// The learning-rate schedule of a run of `run_epochs` epochs of `steps_per_epoch` optimiser steps. The piecewise
+  /// boundaries sit where the reference code puts them, at int(steps_per_epoch * (epochs - 1) * fraction): steps
+  /// 17700 and 26550 for 60 epochs of 600 batches.
+  LrSchedule schedule(std::int64_t steps_per_epoch, int run_epochs) const {
+    const std::int64_t total = steps_per_epoch * run_epochs;
+    if (lr_shape == LrShape::linear_decay) return LrSchedule::linear_decay(total, decay_start, 0.0);
+    return LrSchedule::piecewise(boundaries, factors, run_epochs > 1 ? steps_per_epoch * (run_epochs - 1) : total);
   }
 
   /// The KL weight per epoch for a run of `run_epochs`: the warm-up epochs shrink in proportion for runs shorter
@@ -86,14 +89,15 @@ struct Recipe {
 
   /// Adam/SGD parameter groups: "weights" (weight and bias roles, decayed) and, when the model has any, "noise".
   template <class Scalar>
-  std::vector<ParamGroup<Scalar>> param_groups(Layer<Scalar>& model, std::int64_t total_steps) const {
+  std::vector<ParamGroup<Scalar>> param_groups(Layer<Scalar>& model, std::int64_t steps_per_epoch,
+                                               int run_epochs) const {
     const auto params = model.parameters();
     std::vector<ParamGroup<Scalar>> groups;
     groups.push_back(
         {"weights", with_roles(params, {ParamRole::weight, ParamRole::bias}), lr_weights, weight_decay,
-         schedule(total_steps)});
+         schedule(steps_per_epoch, run_epochs)});
     auto noise = with_roles(params, {ParamRole::noise});
-    if (!noise.empty()) groups.push_back({"noise", std::move(noise), lr_noise, 0.0, schedule(total_steps)});
+    if (!noise.empty()) groups.push_back({"noise", std::move(noise), lr_noise, 0.0, schedule(steps_per_epoch, run_epochs)});
     return groups;
   }
 };
