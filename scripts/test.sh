@@ -2,7 +2,8 @@
 # THE test command (the README's second command; .ci/run runs it):
 #   1. install the Debian dependencies (scripts/install-deps.sh; a no-op when they are present)
 #   2. configure + build the `release` preset, run all its tests:  ctest --preset release
-#      (the MNIST tests read BAYESDROP_MNIST_DIR when it is set)
+#      (the MNIST tests read BAYESDROP_MNIST_DIR when it is set), then build its `docs` target: Doxygen over the
+#      headers, where any warning fails (skipped, and counted as skipped, when doxygen is not installed)
 #   3. scripts/check-package.sh: install + find_package consumer, add_subdirectory consumer
 #   4. configure + build the `asan` preset (ASan + UBSan), run its tests:  ctest --preset asan  (no label `training`)
 # Every stage runs even when an earlier one failed: builds keep going past errors (ninja -k 0) and the tests that did
@@ -102,6 +103,17 @@ build_and_test() {  # build_and_test <preset>
 }
 
 build_and_test release
+
+# -DBAYESDROP_BUILD_DOCS=ON: a build dir configured before doxygen was installed has the option cached OFF.
+build_docs() {
+  cmake --preset "$1" -DBAYESDROP_BUILD_DOCS=ON >/dev/null && cmake --build --preset "$1" --target docs
+}
+if command -v doxygen >/dev/null 2>&1; then
+  stage "docs" build_docs release || true
+else
+  skipped=$((skipped + 1))
+  note "docs" SKIP 0 "(doxygen is not installed: scripts/install-deps.sh installs it)"
+fi
 
 stage "check-package" scripts/check-package.sh || true
 
