@@ -64,6 +64,16 @@ struct Recipe {
     return r;
   }
 
+  /// The same recipe with its learning rates held constant (short runs and tests, where the steps would come
+  /// before the network has learnt anything).
+  Recipe with_constant_lr() const {
+    Recipe r = *this;
+    r.lr_shape = LrShape::piecewise;
+    r.boundaries.clear();
+    r.factors = {1.0};
+    return r;
+  }
+
   /// The preset a dropout type trains with by default, for the network `model` ("mlp", "lenet300", "lenet5").
   static Recipe for_dropout(const std::string& dropout, const std::string& model = "mlp") {
     if (dropout == "sparsevd") return model == "lenet5" ? sparse_vd_lenet5() : sparse_vd();

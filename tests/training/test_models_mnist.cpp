@@ -1,0 +1,76 @@
+// End to end through the public API a user calls (build_model, Recipe, fit, summarize) on real MNIST: a short run
+// of every dropout type on the MLP, and of LeNet-5-Caffe with sparse VD and with SBP, each on a subset of the
+// training set, must pass a stated test accuracy. Needs BAYESDROP_MNIST_DIR (CI points it at ../shared/data/mnist).
+#include <catch2/catch.hpp>
+
+#include <Eigen/Core>
+#include <cstdlib>
+
+#include "bayesdrop/io/mnist.hpp"
+#include "bayesdrop/models/summary.hpp"
+#include "bayesdrop/models/zoo.hpp"
+#include "bayesdrop/training/fit.hpp"
+
+using namespace bayesdrop;
+
+namespace {
+
+const char* mnist_dir() {
+  const char* dir = std::getenv("BAYESDROP_MNIST_DIR");
+  return dir && *dir ? dir : nullptr;
+}
+
+Dataset<float> first(const Dataset<float>& d, Index n) {
+  Dataset<float> s;
+  s.shape = d.shape;
+  s.images = d.images.leftCols(n);
+  s.labels = d.labels.head(n);
+  return s;
+}
+
+// Trains `spec` with its recipe on the first `n_train` training images for `epochs` epochs (rates held constant,
+// the KL warm-up scaled to that length) and returns the last epoch's log on the first 5000 test images.
+EpochLog run(const ModelSpec& spec, Index n_train, int epochs) {
+  static const Dataset<float> train = load_mnist<float>(mnist_dir(), Split::train);
+  static const Dataset<float> test = first(load_mnist<float>(mnist_dir(), Split::test), 5000);
+  const Dataset<float> subset = first(train, n_train);
+  Rng rng(1);
+  auto model = build_model<float>(spec, rng);
+  const auto history = fit(model, Recipe::for_dropout(spec.dropout, spec.model).with_constant_lr(), subset, &test, rng,
+                           FitOptions{}.with_epochs(epochs));
+  return history.back();
+}
+
+}  // namespace
+
+TEST_CASE("every dropout type trains the MLP on 20000 MNIST images to 94 % in two epochs", "[training][mnist]") {
+  if (!mnist_dir()) {
+    WARN("BAYESDROP_MNIST_DIR is not set: the MNIST model tests did not run");
+    return;
+  }
+  Eigen::setNbThreads(2);
+  for (const auto& dropout : dropout_names()) {
+    const EpochLog log = run(ModelSpec{"mlp", dropout}, 20000, 2);
+    INFO(dropout << ": test accuracy " << log.test.accuracy << ", epoch " << log.train.seconds << " s");
+    CHECK(log.test.accuracy > 0.94);
+    CHECK(std::isfinite(log.train.elbo.total()));
+  }
+}
+
+TEST_CASE("LeNet-5-Caffe with sparse VD learns MNIST and starts to prune", "[training][mnist]") {
+  if (!mnist_dir()) return;
+  Eigen::setNbThreads(2);
+  const EpochLog log = run(ModelSpec{"lenet5", "sparsevd"}, 10000, 2);
+  INFO("test accuracy " << log.test.accuracy << ", epoch " << log.train.seconds << " s, kl " << log.train.elbo.kl);
+  CHECK(log.test.accuracy > 0.95);
+  CHECK(log.kl_weight > 0);  // the warm-up has begun by the second epoch of a two-epoch run
+}
+
+TEST_CASE("LeNet-5-Caffe with SBP gates on conv channels and dense inputs learns MNIST", "[training][mnist]") {
+  if (!mnist_dir()) return;
+  Eigen::setNbThreads(2);
+  const EpochLog log = run(ModelSpec{"lenet5", "sbp"}, 10000, 2);
+  INFO("test accuracy " << log.test.accuracy << ", n_active " << log.n_active.size());
+  CHECK(log.test.accuracy > 0.95);
+  CHECK(log.n_active.size() == 4);
+}
