@@ -34,6 +34,8 @@ struct Settings {
   double weight_decay = -1;  // < 0: the recipe's
   std::uint64_t seed = 1;
   int threads = 2;
+  std::string lr_schedule = "recipe";
+  int pretrain = 0;  // epochs of the plain network before the gates, as the BB/SBP reference code starts
   std::string report, save, load, pictures;
   bool quiet = false;
 };
@@ -85,6 +87,7 @@ bd::Recipe recipe_for(const Settings& opt) {
   }
   if (opt.lr_noise > 0) r.lr_noise = opt.lr_noise;
   if (opt.weight_decay >= 0) r.weight_decay = opt.weight_decay;
+  if (opt.lr_schedule == "constant") r = r.with_constant_lr();
   return r;
 }
 
@@ -92,6 +95,34 @@ bd::Recipe recipe_for(const Settings& opt) {
 void print_epoch_start(int epoch, const std::vector<double>& lr, const std::vector<bd::Index>& n_active) {
   if (n_active.empty()) return;
   std::printf("Epoch %d start, learning rate %.6f n_active: [%s]\n", epoch, lr.back(), trainer::join(n_active).c_str());
+}
+
+// The reference code of beta-Bernoulli dropout and SBP starts from a pretrained plain network: train the same network
+// without gates for `epochs` (Adam 1e-3, L2 1e-4, constant rate) and copy its weights and biases into `model`.
+void pretrain_weights(bd::Sequential<Scalar>& model, const bd::ModelSpec& spec, int epochs,
+                      const bd::Dataset<Scalar>& train, bd::Rng& rng, bool quiet) {
+  bd::ModelSpec plain_spec = spec;
+  plain_spec.dropout = "none";
+  bd::Sequential<Scalar> plain = bd::build_model<Scalar>(plain_spec, rng);
+  bd::FitOptions options;
+  options.with_epochs(epochs);
+  if (!quiet) {
+    options.with_on_epoch([](const bd::EpochLog& log) {
+      std::printf("pretrain: epoch %d, (%.3f secs), cent %.6f, acc %.6f\n", log.epoch, log.train.seconds,
+                  log.train.cross_entropy, log.train.accuracy);
+    });
+  }
+  bd::fit(plain, bd::Recipe::assignment().with_constant_lr(), train, static_cast<const bd::Dataset<Scalar>*>(nullptr), rng,
+          options);
+  const auto roles = {bd::ParamRole::weight, bd::ParamRole::bias};
+  const auto from = bd::with_roles(plain.parameters(), roles), to = bd::with_roles(model.parameters(), roles);
+  if (from.size() != to.size()) throw bd::InvalidArgument("--pretrain: the model's weights differ from the plain network's");
+  for (std::size_t i = 0; i < from.size(); ++i) {
+    if (from[i]->value.rows() != to[i]->value.rows() || from[i]->value.cols() != to[i]->value.cols()) {
+      throw bd::InvalidArgument("--pretrain: works for gated networks only (not " + spec.dropout + ")");
+    }
+    to[i]->value = from[i]->value;
+  }
 }
 
 void print_epoch(const bd::EpochLog& log) {
@@ -122,6 +153,7 @@ int run(Settings opt) {
     bd::load_model(model, opt.load);
     if (!opt.quiet) std::printf("loaded %s; evaluating without training\n", opt.load.c_str());
   } else {
+    if (opt.pretrain > 0) pretrain_weights(model, opt.spec, opt.pretrain, train, rng, opt.quiet);
     const ProgressBar progress(!opt.quiet);
     bd::FitOptions fit_options;
     fit_options.with_epochs(recipe.epochs).with_progress(std::cref(progress));
@@ -168,6 +200,7 @@ int run(Settings opt) {
                    {"lr_noise", recipe.lr_noise},
                    {"weight_decay", recipe.weight_decay},
                    {"seed", opt.seed},
+                   {"pretrain_epochs", opt.pretrain},
                    {"threads", Eigen::nbThreads()},
                    {"loaded_from", opt.load},
                    {"test_accuracy", final_test.accuracy},
@@ -213,6 +246,14 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--weight-decay", opt.weight_decay, "L2 on weights and biases. Default: the recipe's (1e-4; 0 for "
                                                      "sparse VD)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--lr-schedule", opt.lr_schedule,
+                 "recipe: the recipe's steps or decay; constant: hold the rates (short runs)")
+      ->check(CLI::IsMember({"recipe", "constant"}))
+      ->capture_default_str();
+  app.add_option("--pretrain", opt.pretrain,
+                 "Epochs of the plain network first, whose weights the gated one starts from (as the BB and SBP "
+                 "reference code does). Default: 0, from scratch")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--seed", opt.seed, "Seed of every random draw (initialisation, shuffling, noise)")
       ->capture_default_str();
