@@ -37,6 +37,7 @@
 #include "bayesdrop/layers/beta_bernoulli_dropout.hpp"
 #include "bayesdrop/layers/binary_dropout.hpp"
 #include "bayesdrop/layers/conv2d.hpp"
+#include "bayesdrop/layers/eval_only.hpp"
 #include "bayesdrop/layers/flatten.hpp"
 #include "bayesdrop/layers/gate.hpp"
 #include "bayesdrop/layers/gaussian_dropout.hpp"
@@ -55,6 +56,7 @@
 #include "bayesdrop/losses/softmax_cross_entropy.hpp"
 
 // models
+#include "bayesdrop/models/compact.hpp"
 #include "bayesdrop/models/lenet5.hpp"
 #include "bayesdrop/models/mlp.hpp"
 #include "bayesdrop/models/sequential.hpp"
