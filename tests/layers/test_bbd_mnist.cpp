@@ -13,6 +13,9 @@
 // sub-network; from scratch it passes 95 % in the second epoch (96.2 %) and reaches 97.1 % after five.
 // With the pretraining epoch (96.9 % alone) the first BB epoch gives 96.5 %, the fifth 97.85 %, n_active
 // [535, 496, 291] and [511, 493, 290].
+// The second test trains from scratch with BetaBernoulliOptions::from_scratch() (raw_a = 2, gates mostly open at the
+// start) and the §8 rates held constant over five epochs: seed 1 gives 95.8 % after one epoch (96.2 % with seed 2),
+// n_active [557, 497, 297] already after it.
 // Needs BAYESDROP_MNIST_DIR.
 #include <Eigen/Core>
 #include <catch2/catch.hpp>
@@ -26,6 +29,7 @@
 #include "bayesdrop/models/mlp.hpp"
 #include "bayesdrop/optim/adam.hpp"
 #include "bayesdrop/training/epoch_runner.hpp"
+#include "bayesdrop/training/recipe.hpp"
 
 using namespace bayesdrop;
 
@@ -96,6 +100,52 @@ TEST_CASE("BBD MLP 784-500-300-10 on MNIST: 95 % after one epoch, finite for fiv
       // the KL switches off input pixels (seed 1: 535 of 784 active after the first BB epoch, 511 after five)
       CHECK(gates[0]->n_active() < 700);
       CHECK(gates[0]->sparsity().fraction_in_kept() < 0.9);
+    }
+  }
+}
+
+TEST_CASE("BBD MLP from scratch (raw_a = 2): 95 % after one epoch, finite for five", "[training][mnist][bbd]") {
+  const char* dir = std::getenv("BAYESDROP_MNIST_DIR");
+  if (dir == nullptr || *dir == '\0') {
+    WARN("BAYESDROP_MNIST_DIR is not set: the BBD MNIST test did not run");
+    return;
+  }
+  Eigen::setNbThreads(2);
+  const auto train = load_mnist<float>(dir, Split::train);
+  const auto test = load_mnist<float>(dir, Split::test);
+  Rng rng(1);
+  std::vector<BetaBernoulliDropout<float>*> gates;
+  auto model = mlp<float>(
+      {784, 500, 300, 10}, rng, MlpOptions<float>{}.with_gate([&](Index units, std::size_t, Rng& r) -> LayerPtr<float> {
+        auto g = std::make_unique<BetaBernoulliDropout<float>>(units, r, BetaBernoulliOptions::from_scratch());
+        gates.push_back(g.get());
+        return g;
+      }));
+  REQUIRE(gates.size() == 3);
+  // Every unit starts mostly open: E[pi] = b B(1 + 1/a, b) with a = softplus(2), b = softplus(raw_b) near 0.69.
+  CHECK(gates[0]->expected_pi().minCoeff() > 0.6);
+
+  const int epochs = 5;
+  const Recipe recipe = Recipe::assignment().with_constant_lr();  // weights 1e-3 + L2 1e-4, gates 1e-2
+  Adam<float> adam(recipe.param_groups(model, 600, epochs));
+  REQUIRE(adam.groups().size() == 2);
+  EpochRunner<float> runner(EpochOptions{}.with_batch(100).with_kl_weight(1.0));
+  const auto all = model.parameters();
+  for (int epoch = 1; epoch <= epochs; ++epoch) {
+    const EpochResult tr = runner.train_epoch(model, adam, train, rng);
+    const EpochResult te = runner.evaluate(model, test);
+    INFO("epoch " << epoch << ": train CE " << tr.cross_entropy << ", KL " << tr.kl << ", test accuracy "
+                  << te.accuracy << ", n_active [" << gates[0]->n_active() << ", " << gates[1]->n_active() << ", "
+                  << gates[2]->n_active() << "], " << tr.seconds << " s");
+    CHECK(std::isfinite(tr.cross_entropy));
+    CHECK(std::isfinite(tr.kl));
+    bool finite = true;
+    for (auto* p : all) finite = finite && p->value.allFinite() && p->grad.allFinite();
+    CHECK(finite);
+    if (epoch == 1) CHECK(te.accuracy >= 0.95);
+    if (epoch == epochs) {
+      CHECK(te.accuracy >= 0.96);
+      CHECK(gates[0]->n_active() < 700);  // the KL prunes pixels from scratch too
     }
   }
 }
