@@ -25,30 +25,31 @@
 #include "bayesdrop/losses/softmax_cross_entropy.hpp"
 #include "bayesdrop/models/sequential.hpp"
 #include "bayesdrop/optim/adam.hpp"
+#include "bench_support.hpp"
 
 namespace {
 
 namespace bd = bayesdrop;
-using Mat = bd::Matrix<float>;
+using bench::Mat;
+using bench::MlpProducts;
 
-constexpr bd::Index kIn = 784, kH1 = 500, kH2 = 300, kOut = 10, kBatch = 100;
-constexpr double kStepsPerEpoch = 60000.0 / kBatch;
+constexpr bd::Index kIn = MlpProducts::kIn, kH1 = MlpProducts::kH1, kH2 = MlpProducts::kH2, kOut = MlpProducts::kOut;
+constexpr bd::Index kBatch = bench::kBatch;
 constexpr std::uint64_t kSeed = 20240601;
+constexpr int kPoolBatches = 60;
 
 /// The data: kPoolBatches batches of inputs (kIn x kBatch, uniform on (0, 1]) and labels, built once.
 struct DataPool {
   std::vector<Mat> x;
   std::vector<bd::Labels> labels;
 };
-constexpr int kPoolBatches = 60;
 
 const DataPool& data_pool() {
   static const DataPool pool = [] {
-    bd::Rng rng(kSeed + 1);
     DataPool p;
+    p.x = bench::random_batches(kIn, kBatch, kPoolBatches, kSeed + 1);
+    bd::Rng rng(kSeed + 2);
     for (int b = 0; b < kPoolBatches; ++b) {
-      p.x.emplace_back(kIn, kBatch);
-      rng.uniform(p.x.back());
       p.labels.emplace_back(kBatch);
       for (bd::Index j = 0; j < kBatch; ++j) p.labels.back()[j] = bd::Label(rng.uniform_index(kOut));
     }
@@ -71,21 +72,8 @@ struct Mlp {
   }
 };
 
-void set_threads(benchmark::State& state) {
-  Eigen::setNbThreads(int(state.range(0)));
-  // Without OpenMP Eigen ignores the request; report what it really uses.
-  state.counters["eigen_threads"] = Eigen::nbThreads();
-}
-
-void report_examples(benchmark::State& state) {
-  state.SetItemsProcessed(state.iterations() * kBatch);
-  // Rate counters divide by the measured time; inverted, iterations / 600 per second becomes seconds per epoch.
-  state.counters["epoch_s"] = benchmark::Counter(double(state.iterations()) / kStepsPerEpoch,
-                                                 benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
-}
-
 void BM_MlpTrainStep(benchmark::State& state) {
-  set_threads(state);
+  bench::set_threads(state);
   const DataPool& data = data_pool();
   Mlp m;
   bd::SoftmaxCrossEntropy<float> loss;
@@ -109,44 +97,25 @@ void BM_MlpTrainStep(benchmark::State& state) {
     step();
     benchmark::ClobberMemory();
   }
-  report_examples(state);
+  bench::report_steps(state);
 }
 
 void BM_MlpStepMatmulsOnly(benchmark::State& state) {
-  set_threads(state);
+  bench::set_threads(state);
   const DataPool& data = data_pool();
-  bd::Rng rng(kSeed);
-  auto random = [&](bd::Index rows, bd::Index cols) {  // uniform on (-0.5, 0.5]
-    Mat r(rows, cols);
-    rng.uniform(r);
-    r.array() -= 0.5f;
-    return r;
-  };
-  const Mat w1 = random(kH1, kIn), w2 = random(kH2, kH1), w3 = random(kOut, kH2);
-  const Mat d3 = random(kOut, kBatch);
-  Mat h1(kH1, kBatch), h2(kH2, kBatch), z(kOut, kBatch), d2(kH2, kBatch), d1(kH1, kBatch);
-  Mat dw1 = Mat::Zero(kH1, kIn), dw2 = Mat::Zero(kH2, kH1), dw3 = Mat::Zero(kOut, kH2);
+  MlpProducts products(kSeed);
   int b = 0;
   for (auto _ : state) {
-    const Mat& x = data.x[b];
+    products.run(data.x[b]);
     b = (b + 1) % kPoolBatches;
-    h1.noalias() = w1 * x;  // forward
-    h2.noalias() = w2 * h1;
-    z.noalias() = w3 * h2;
-    dw3.noalias() += d3 * h2.transpose();  // backward; the first layer needs no dx
-    d2.noalias() = w3.transpose() * d3;
-    dw2.noalias() += d2 * h1.transpose();
-    d1.noalias() = w2.transpose() * d2;
-    dw1.noalias() += d1 * x.transpose();
-    benchmark::DoNotOptimize(z.data());
-    benchmark::DoNotOptimize(dw1.data());
-    benchmark::ClobberMemory();
   }
-  report_examples(state);
+  bench::report_steps(state);
+  state.counters["gflops"] = benchmark::Counter(double(state.iterations()) * MlpProducts::flops() * 1e-9,
+                                                benchmark::Counter::kIsRate);
 }
 
 void BM_MlpEvalForward(benchmark::State& state) {
-  set_threads(state);
+  bench::set_threads(state);
   const DataPool& data = data_pool();
   Mlp m;
   const bd::Context ctx = bd::Context::eval();
@@ -157,7 +126,7 @@ void BM_MlpEvalForward(benchmark::State& state) {
     b = (b + 1) % kPoolBatches;
     benchmark::ClobberMemory();
   }
-  report_examples(state);
+  bench::report_steps(state);
 }
 
 }  // namespace

@@ -43,16 +43,22 @@ inline std::vector<std::string> dropout_names() {
 
 namespace detail {
 
-inline void require_name(const std::vector<std::string>& names, const std::string& value, const char* what) {
+inline void require_name(const std::vector<std::string>& names, const std::string& value, const char* what,
+                         const char* caller = "build_model") {
   if (std::find(names.begin(), names.end(), value) != names.end()) return;
   std::string list;
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-  throw InvalidArgument(std::string("build_model: unknown ") + what + " '" + value + "'; choose one of " + list);
+  throw InvalidArgument(std::string(caller) + ": unknown " + what + " '" + value + "'; choose one of " + list);
 }
 
-/// A gate of the named type over `shape` (channels x spatial, or {units, 1, 1} for a dense input); null for "none".
+}  // namespace detail
+
+/// A gate of the named dropout type over `shape` (channels x height x width, or {units, 1, 1} for a dense input),
+/// with drop rate p for binary, Gaussian and (initially) variational dropout; null for "none" and "sparsevd", which
+/// have no gate. Throws InvalidArgument for an unknown name.
 template <class Scalar>
 LayerPtr<Scalar> make_gate(const std::string& dropout, ImageShape shape, double p, Rng& rng) {
+  detail::require_name(dropout_names(), dropout, "dropout type", "make_gate");
   if (dropout == "binary") return std::make_unique<BinaryDropout<Scalar>>(shape, p);
   if (dropout == "gaussian") return std::make_unique<GaussianDropout<Scalar>>(shape, p);
   if (dropout == "variational") {
@@ -64,8 +70,6 @@ LayerPtr<Scalar> make_gate(const std::string& dropout, ImageShape shape, double 
   if (dropout == "sbp") return std::make_unique<StructuredBayesianPruning<Scalar>>(shape);
   return nullptr;  // "none" and "sparsevd" have no gates
 }
-
-}  // namespace detail
 
 /// Builds the network of `spec`; throws InvalidArgument for an unknown name or a drop rate outside [0, 1).
 template <class Scalar>
@@ -81,7 +85,7 @@ Sequential<Scalar> build_model(const ModelSpec& spec, Rng& rng) {
   if (spec.model == "lenet5") {
     LeNet5Options<Scalar> options;
     options.with_gate([=](ImageShape shape, std::size_t index, Rng& r) {
-      return detail::make_gate<Scalar>(dropout, shape, index < 2 ? spec.p_input : spec.p_hidden, r);
+      return make_gate<Scalar>(dropout, shape, index < 2 ? spec.p_input : spec.p_hidden, r);
     });
     if (sparse_vd) {
       options.with_conv([](ImageShape in, Index channels, Index kernel, std::size_t, Rng& r) -> LayerPtr<Scalar> {
@@ -98,7 +102,7 @@ Sequential<Scalar> build_model(const ModelSpec& spec, Rng& rng) {
       spec.model == "mlp" ? std::vector<Index>{784, 500, 300, 10} : std::vector<Index>{784, 300, 100, 10};
   MlpOptions<Scalar> options;
   options.with_gate([=](Index units, std::size_t index, Rng& r) {
-    return detail::make_gate<Scalar>(dropout, ImageShape{units, 1, 1}, index == 0 ? spec.p_input : spec.p_hidden, r);
+    return make_gate<Scalar>(dropout, ImageShape{units, 1, 1}, index == 0 ? spec.p_input : spec.p_hidden, r);
   });
   if (sparse_vd) {
     options.with_dense([](Index in, Index out, std::size_t, Rng& r) -> LayerPtr<Scalar> {

@@ -1,0 +1,116 @@
+// One training epoch of the MLP 784-500-300-10 with each dropout type, as the trainer runs it, and the machine's
+// lower bound for that epoch.
+//
+//   Epoch/<dropout>/<threads>   EpochRunner::train_epoch: shuffle, 600 batches of 100 (gather, forward, ELBO loss,
+//                               backward, KL gradient, Adam with the dropout type's recipe groups), KL weight 1.
+//                               One iteration is one whole epoch; real_time is seconds per epoch. The model is
+//                               warmed up on 20 batches first (buffers sized), as torch_reference.py does.
+//   EpochBound/<threads>        the eight matrix products of one step (bench_support.hpp) at the rate Eigen reaches
+//                               on these shapes; counters gflops and bound_s = the epoch's FLOPs / that rate
+//                               (600 x the products' time): no implementation of the epoch can be faster.
+//
+// Data: MNIST's training set when BAYESDROP_MNIST_DIR names a folder with it, otherwise 60000 random inputs in (0, 1]
+// with random labels (the reference script's default); the time per epoch hardly depends on which. The counter
+// `mnist` says which was used. scripts/compare-torch.sh runs this next to ../shared/bench/torch_reference.py.
+#include <benchmark/benchmark.h>
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "bayesdrop/io/mnist.hpp"
+#include "bayesdrop/models/zoo.hpp"
+#include "bayesdrop/optim/adam.hpp"
+#include "bayesdrop/training/epoch_runner.hpp"
+#include "bayesdrop/training/recipe.hpp"
+#include "bench_support.hpp"
+
+namespace {
+
+namespace bd = bayesdrop;
+using bench::Mat;
+
+constexpr std::uint64_t kSeed = 20240621;
+
+bool use_mnist() {
+  const char* dir = std::getenv("BAYESDROP_MNIST_DIR");
+  return dir != nullptr && *dir != '\0';
+}
+
+const bd::Dataset<float>& training_set() {
+  static const bd::Dataset<float> data = [] {
+    if (use_mnist()) return bd::load_mnist<float>(std::getenv("BAYESDROP_MNIST_DIR"), bd::Split::train);
+    bd::Rng rng(kSeed + 1);
+    bd::Dataset<float> d;
+    d.images.resize(784, 60000);
+    rng.uniform(d.images);
+    d.labels.resize(60000);
+    for (bd::Index j = 0; j < d.labels.size(); ++j) d.labels[j] = bd::Label(rng.uniform_index(10));
+    return d;
+  }();
+  return data;
+}
+
+/// The first `n` examples of `data`, for the warm-up.
+bd::Dataset<float> head(const bd::Dataset<float>& data, bd::Index n) {
+  bd::Dataset<float> d;
+  d.images = data.images.leftCols(n);
+  d.labels = data.labels.head(n);
+  return d;
+}
+
+void epoch(benchmark::State& state, const std::string& dropout) {
+  bench::set_threads(state);
+  const bd::Dataset<float>& train = training_set();
+  bd::Rng rng(kSeed);
+  auto model = bd::build_model<float>(bd::ModelSpec{"mlp", dropout}, rng);
+  const bd::Recipe recipe = bd::Recipe::for_dropout(dropout);
+  bd::Adam<float> adam(recipe.param_groups(model, 600, 1));
+  bd::EpochRunner<float> runner(bd::EpochOptions{}.with_batch(bench::kBatch).with_kl_weight(1.0));
+  runner.train_epoch(model, adam, head(train, 20 * bench::kBatch), rng);  // warm-up
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(runner.train_epoch(model, adam, train, rng).cross_entropy);
+  }
+  state.SetItemsProcessed(state.iterations() * train.size());
+  state.counters["mnist"] = use_mnist() ? 1 : 0;
+}
+
+void epoch_bound(benchmark::State& state) {
+  bench::set_threads(state);
+  const auto xs = bench::random_batches(784, bench::kBatch, 60, kSeed + 2);
+  bench::MlpProducts products(kSeed);
+  products.run(xs[0]);
+  int b = 0;
+  for (auto _ : state) {
+    products.run(xs[b]);
+    b = (b + 1) % 60;
+  }
+  const double flops = double(state.iterations()) * bench::MlpProducts::flops();
+  state.counters["gflops"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsRate);
+  state.counters["bound_s"] = benchmark::Counter(double(state.iterations()) / bench::kStepsPerEpoch,
+                                                 benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+void register_all() {
+  for (const auto& d : bd::dropout_names()) {
+    benchmark::RegisterBenchmark(("Epoch/" + d).c_str(), [d](benchmark::State& s) { epoch(s, d); })
+        ->Arg(1)
+        ->Arg(2)
+        ->Iterations(1)
+        ->UseRealTime()
+        ->Unit(benchmark::kSecond);
+  }
+  benchmark::RegisterBenchmark("EpochBound", epoch_bound)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  register_all();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
