@@ -5,7 +5,8 @@
 // that the steps cycle through. One batch repeated is memorised within a few hundred steps, after which a step is no
 // longer typical (vanishing gradients, subnormal floats) and its time drifts.
 //
-//   BM_MlpTrainStep        zero_grad, forward (train), softmax cross-entropy forward + backward, backward, Adam step
+//   BM_MlpTrainStep        forward (train), softmax cross-entropy forward + backward, backward, Adam step (which
+//                          clears the gradients it consumed, as in the trainer's loop)
 //   BM_MlpStepMatmulsOnly  exactly the eight matrix products of that step, same shapes, preallocated, .noalias()
 //   BM_MlpEvalForward      forward in evaluation mode
 //
@@ -85,7 +86,6 @@ void BM_MlpTrainStep(benchmark::State& state) {
     const Mat& x = data.x[b];
     const bd::Labels& labels = data.labels[b];
     b = (b + 1) % kPoolBatches;
-    adam.zero_grad();
     const Mat& logits = m.net.forward(x, ctx);
     benchmark::DoNotOptimize(loss.forward(logits, labels));
     loss.backward(labels, dlogits);

@@ -103,6 +103,30 @@ TEST_CASE("parameter groups keep their own learning rates and weight decay", "[o
   CHECK(b.value(0) == 2.0);
 }
 
+TEST_CASE("step() consumes the gradients: every one is zero afterwards, on the threaded path too", "[optim]") {
+  Rng rng(3);
+  // 300 x 784 spans many chunks (split over threads); 10 x 1 is a single short chunk.
+  Parameter<float> big("big", ParamRole::weight, 300, 784), small("small", ParamRole::bias, 10, 1);
+  auto fill = [&] {
+    rng.normal(big.grad);
+    rng.normal(small.grad);
+  };
+  const Matrix<float> before = big.value;
+  fill();
+  Adam<float> adam({ParamGroup<float>{"g", {&big, &small}, 1e-3, 1e-4}});
+  adam.step();
+  CHECK(big.grad.isZero(0));
+  CHECK(small.grad.isZero(0));
+  CHECK(!big.value.isApprox(before));
+  for (const auto options : {SgdOptions{}, SgdOptions{}.with_momentum(0.9), SgdOptions{}.with_momentum(0.9).with_nesterov(true)}) {
+    fill();
+    Sgd<float> sgd({ParamGroup<float>{"g", {&big, &small}, 1e-2, 1e-4}}, options);
+    sgd.step();
+    CHECK(big.grad.isZero(0));
+    CHECK(small.grad.isZero(0));
+  }
+}
+
 TEST_CASE("with_roles splits a model's parameters into groups", "[optim]") {
   Parameter<float> w("weight", ParamRole::weight, 1, 1), b("bias", ParamRole::bias, 1, 1),
       n("log_alpha", ParamRole::noise, 1, 1);
@@ -160,9 +184,9 @@ TEST_CASE("the optimiser applies each group's schedule", "[optim][schedule]") {
   ParamGroup<double> g{"g", {&w}, 0.1};
   g.schedule = LrSchedule::piecewise({0.5}, {1.0, 0.1}, 4);
   Sgd<double> sgd({g});
-  w.grad << 1.0;
   double expected = 0;
   for (int t = 0; t < 4; ++t) {
+    w.grad << 1.0;  // step() consumes it
     CHECK(sgd.current_lr(0) == Approx(t < 2 ? 0.1 : 0.01));
     expected -= t < 2 ? 0.1 : 0.01;
     sgd.step();

@@ -17,7 +17,7 @@
 //   \post *dx is resized to input_rows() x B and OVERWRITTEN with d loss / d x, unless dx is null (the caller does
 //         not need it, e.g. for the first layer), in which case the layer skips that work.
 //         Every parameter's grad is INCREMENTED (+=) by d loss / d value, so gradients of several terms can be
-//         summed; Sequential::zero_grad() clears them before each step.
+//         summed; Sequential::zero_grad() clears them, and Optimizer::step() leaves them zero.
 //
 // parameters()  the layer's trained tensors with their gradients, in a fixed order; pointers stay valid for the
 //               layer's lifetime. State that is not trained (a cached mask, running statistics) is not a Parameter.

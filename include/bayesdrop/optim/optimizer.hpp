@@ -104,7 +104,11 @@ class Optimizer {
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;
 
-  /// Applies one update to every parameter from its accumulated gradient.
+  /// Applies one update to every parameter from its accumulated gradient, and CONSUMES the gradients: each chunk
+  /// of a gradient is cleared right after the update has read it, so that after step() every gradient is zero and
+  /// the next batch can accumulate into it without a separate zero_grad() pass over memory (the training loop calls
+  /// zero_grad() once, before its first batch). Call zero_grad() yourself only to discard gradients you computed
+  /// but do not want applied.
   void step() {
     begin_step();
     std::size_t slot = 0;
@@ -137,7 +141,8 @@ class Optimizer {
   std::size_t slots() const { return slots_; }
   /// Called once at the start of each step, before the updates (e.g. for bias corrections).
   virtual void begin_step() {}
-  /// Updates one parameter tensor; `slot` indexes its state (0 .. slots()-1, in group order).
+  /// Updates one parameter tensor; `slot` indexes its state (0 .. slots()-1, in group order). Must leave p.grad
+  /// zero (see step()); clearing each chunk inside the for_chunks pass keeps it one pass.
   virtual void update(Parameter<Scalar>& p, std::size_t slot, Scalar lr, Scalar weight_decay) = 0;
 
   /// Applies fn(first, length) to consecutive chunks of n elements, small enough that one chunk's values stay in L1

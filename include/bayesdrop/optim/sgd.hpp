@@ -2,6 +2,8 @@
 //   g = grad + weight_decay * value;  buf = momentum * buf + g;  value -= lr * (nesterov ? g + momentum * buf : buf)
 #pragma once
 
+#include <algorithm>
+
 #include "bayesdrop/optim/optimizer.hpp"
 
 namespace bayesdrop {
@@ -31,7 +33,7 @@ class Sgd final : public Optimizer<Scalar> {
   void update(Parameter<Scalar>& p, std::size_t slot, Scalar lr, Scalar wd) override {
     const Scalar mu = Scalar(options_.momentum);
     Scalar* value = p.value.data();
-    const Scalar* grad = p.grad.data();
+    Scalar* grad = p.grad.data();
     Scalar* buf = buffers_[slot].data();
     this->for_chunks(p.value.size(), [&](Index s, Index len) {
       using Arr = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
@@ -39,14 +41,15 @@ class Sgd final : public Optimizer<Scalar> {
       Eigen::Map<const Arr> g(grad + s, len);
       if (mu == Scalar(0)) {
         v -= lr * (g + wd * v);
-        return;
-      }
-      b = mu * b + g + wd * v;
-      if (options_.nesterov) {
-        v -= lr * (g + wd * v + mu * b);
       } else {
-        v -= lr * b;
+        b = mu * b + g + wd * v;
+        if (options_.nesterov) {
+          v -= lr * (g + wd * v + mu * b);
+        } else {
+          v -= lr * b;
+        }
       }
+      std::fill_n(grad + s, len, Scalar(0));  // consumed (see Optimizer::step)
     });
   }
 

@@ -78,10 +78,10 @@ class EpochRunner {
     const Context ctx = Context::train(rng);
     double ce_sum = 0;
     Index correct = 0;
+    optimizer.zero_grad();  // once: every step() leaves the gradients zero
     for (Index b = 0; b < batches; ++b) {
       const Index first = b * options_.batch, count = std::min(options_.batch, n - first);
       gather_batch(data, order_, first, count, x_, y_);
-      optimizer.zero_grad();
       model.forward(x_, logits_, ctx);
       const Scalar ce = loss_.forward(logits_, y_);
       if (!std::isfinite(double(ce))) {
