@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark behind docs/benchmarks.md, in one run on a quiet machine, with its JSON kept:
-#   1. scripts/compare-torch.sh with 2 threads and with 1 thread (epoch per dropout type vs PyTorch, and the bound)
+#   1. scripts/compare-torch.sh with 2 threads (R repetitions) and with 1 thread (one repetition, for information:
+#      the targets are stated for 2 threads), epoch per dropout type vs PyTorch, and the bound
 #   2. bench_layers: every dropout type as one layer, training and evaluation, 1 and 2 threads; LRT vs sampled weights
 #   3. bench_compact: test-set inference of pruned models, masked vs compact, 1 and 2 threads
 #   4. scripts/bench-overhead.sh: the plain step over its matrix products, and the generator's rate
@@ -10,7 +11,7 @@
 #   --build DIR  build folder (default build/release); the script builds the benchmark targets there first
 #   --out DIR    where the JSON and logs go (default results/bench)
 #   --reps R     repetitions of each epoch measurement (default 3)
-# MNIST: $BAYESDROP_MNIST_DIR if set (epochs on real data), else random data. Takes about 25 minutes on 2 cores.
+# MNIST: $BAYESDROP_MNIST_DIR if set (epochs on real data), else random data. Takes about 20 minutes on 2 cores.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,7 +23,7 @@ while [[ $# -gt 0 ]]; do
     --build) build="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --reps) reps="$2"; shift 2 ;;
-    -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run-benchmarks: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -33,7 +34,8 @@ mkdir -p "$out"
 
 start=$(date +%s)
 for t in 2 1; do
-  "$root/scripts/compare-torch.sh" --build "$build" --threads "$t" --reps "$reps" --json "$out/compare-torch-$t.json" |
+  r=$([[ $t == 2 ]] && echo "$reps" || echo 1)
+  "$root/scripts/compare-torch.sh" --build "$build" --threads "$t" --reps "$r" --json "$out/compare-torch-$t.json" |
     tee "$out/compare-torch-$t.txt"
 done
 "$build/bench/bench_layers" --benchmark_min_time=0.3 --benchmark_format=json >"$out/layers.json"

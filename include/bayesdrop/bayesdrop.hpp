@@ -11,6 +11,7 @@
 #include "bayesdrop/core/error.hpp"
 #include "bayesdrop/core/init.hpp"
 #include "bayesdrop/core/layer.hpp"
+#include "bayesdrop/core/parallel.hpp"
 #include "bayesdrop/core/parameter.hpp"
 #include "bayesdrop/core/rng.hpp"
 #include "bayesdrop/core/sparsity.hpp"

@@ -31,6 +31,7 @@
 
 #include "bayesdrop/core/error.hpp"
 #include "bayesdrop/core/init.hpp"
+#include "bayesdrop/core/parallel.hpp"
 #include "bayesdrop/core/parameter.hpp"
 #include "bayesdrop/core/rng.hpp"
 #include "bayesdrop/core/types.hpp"
@@ -110,24 +111,27 @@ class SparseVDPosterior {
   bool has_bias() const { return options_.bias; }
 
   /// Training forward, weight side: log alpha (clipped), alpha, the weight variances and, with train_mask, the
-  /// masked mean, into member buffers (nothing allocated after the first call).
+  /// masked mean, into member buffers (nothing allocated after the first call), in chunks over the threads.
   void prepare_train() {
-    const auto th = theta.value.array();
-    log_alpha_ = sparse_vd_log_alpha(th, log_sigma2.value.array());
-    alpha_ = log_alpha_.exp();
-    if (options_.variance == SparseVDVariance::clipped_alpha) {
-      var_w_ = alpha_ * th.square();                          // sigma^2_eff = alpha theta^2
-    } else {
-      var_w_ = log_sigma2.value.array().exp();                // sigma^2_eff = sigma^2
-    }
-    if (options_.train_mask) {
-      mean_w_.resize(theta.value.rows(), theta.value.cols());
-      const Scalar threshold = Scalar(options_.threshold);
-      const Scalar* t = theta.value.data();
-      const Scalar* la = log_alpha_.data();
-      Scalar* m = mean_w_.data();
-      for (Index i = 0, n = mean_w_.size(); i < n; ++i) m[i] = la[i] < threshold ? t[i] : Scalar(0);
-    }
+    const Index rows = theta.value.rows(), cols = theta.value.cols();
+    log_alpha_.resize(rows, cols);
+    alpha_.resize(rows, cols);
+    var_w_.resize(rows, cols);
+    if (options_.train_mask) mean_w_.resize(rows, cols);
+    const bool clipped = options_.variance == SparseVDVariance::clipped_alpha;
+    const Scalar threshold = Scalar(options_.threshold);
+    parallel_chunks(theta.value.size(), [&](Index s, Index len) {
+      const auto th = segment(theta.value, s, len), ls2 = segment(log_sigma2.value, s, len);
+      auto la = segment(log_alpha_, s, len), a = segment(alpha_, s, len), v = segment(var_w_, s, len);
+      la = sparse_vd_log_alpha(th, ls2);
+      a = la.exp();
+      if (clipped) {
+        v = a * th.square();  // sigma^2_eff = alpha theta^2
+      } else {
+        v = ls2.exp();        // sigma^2_eff = sigma^2
+      }
+      if (options_.train_mask) segment(mean_w_, s, len) = (la < threshold).select(th, Scalar(0));
+    });
   }
   /// Mean weights of the last training forward (theta, or theta masked with train_mask).
   const MatrixType& mean_weight() const { return options_.train_mask ? mean_w_ : theta.value; }
@@ -164,29 +168,31 @@ class SparseVDPosterior {
   void accumulate_gradients(const MatrixType* g_mean, const MatrixType& g_var) {
     const Scalar e = Scalar(kSparseVDLogAlphaEpsilon), clip = Scalar(kSparseVDLogAlphaClip);
     const Scalar threshold = Scalar(options_.threshold);
-    const Index n = theta.value.size();
-    const Scalar* t = theta.value.data();
-    const Scalar* la = log_alpha_.data();
-    const Scalar* a = alpha_.data();
-    const Scalar* v = var_w_.data();
-    const Scalar* gv = g_var.data();
-    const Scalar* gm = g_mean ? g_mean->data() : nullptr;
-    Scalar* tg = theta.grad.data();
-    Scalar* lg = log_sigma2.grad.data();
-    if (options_.variance == SparseVDVariance::clipped_alpha) {
-      for (Index i = 0; i < n; ++i) {
-        const bool inside = std::abs(la[i]) < clip;
-        const Scalar dvar_dtheta = Scalar(2) * t[i] * a[i] * (inside ? e / (t[i] * t[i] + e) : Scalar(1));
-        const Scalar mean_part = gm ? (la[i] < threshold ? gm[i] : Scalar(0)) : Scalar(0);
-        tg[i] += mean_part + gv[i] * dvar_dtheta;
-        lg[i] += inside ? gv[i] * v[i] : Scalar(0);
+    const bool clipped = options_.variance == SparseVDVariance::clipped_alpha;
+    parallel_chunks(theta.value.size(), [&](Index s, Index len) {
+      const Scalar* t = theta.value.data() + s;
+      const Scalar* la = log_alpha_.data() + s;
+      const Scalar* a = alpha_.data() + s;
+      const Scalar* v = var_w_.data() + s;
+      const Scalar* gv = g_var.data() + s;
+      const Scalar* gm = g_mean ? g_mean->data() + s : nullptr;
+      Scalar* tg = theta.grad.data() + s;
+      Scalar* lg = log_sigma2.grad.data() + s;
+      if (clipped) {
+        for (Index i = 0; i < len; ++i) {
+          const bool inside = std::abs(la[i]) < clip;
+          const Scalar dvar_dtheta = Scalar(2) * t[i] * a[i] * (inside ? e / (t[i] * t[i] + e) : Scalar(1));
+          const Scalar mean_part = gm ? (la[i] < threshold ? gm[i] : Scalar(0)) : Scalar(0);
+          tg[i] += mean_part + gv[i] * dvar_dtheta;
+          lg[i] += inside ? gv[i] * v[i] : Scalar(0);
+        }
+      } else {
+        for (Index i = 0; i < len; ++i) {
+          if (gm) tg[i] += la[i] < threshold ? gm[i] : Scalar(0);
+          lg[i] += gv[i] * v[i];
+        }
       }
-    } else {
-      for (Index i = 0; i < n; ++i) {
-        if (gm) tg[i] += la[i] < threshold ? gm[i] : Scalar(0);
-        lg[i] += gv[i] * v[i];
-      }
-    }
+    });
   }
 
   /// Sum over weights of the approximate KL at the clipped log alpha (accumulated in double).
@@ -199,19 +205,24 @@ class SparseVDPosterior {
   ///   dKL/dls2 = KL'(la) [inside],  dKL/dtheta = -KL'(la) 2 theta / (theta^2 + e) [inside],  0 at the clip.
   /// Two vectorised passes (log alpha, KL'), then one pass of plain arithmetic.
   void kl_backward(Scalar coeff) {
-    kl_la_ = sparse_vd_log_alpha_unclipped(theta.value.array(), log_sigma2.value.array());
-    kl_grad_ = coeff * sparse_vd_kl_derivative(kl_la_);
+    kl_la_.resize(theta.value.rows(), theta.value.cols());
+    kl_grad_.resize(theta.value.rows(), theta.value.cols());
     const Scalar e = Scalar(kSparseVDLogAlphaEpsilon), clip = Scalar(kSparseVDLogAlphaClip);
-    const Scalar* t = theta.value.data();
-    const Scalar* la = kl_la_.data();
-    const Scalar* g = kl_grad_.data();
-    Scalar* tg = theta.grad.data();
-    Scalar* lg = log_sigma2.grad.data();
-    for (Index i = 0, n = theta.value.size(); i < n; ++i) {
-      const Scalar gi = std::abs(la[i]) < clip ? g[i] : Scalar(0);
-      lg[i] += gi;                                          // d la / d ls2 = 1
-      tg[i] -= gi * Scalar(2) * t[i] / (t[i] * t[i] + e);   // d la / d theta = -2 theta / (theta^2 + e)
-    }
+    parallel_chunks(theta.value.size(), [&](Index s, Index len) {
+      segment(kl_la_, s, len) =
+          sparse_vd_log_alpha_unclipped(segment(theta.value, s, len), segment(log_sigma2.value, s, len));
+      segment(kl_grad_, s, len) = coeff * sparse_vd_kl_derivative(segment(kl_la_, s, len));
+      const Scalar* t = theta.value.data() + s;
+      const Scalar* la = kl_la_.data() + s;
+      const Scalar* g = kl_grad_.data() + s;
+      Scalar* tg = theta.grad.data() + s;
+      Scalar* lg = log_sigma2.grad.data() + s;
+      for (Index i = 0; i < len; ++i) {
+        const Scalar gi = std::abs(la[i]) < clip ? g[i] : Scalar(0);
+        lg[i] += gi;                                          // d la / d ls2 = 1
+        tg[i] -= gi * Scalar(2) * t[i] / (t[i] * t[i] + e);   // d la / d theta = -2 theta / (theta^2 + e)
+      }
+    });
   }
 
   /// log alpha clipped to [-8, 8] at the current parameters.
@@ -240,6 +251,17 @@ class SparseVDPosterior {
   Parameter<Scalar> bias;        ///< additive bias per output (row), role bias
 
  private:
+  using ArrayX = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
+  /// Entries [s, s + len) of a column-major matrix or array, as a 1-D array.
+  template <class M>
+  static Eigen::Map<ArrayX> segment(M& m, Index s, Index len) {
+    return Eigen::Map<ArrayX>(m.data() + s, len);
+  }
+  template <class M>
+  static Eigen::Map<const ArrayX> segment(const M& m, Index s, Index len) {
+    return Eigen::Map<const ArrayX>(m.data() + s, len);
+  }
+
   SparseVDOptions options_;
   Array log_alpha_, alpha_, var_w_, kl_la_, kl_grad_, eval_la_;
   MatrixType mean_w_, eval_w_;

@@ -28,6 +28,7 @@
 #endif
 
 #include "bayesdrop/core/error.hpp"
+#include "bayesdrop/core/parallel.hpp"
 #include "bayesdrop/core/parameter.hpp"
 #include "bayesdrop/optim/lr_schedule.hpp"
 
@@ -151,20 +152,7 @@ class Optimizer {
   /// with subnormals flushed to zero (see the top of this file).
   template <class Fn>
   static void for_chunks(Index n, Fn&& fn) {
-    constexpr Index kChunk = 2048;
-    const Index chunks = (n + kChunk - 1) / kChunk;
-#ifdef _OPENMP
-    constexpr Index kChunksPerThread = 16;  // below this, starting the threads costs more than it saves
-    const int threads = int(std::clamp<Index>(chunks / kChunksPerThread, 1, Eigen::nbThreads()));
-#pragma omp parallel num_threads(threads) if (threads > 1)
-#endif
-    {
-      detail::FlushSubnormals flush;
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-      for (Index c = 0; c < chunks; ++c) fn(c * kChunk, std::min(kChunk, n - c * kChunk));
-    }
+    parallel_chunks<detail::FlushSubnormals>(n, std::forward<Fn>(fn));
   }
 
  private:

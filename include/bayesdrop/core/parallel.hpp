@@ -1,0 +1,43 @@
+// Element-wise passes over large tensors, split into cache-sized chunks and over Eigen's OpenMP threads.
+//
+// Eigen parallelises its matrix products but not coefficient-wise work; the optimisers' updates and the per-weight
+// passes of the weight-noise layers (log alpha, its exponential, the KL gradient: a few transcendental functions per
+// weight per step) would otherwise run on one core while the others wait for the next product.
+#pragma once
+
+#include <Eigen/Core>
+#include <algorithm>
+
+#include "bayesdrop/core/types.hpp"
+
+namespace bayesdrop {
+
+namespace detail {
+/// The default per-thread guard of parallel_chunks: nothing.
+struct NoThreadGuard {};
+}  // namespace detail
+
+/// Calls fn(first, length) for consecutive chunks of n elements, small enough (2048) that one chunk's values stay in
+/// L1 cache between the statements of fn: several passes then cost about as much as one fused loop. Chunks run on
+/// up to Eigen::nbThreads() OpenMP threads when there are enough of them to pay for starting the threads, so fn
+/// must touch only the elements of its own chunk. Each thread constructs one Guard for the duration (e.g. a
+/// floating-point mode). The split does not depend on the thread count, so results are the same for any count.
+template <class Guard = detail::NoThreadGuard, class Fn>
+void parallel_chunks(Index n, Fn&& fn) {
+  constexpr Index kChunk = 2048;
+  const Index chunks = (n + kChunk - 1) / kChunk;
+#ifdef _OPENMP
+  constexpr Index kChunksPerThread = 16;  // below this, starting the threads costs more than it saves
+  const int threads = int(std::clamp<Index>(chunks / kChunksPerThread, 1, Eigen::nbThreads()));
+#pragma omp parallel num_threads(threads) if (threads > 1)
+#endif
+  {
+    [[maybe_unused]] Guard guard;
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+    for (Index c = 0; c < chunks; ++c) fn(c * kChunk, std::min(kChunk, n - c * kChunk));
+  }
+}
+
+}  // namespace bayesdrop
