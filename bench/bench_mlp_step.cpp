@@ -102,16 +102,7 @@ void BM_MlpTrainStep(benchmark::State& state) {
 
 void BM_MlpStepMatmulsOnly(benchmark::State& state) {
   bench::set_threads(state);
-  const DataPool& data = data_pool();
-  MlpProducts products(kSeed);
-  int b = 0;
-  for (auto _ : state) {
-    products.run(data.x[b]);
-    b = (b + 1) % kPoolBatches;
-  }
-  bench::report_steps(state);
-  state.counters["gflops"] = benchmark::Counter(double(state.iterations()) * MlpProducts::flops() * 1e-9,
-                                                benchmark::Counter::kIsRate);
+  bench::time_products(state, data_pool().x, kSeed);
 }
 
 void BM_MlpEvalForward(benchmark::State& state) {

@@ -88,4 +88,29 @@ class MlpProducts {
   Mat w1_, w2_, w3_, d3_, h1_, h2_, z_, d2_, d1_, dw1_, dw2_, dw3_;
 };
 
+/// Times MlpProducts::run over the batches `xs` in turn, after one warm-up step. Counters: items_per_second,
+/// epoch_s (600 steps: the epoch's matrix-product time) and gflops (the rate on these shapes).
+inline void time_products(benchmark::State& state, const std::vector<Mat>& xs, std::uint64_t seed) {
+  MlpProducts products(seed);
+  products.run(xs[0]);
+  std::size_t b = 0;
+  for (auto _ : state) {
+    products.run(xs[b]);
+    b = (b + 1) % xs.size();
+  }
+  report_steps(state);
+  state.counters["gflops"] = benchmark::Counter(double(state.iterations()) * MlpProducts::flops() * 1e-9,
+                                                benchmark::Counter::kIsRate);
+}
+
+/// main() of a benchmark executable that registers its benchmarks at run time (one per dropout type, say).
+inline int run_main(int argc, char** argv, void (*register_benchmarks)()) {
+  register_benchmarks();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
+
 }  // namespace bench

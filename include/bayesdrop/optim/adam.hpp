@@ -5,7 +5,6 @@
 // TensorFlow adds eps to sqrt(v) before the bias correction instead; the two differ only while v is tiny.
 #pragma once
 
-#include <algorithm>
 #include <cmath>
 
 #include "bayesdrop/optim/optimizer.hpp"
@@ -51,10 +50,10 @@ class Adam final : public Optimizer<Scalar> {
     const Scalar step_size = lr / Scalar(bias1_);
     const Scalar inv_sqrt_bias2 = Scalar(1.0 / std::sqrt(bias2_));
     Scalar* value = p.value.data();
-    Scalar* grad = p.grad.data();
+    const Scalar* grad = p.grad.data();
     Scalar* m = m_[slot].data();
     Scalar* v = v_[slot].data();
-    this->for_chunks(p.value.size(), [&](Index s, Index len) {
+    this->for_chunks_consuming(p, [&](Index s, Index len) {
       using Arr = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
       Eigen::Map<Arr> val(value + s, len), mm(m + s, len), vv(v + s, len);
       Eigen::Map<const Arr> g(grad + s, len);
@@ -66,7 +65,6 @@ class Adam final : public Optimizer<Scalar> {
         vv = b2 * vv + (Scalar(1) - b2) * (g + wd * val).square();
       }
       val -= step_size * mm / (vv.sqrt() * inv_sqrt_bias2 + eps);
-      std::fill_n(grad + s, len, Scalar(0));  // consumed (see Optimizer::step)
     });
   }
 

@@ -143,7 +143,7 @@ class Optimizer {
   /// Called once at the start of each step, before the updates (e.g. for bias corrections).
   virtual void begin_step() {}
   /// Updates one parameter tensor; `slot` indexes its state (0 .. slots()-1, in group order). Must leave p.grad
-  /// zero (see step()); clearing each chunk inside the for_chunks pass keeps it one pass.
+  /// zero (see step()): run the update through for_chunks_consuming.
   virtual void update(Parameter<Scalar>& p, std::size_t slot, Scalar lr, Scalar weight_decay) = 0;
 
   /// Applies fn(first, length) to consecutive chunks of n elements, small enough that one chunk's values stay in L1
@@ -153,6 +153,17 @@ class Optimizer {
   template <class Fn>
   static void for_chunks(Index n, Fn&& fn) {
     parallel_chunks<detail::FlushSubnormals>(n, std::forward<Fn>(fn));
+  }
+
+  /// for_chunks over p's elements, clearing each chunk of p.grad right after fn(first, length) has used it: the
+  /// update consumes the gradient in the same pass (see step()). Every update() is written with it.
+  template <class Fn>
+  static void for_chunks_consuming(Parameter<Scalar>& p, Fn&& fn) {
+    Scalar* grad = p.grad.data();
+    for_chunks(p.value.size(), [&](Index s, Index len) {
+      fn(s, len);
+      std::fill_n(grad + s, len, Scalar(0));
+    });
   }
 
  private:

@@ -2,8 +2,6 @@
 //   g = grad + weight_decay * value;  buf = momentum * buf + g;  value -= lr * (nesterov ? g + momentum * buf : buf)
 #pragma once
 
-#include <algorithm>
-
 #include "bayesdrop/optim/optimizer.hpp"
 
 namespace bayesdrop {
@@ -33,23 +31,22 @@ class Sgd final : public Optimizer<Scalar> {
   void update(Parameter<Scalar>& p, std::size_t slot, Scalar lr, Scalar wd) override {
     const Scalar mu = Scalar(options_.momentum);
     Scalar* value = p.value.data();
-    Scalar* grad = p.grad.data();
+    const Scalar* grad = p.grad.data();
     Scalar* buf = buffers_[slot].data();
-    this->for_chunks(p.value.size(), [&](Index s, Index len) {
+    this->for_chunks_consuming(p, [&](Index s, Index len) {
       using Arr = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
       Eigen::Map<Arr> v(value + s, len), b(buf + s, len);
       Eigen::Map<const Arr> g(grad + s, len);
       if (mu == Scalar(0)) {
         v -= lr * (g + wd * v);
-      } else {
-        b = mu * b + g + wd * v;
-        if (options_.nesterov) {
-          v -= lr * (g + wd * v + mu * b);
-        } else {
-          v -= lr * b;
-        }
+        return;
       }
-      std::fill_n(grad + s, len, Scalar(0));  // consumed (see Optimizer::step)
+      b = mu * b + g + wd * v;
+      if (options_.nesterov) {
+        v -= lr * (g + wd * v + mu * b);
+      } else {
+        v -= lr * b;
+      }
     });
   }
 
