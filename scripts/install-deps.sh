@@ -2,19 +2,36 @@
 # Installs the Debian 12 packages bayesdrop needs to build, test, package and lint. Skips apt entirely when
 # `dpkg -s` reports every package installed, so it is fast and works offline on a machine that has them.
 # Runs apt as root, or through sudo when not root.
+#
+#   scripts/install-deps.sh              # everything (scripts/test.sh runs this)
+#   scripts/install-deps.sh --trainer    # only what the `trainer` preset needs to build bayesdrop-mnist (setup.sh)
+#   scripts/install-deps.sh PKG...       # these packages only (e.g. curl ca-certificates to fetch MNIST)
 set -euo pipefail
 
-packages=(
-  cmake ninja-build g++ make          # build (CMakePresets.json uses the Ninja generator)
+# What bayesdrop-mnist needs (examples/CMakeLists.txt: Eigen, zlib, CLI11, nlohmann-json, stb), and a compiler.
+trainer_packages=(
+  cmake ninja-build g++               # build (CMakePresets.json uses the Ninja generator)
   libeigen3-dev zlib1g-dev            # the library's own dependencies
+  libcli11-dev nlohmann-json3-dev libstb-dev  # the examples' flags, JSON reports and PNG pictures
+)
+
+packages=(
+  "${trainer_packages[@]}" make
   catch2 libbenchmark-dev             # unit tests, benchmarks
-  libcli11-dev nlohmann-json3-dev libstb-dev  # examples and tools
+  python3-matplotlib                  # scripts/plot.py (the figures) and its test
   clang libclang-rt-14-dev            # clang builds, clang's sanitizer runtimes
   dpkg-dev file                       # cpack -G DEB with CPACK_DEBIAN_PACKAGE_SHLIBDEPS (dpkg-shlibdeps, file)
   clang-format cppcheck               # scripts/lint.sh
   doxygen                             # the `docs` target (API reference; no graphviz: HAVE_DOT=NO)
   dataset-fashion-mnist               # real-data IDX test (tests/io/test_mnist_real.cpp; skipped when absent)
 )
+
+case "${1:-}" in
+  --trainer) packages=("${trainer_packages[@]}") ;;
+  -*) echo "install-deps: unknown option '$1' (use --trainer, package names, or nothing)" >&2; exit 2 ;;
+  "") ;;
+  *) packages=("$@") ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
