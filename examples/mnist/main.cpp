@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "bayesdrop/bayesdrop.hpp"
-#include "figures.hpp"
+#include "pictures.hpp"
 #include "report.hpp"
 
 namespace bd = bayesdrop;
@@ -40,22 +40,27 @@ struct Settings {
   bool quiet = false;
 };
 
-// A one-line progress bar on stderr, redrawn in place; only when stderr is a terminal.
+// A one-line progress bar on stderr, redrawn in place; only when stderr is a terminal. It shows the epoch, the
+// batches done and the running cross-entropy and accuracy of the epoch so far.
 class ProgressBar {
  public:
-  explicit ProgressBar(bool enabled) : enabled_(enabled && isatty(fileno(stderr))) {}
-  void operator()(bd::Index done, bd::Index total) const {
-    if (!enabled_ || (done != total && done % 10 != 0)) return;
-    constexpr int kWidth = 40;
-    const int filled = int(kWidth * done / total);
-    std::fprintf(stderr, "\r[%s%s] %ld/%ld", std::string(std::size_t(filled), '#').c_str(),
-                 std::string(std::size_t(kWidth - filled), '.').c_str(), long(done), long(total));
-    if (done == total) std::fprintf(stderr, "\r%*s\r", kWidth + 24, "");
+  ProgressBar(bool enabled, int epochs) : enabled_(enabled && isatty(fileno(stderr))), epochs_(epochs) {}
+  void operator()(const bd::BatchProgress& p) const {
+    if (p.done == 1) ++epoch_;  // a new pass begins
+    if (!enabled_ || (p.done != p.total && p.done % 10 != 0)) return;
+    constexpr int kWidth = 30;
+    const int filled = int(kWidth * p.done / p.total);
+    std::fprintf(stderr, "\repoch %d/%d [%s%s] %ld/%ld cent %.4f acc %.4f", epoch_, epochs_,
+                 std::string(std::size_t(filled), '#').c_str(), std::string(std::size_t(kWidth - filled), '.').c_str(),
+                 long(p.done), long(p.total), p.cross_entropy, p.accuracy);
+    if (p.done == p.total) std::fprintf(stderr, "\r%*s\r", kWidth + 70, "");
     std::fflush(stderr);
   }
 
  private:
   bool enabled_;
+  int epochs_;
+  mutable int epoch_ = 0;
 };
 
 nlohmann::json spec_json(const bd::ModelSpec& s) {
@@ -154,7 +159,7 @@ int run(Settings opt) {
     if (!opt.quiet) std::printf("loaded %s; evaluating without training\n", opt.load.c_str());
   } else {
     if (opt.pretrain > 0) pretrain_weights(model, opt.spec, opt.pretrain, train, rng, opt.quiet);
-    const ProgressBar progress(!opt.quiet);
+    const ProgressBar progress(!opt.quiet, recipe.epochs);
     bd::FitOptions fit_options;
     fit_options.with_epochs(recipe.epochs).with_progress(std::cref(progress));
     if (!opt.quiet) fit_options.with_on_epoch(print_epoch).with_on_epoch_start(print_epoch_start);
@@ -179,7 +184,7 @@ int run(Settings opt) {
     if (!opt.quiet) std::printf("saved the model to %s\n", opt.save.c_str());
   }
   if (!opt.pictures.empty()) {
-    for (const auto& file : trainer::write_pictures(model, summary, train, opt.pictures)) {
+    for (const auto& file : trainer::write_pictures(model, train, opt.pictures)) {
       if (!opt.quiet) std::printf("wrote %s\n", file.c_str());
     }
   }
@@ -263,7 +268,9 @@ int main(int argc, char** argv) {
   app.add_option("--report", opt.report, "Write a JSON report (history, per-layer sparsity, memory and FLOPs kept)");
   app.add_option("--save", opt.save, "Save the trained model to this file");
   app.add_option("--load", opt.load, "Load a model saved with --save and evaluate it (no training)");
-  app.add_option("--pictures", opt.pictures, "Write PNG pictures of what was pruned into this folder");
+  app.add_option("--pictures", opt.pictures,
+                 "Write input_pixels.png (the pixels the model still reads) into this folder; the charts are drawn "
+                 "from --report by scripts/plot.py");
   app.add_flag("--quiet", opt.quiet, "Print only the final accuracy");
   CLI11_PARSE(app, argc, argv);
 

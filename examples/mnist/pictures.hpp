@@ -1,9 +1,10 @@
-// PNG pictures for the MNIST trainer: which input pixels a pruned model keeps, and kept versus total per layer.
+// The MNIST trainer's picture of what a pruned model reads: the input pixels it keeps, over the mean digit, as PNG.
 //
-// Written with stb_image_write from libstb-dev. Debian compiles stb's implementations into libstb.so (pkg-config
-// stb: -lstb; CMake target stb::stb of examples/ and tests/), so no translation unit here defines
-// STB_IMAGE_WRITE_IMPLEMENTATION. With a vendored single-header stb instead, define it in exactly one .cpp.
-// stb has no font: numbers and labels are drawn with the tiny 3x5 bitmap font below (digits, A-Z, a few signs).
+// An image, not a chart: written pixel by pixel with stb_image_write from libstb-dev. The charts (training curves,
+// units kept per layer, reliability, rotated digits) are drawn by scripts/plot.py from the JSON reports.
+// Debian compiles stb's implementations into libstb.so (pkg-config stb: -lstb; CMake target stb::stb of examples/
+// and tests/), so no translation unit here defines STB_IMAGE_WRITE_IMPLEMENTATION. With a vendored single-header
+// stb instead, define it in exactly one .cpp.
 #pragma once
 
 #include <stb/stb_image_write.h>
@@ -11,11 +12,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
-#include "bayesdrop/core/error.hpp"
+#include "bayesdrop/bayesdrop.hpp"
 
 namespace trainer {
 
@@ -29,41 +30,10 @@ inline bool operator==(Rgb a, Rgb b) {
 
 /// The colours of the pictures, public so that tests and captions can refer to them.
 namespace palette {
-inline constexpr Rgb kept{31, 119, 180};    ///< kept bars (matplotlib's default blue)
-inline constexpr Rgb total{210, 210, 210};  ///< total bars
-inline constexpr Rgb paper{255, 255, 255};  ///< chart background
-inline constexpr Rgb ink{50, 50, 50};       ///< text and axis
-inline constexpr Rgb tint{255, 176, 46};    ///< kept pixels over a background digit (amber)
+inline constexpr Rgb tint{255, 176, 46};  ///< kept pixels over a background digit (amber)
 }  // namespace palette
 
 namespace pictures_detail {
-
-/// Rows of a 3x5 glyph, 3 bits each, most significant bit on the left; nullptr for characters it does not have.
-inline const std::uint8_t* glyph(char c) {
-  struct G {
-    char c;
-    std::uint8_t rows[5];
-  };
-  static const G font[] = {
-      {'0', {7, 5, 5, 5, 7}}, {'1', {2, 6, 2, 2, 7}}, {'2', {7, 1, 7, 4, 7}}, {'3', {7, 1, 7, 1, 7}},
-      {'4', {5, 5, 7, 1, 1}}, {'5', {7, 4, 7, 1, 7}}, {'6', {7, 4, 7, 5, 7}}, {'7', {7, 1, 1, 1, 1}},
-      {'8', {7, 5, 7, 5, 7}}, {'9', {7, 5, 7, 1, 7}}, {'A', {2, 5, 7, 5, 5}}, {'B', {6, 5, 6, 5, 6}},
-      {'C', {3, 4, 4, 4, 3}}, {'D', {6, 5, 5, 5, 6}}, {'E', {7, 4, 6, 4, 7}}, {'F', {7, 4, 6, 4, 4}},
-      {'G', {3, 4, 5, 5, 3}}, {'H', {5, 5, 7, 5, 5}}, {'I', {7, 2, 2, 2, 7}}, {'J', {1, 1, 1, 5, 2}},
-      {'K', {5, 5, 6, 5, 5}}, {'L', {4, 4, 4, 4, 7}}, {'M', {5, 7, 7, 5, 5}}, {'N', {6, 5, 5, 5, 5}},
-      {'O', {2, 5, 5, 5, 2}}, {'P', {6, 5, 6, 4, 4}}, {'Q', {2, 5, 5, 6, 3}}, {'R', {6, 5, 6, 5, 5}},
-      {'S', {3, 4, 2, 1, 6}}, {'T', {7, 2, 2, 2, 2}}, {'U', {5, 5, 5, 5, 7}}, {'V', {5, 5, 5, 5, 2}},
-      {'W', {5, 5, 7, 7, 5}}, {'X', {5, 5, 2, 5, 5}}, {'Y', {5, 5, 2, 2, 2}}, {'Z', {7, 1, 2, 4, 7}},
-      {'.', {0, 0, 0, 0, 2}}, {'-', {0, 0, 7, 0, 0}}, {'+', {0, 2, 7, 2, 0}}, {'%', {5, 1, 2, 4, 5}},
-      {'/', {1, 1, 2, 4, 4}}, {':', {0, 2, 0, 2, 0}}, {'_', {0, 0, 0, 0, 7}}, {'(', {1, 2, 2, 2, 1}},
-      {')', {4, 2, 2, 2, 4}}, {'=', {0, 7, 0, 7, 0}},
-  };
-  if (c >= 'a' && c <= 'z') c = char(c - 'a' + 'A');
-  for (const G& g : font) {
-    if (g.c == c) return g.rows;
-  }
-  return nullptr;  // spaces and unknown characters stay blank
-}
 
 /// An RGB image in memory, row-major from the top, as stb_image_write wants it.
 struct Canvas {
@@ -81,20 +51,6 @@ struct Canvas {
   void fill_rect(int x0, int y0, int w, int h, Rgb c) {
     for (int y = y0; y < y0 + h; ++y) {
       for (int x = x0; x < x0 + w; ++x) set(x, y, c);
-    }
-  }
-  /// Width in pixels of `s` in the 3x5 font at `scale` (4 * scale per character, no trailing gap).
-  static int text_width(const std::string& s, int scale) { return s.empty() ? 0 : int(s.size()) * 4 * scale - scale; }
-  void text(int x, int y, const std::string& s, int scale, Rgb c) {
-    for (char ch : s) {
-      if (const std::uint8_t* rows = glyph(ch)) {
-        for (int r = 0; r < 5; ++r) {
-          for (int col = 0; col < 3; ++col) {
-            if (rows[r] & (4 >> col)) fill_rect(x + col * scale, y + r * scale, scale, scale, c);
-          }
-        }
-      }
-      x += 4 * scale;
     }
   }
   void save(const std::string& path) const {
@@ -135,16 +91,6 @@ void write_28x28(const std::string& path, int scale, ColourOf colour) {
   img.save(path);
 }
 
-inline std::string format_value(double v) {
-  char buf[32];
-  if ((v == std::floor(v) || v >= 100) && v < 1e15) {  // counts, or expected counts large enough to round
-    std::snprintf(buf, sizeof buf, "%.0f", v);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.3g", v);
-  }
-  return buf;
-}
-
 }  // namespace pictures_detail
 
 /// Writes the input-pixel mask of a pruned model as a 28x28 PNG, each pixel a scale x scale square (nearest).
@@ -176,68 +122,53 @@ inline void write_pixel_mask_png(const std::string& path, const std::vector<floa
   });
 }
 
-/// Writes a bar chart PNG with one pair of bars per layer: total (light grey) and kept (blue), on one linear scale.
-/// Above each pair the kept percentage, below it the label and "kept/total". Labels use a 3x5 font of digits, A-Z
-/// (lower case drawn as upper case) and . - + % / : _ ( ) =; other characters are left blank.
-/// Throws bayesdrop::InvalidArgument for empty or unequal lists, negative or non-finite values, or a path that
-/// cannot be written.
-inline void write_bar_chart_png(const std::string& path, const std::vector<std::string>& labels,
-                                const std::vector<double>& kept, const std::vector<double>& total) {
-  using namespace pictures_detail;
-  const std::size_t n = labels.size();
-  if (n == 0 || kept.size() != n || total.size() != n) {
-    throw bayesdrop::InvalidArgument("write_bar_chart_png: need one label, kept and total value per layer, got " +
-                                     std::to_string(labels.size()) + " labels, " + std::to_string(kept.size()) +
-                                     " kept and " + std::to_string(total.size()) + " total values");
-  }
-  double vmax = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!(std::isfinite(kept[i]) && std::isfinite(total[i]) && kept[i] >= 0 && total[i] >= 0)) {
-      throw bayesdrop::InvalidArgument("write_bar_chart_png: values must be finite and non-negative; layer '" +
-                                       labels[i] + "' has kept " + std::to_string(kept[i]) + ", total " +
-                                       std::to_string(total[i]));
+namespace bd = bayesdrop;
+
+/// Per input pixel, 1 if the model still reads it: every gate in front of the first weight layer keeps it, and for
+/// a sparse VD first layer some weight on it is left. Empty when the first weight layer is a convolution (every
+/// pixel feeds a filter).
+template <class Scalar>
+std::vector<float> input_keep_mask(const bd::Sequential<Scalar>& model) {
+  const bd::Index pixels = model.input_rows();
+  std::vector<float> keep(std::size_t(pixels), 1.0f);
+  for (bd::Index i = 0; i < model.size(); ++i) {
+    const auto& layer = model.layer(i);
+    if (const auto* gate = dynamic_cast<const bd::Gate<Scalar>*>(&layer)) {
+      if (gate->units() != pixels) return {};
+      const auto scale = gate->eval_scale();
+      for (bd::Index k = 0; k < pixels; ++k) keep[std::size_t(k)] *= scale[k] != Scalar(0) ? 1.0f : 0.0f;
+      continue;
     }
-    vmax = std::max({vmax, kept[i], total[i]});
+    if (const auto* svd = dynamic_cast<const bd::SparseVDLinear<Scalar>*>(&layer)) {
+      const auto w = svd->eval_weight();
+      for (bd::Index k = 0; k < pixels; ++k)
+        keep[std::size_t(k)] *= (w.col(k).array() != Scalar(0)).any() ? 1.0f : 0.0f;
+      return keep;
+    }
+    if (layer.sparsity().weights > 0) {
+      if (layer.sparsity().units_in != pixels) return {};  // a convolution reads channels, not pixels
+      return keep;
+    }
   }
+  return keep;
+}
 
-  const int s = 2, line = 5 * s, margin = 16, bar = 28, gap = 4, plot_h = 160;
-  std::vector<std::string> pct(n), counts(n);
-  int group = 2 * bar + gap;
-  for (std::size_t i = 0; i < n; ++i) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f%%", total[i] > 0 ? 100.0 * kept[i] / total[i] : 0.0);
-    pct[i] = total[i] > 0 ? buf : "-";
-    counts[i] = format_value(kept[i]) + "/" + format_value(total[i]);
-    group = std::max({group, Canvas::text_width(labels[i], s), Canvas::text_width(counts[i], s)});
-  }
-  group += 24;  // space between groups
-
-  const int plot_top = margin + line + 6, base = plot_top + plot_h;
-  const int legend_y = base + 8 + 2 * (line + 6) + 6;
-  const int legend_w = 2 * (line + 6) + Canvas::text_width("total", s) + 16 + Canvas::text_width("kept", s);
-  Canvas img(2 * margin + std::max(int(n) * group, legend_w), legend_y + line + margin, palette::paper);
-  auto height = [&](double v) {  // at least a pixel for any non-zero value, so that "kept 3 of 235200" shows
-    return vmax > 0 ? std::max(v > 0 ? 1 : 0, int(std::lround(plot_h * v / vmax))) : 0;
-  };
-  auto centred = [&](int centre, int y, const std::string& t) {
-    img.text(centre - Canvas::text_width(t, s) / 2, y, t, s, palette::ink);
-  };
-  for (std::size_t i = 0; i < n; ++i) {
-    const int centre = margin + int(i) * group + group / 2, left = centre - bar - gap / 2;
-    img.fill_rect(left, base - height(total[i]), bar, height(total[i]), palette::total);
-    img.fill_rect(left + bar + gap, base - height(kept[i]), bar, height(kept[i]), palette::kept);
-    centred(centre, margin, pct[i]);
-    centred(centre, base + 8, labels[i]);
-    centred(centre, base + 8 + line + 6, counts[i]);
-  }
-  img.fill_rect(margin / 2, base, img.width - margin, 2, palette::ink);  // the axis, under the bars
-  // Legend: a swatch and a word for each colour.
-  img.fill_rect(margin, legend_y, line, line, palette::total);
-  img.text(margin + line + 6, legend_y, "total", s, palette::ink);
-  const int second = margin + line + 6 + Canvas::text_width("total", s) + 16;
-  img.fill_rect(second, legend_y, line, line, palette::kept);
-  img.text(second + line + 6, legend_y, "kept", s, palette::ink);
-  img.save(path);
+/// Writes input_pixels.png into `dir` (created if needed) when the model reads the 28 x 28 pixels directly, and
+/// returns the paths written (none for a model whose first weight layer is a convolution).
+template <class Scalar>
+std::vector<std::string> write_pictures(const bd::Sequential<Scalar>& model, const bd::Dataset<Scalar>& train,
+                                        const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw bd::InvalidArgument("--pictures: cannot create the folder '" + dir + "': " + ec.message());
+  const std::vector<float> keep = input_keep_mask(model);
+  if (keep.size() != 784 || train.images.rows() != 784) return {};
+  const bd::Vector<Scalar> mean = train.images.rowwise().mean();
+  std::vector<float> background(keep.size());
+  for (std::size_t k = 0; k < keep.size(); ++k) background[k] = float(mean[bd::Index(k)]);
+  const std::string path = dir + "/input_pixels.png";
+  write_pixel_mask_png(path, keep, background);
+  return {path};
 }
 
 }  // namespace trainer

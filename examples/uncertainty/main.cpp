@@ -1,6 +1,7 @@
 // bayesdrop-uncertainty: how well a trained model knows what it does not know, deterministic versus Monte Carlo.
 //
-//   bayesdrop-uncertainty --load bbd.model --mc 20 --report bbd-unc.json --pictures out/
+//   bayesdrop-uncertainty --load bbd.model --mc 20 --report bbd-unc.json
+//   scripts/plot.py bbd-unc.json --out out/      (the reliability diagram and the rotated-digit curves)
 //
 // On the MNIST test set: accuracy, NLL, Brier score and ECE with its reliability bins. Out of distribution: the
 // AUROC of telling MNIST test images (negatives) from Fashion-MNIST test images (positives) by predictive entropy
@@ -25,7 +26,7 @@ using Scalar = float;
 namespace {
 
 struct Settings {
-  std::string load, data_dir, ood_dir, report, pictures;
+  std::string load, data_dir, ood_dir, report;
   bd::Index mc = 20;
   std::uint64_t seed = 1;
   int threads = 2;
@@ -132,9 +133,6 @@ int run(const Settings& opt) {
   r.rotation[1] = curves[1];
 
   un::print_summary(r);
-  if (!opt.pictures.empty()) {
-    for (const auto& file : un::write_pictures(r, opt.pictures)) std::printf("wrote %s\n", file.c_str());
-  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("took %.1f s\n", seconds);
   if (!opt.report.empty()) {
@@ -183,7 +181,6 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   app.add_option("--report", opt.report, "Write a JSON report (scores, reliability bins, rotation curves, spec)");
-  app.add_option("--pictures", opt.pictures, "Write reliability.png and rotation.png into this folder");
   app.add_option("--rotation-digit", opt.digit, "Rotate all test images of this digit by 0, 15, ..., 180 degrees")
       ->check(CLI::Range(0, 9))
       ->capture_default_str();

@@ -1,16 +1,14 @@
-// bayesdrop-uncertainty's output: the summary tables on stdout, the JSON report and the two pictures.
+// bayesdrop-uncertainty's output: the summary tables on stdout and the JSON report (scripts/plot.py draws it).
 #pragma once
 
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "evaluate.hpp"
-#include "plots.hpp"
 
 namespace uncertainty {
 
@@ -122,48 +120,6 @@ inline nlohmann::json results_json(const Results& r) {
   rot["images"] = r.rotated_images;
   rot["angles"] = r.angles;
   return {{"uncertainty", unc}, {"reliability", rel}, {"rotation", rot}};
-}
-
-/// Writes reliability.png and rotation.png into `dir` (created if needed) and returns their paths.
-inline std::vector<std::string> write_pictures(const Results& r, const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw bd::InvalidArgument("--pictures: cannot create the folder '" + dir + "': " + ec.message());
-  const std::string mc = "MC K=" + std::to_string(r.mc_samples);
-  const std::string labels[2] = {"deterministic", mc};
-  const Rgb rgb[2] = {colours::deterministic, colours::mc};
-
-  Panel reliability{"accuracy vs confidence", "confidence", 0, 1, 0, 1, {}, true};
-  for (int p = 0; p < 2; ++p) {
-    Series s{labels[p], rgb[p], {}, {}};
-    for (const auto& b : r.scores[p].calibration.bins) {
-      if (b.count == 0) continue;   // no examples, no accuracy: the line joins the bins on either side
-      s.x.push_back(b.confidence);  // at the bin's mean confidence, so that on the diagonal means calibrated
-      s.y.push_back(b.accuracy);
-    }
-    reliability.series.push_back(s);
-  }
-  const std::string reliability_path = dir + "/reliability.png";
-  write_panels_png(reliability_path, {reliability});
-
-  const std::string digit = "rotated " + std::to_string(r.digit) + ": ";
-  Panel acc{digit + "accuracy", "angle", 0, 180, 0, 1, {}, false};
-  double h_max = 0, mi_max = 0;
-  for (int p = 0; p < 2; ++p) {
-    for (double v : r.rotation[p].entropy) h_max = std::max(h_max, v);
-    for (double v : r.rotation[p].mutual_information) mi_max = std::max(mi_max, v);
-  }
-  Panel ent{digit + "entropy", "angle", 0, 180, 0, nice_ceiling(h_max), {}, false};
-  Panel mi{digit + "MI", "angle", 0, 180, 0, nice_ceiling(mi_max), {}, false};
-  if (!r.angles.empty()) acc.x_max = ent.x_max = mi.x_max = std::max(1.0, r.angles.back());
-  for (int p = 0; p < 2; ++p) {
-    acc.series.push_back({labels[p], rgb[p], r.angles, r.rotation[p].accuracy});
-    ent.series.push_back({labels[p], rgb[p], r.angles, r.rotation[p].entropy});
-    mi.series.push_back({labels[p], rgb[p], r.angles, r.rotation[p].mutual_information});
-  }
-  const std::string rotation_path = dir + "/rotation.png";
-  write_panels_png(rotation_path, {acc, ent, mi});
-  return {reliability_path, rotation_path};
 }
 
 }  // namespace uncertainty

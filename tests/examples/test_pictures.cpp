@@ -46,26 +46,6 @@ std::string str(Rgb c) {
   return "(" + std::to_string(c.r) + ", " + std::to_string(c.g) + ", " + std::to_string(c.b) + ")";
 }
 
-/// The longest vertical run of colour c in column x (a bar; the legend's swatches are separate, shorter runs).
-int run_in_column(const Image& img, int x, Rgb c) {
-  int best = 0, run = 0;
-  for (int y = 0; y < img.height; ++y) {
-    run = img.at(x, y) == c ? run + 1 : 0;
-    best = std::max(best, run);
-  }
-  return best;
-}
-
-/// The column with the longest run of colour c (the tallest bar of that colour), and that run.
-std::pair<int, int> tallest_column(const Image& img, Rgb c) {
-  std::pair<int, int> best{-1, 0};
-  for (int x = 0; x < img.width; ++x) {
-    const int n = run_in_column(img, x, c);
-    if (n > best.second) best = {x, n};
-  }
-  return best;
-}
-
 }  // namespace
 
 TEST_CASE("the pixel mask is 28x28 upscaled, kept pixels white, pruned black, fractions grey", "[examples][pictures]") {
@@ -110,36 +90,14 @@ TEST_CASE("over a background, kept pixels are tinted and pruned ones show the di
   CHECK(img.at(111, 111) == Rgb{0, 0, 0});    // pruned over black
 }
 
-TEST_CASE("the bar chart draws total and kept bars on one scale", "[examples][pictures]") {
-  TempDir dir;
-  const fs::path png = dir.path / "bars.png";
-  trainer::write_bar_chart_png(png.string(), {"fc1", "fc2"}, {50, 10}, {100, 40});
-  const Image img = load(png);
-  CHECK(img.width > 100);
-  CHECK(img.height > 160);
-  CHECK(img.at(0, 0) == trainer::palette::paper);
-  // The tallest bars are the first layer's: total 100 fills the plot's 160 rows, kept 50 is half of it, and it
-  // stands to the right of its total bar.
-  const auto [total_x, total_h] = tallest_column(img, trainer::palette::total);
-  const auto [kept_x, kept_h] = tallest_column(img, trainer::palette::kept);
-  CHECK(total_h == 160);
-  CHECK(kept_h == 80);
-  CHECK(kept_x > total_x);
-  CHECK(kept_x < img.width / 2);
-}
-
 TEST_CASE("pictures reject bad input and unwritable paths with clear errors", "[examples][pictures]") {
   TempDir dir;
   const std::string missing = (dir.path / "no_such_directory" / "mask.png").string();
   const std::vector<float> keep(784, 1.0f);
   CHECK_THROWS_WITH(trainer::write_pixel_mask_png(missing, keep),
                     Catch::Contains(missing) && Catch::Contains("directory exists"));
-  CHECK_THROWS_AS(trainer::write_bar_chart_png(missing, {"a"}, {1}, {2}), bayesdrop::InvalidArgument);
   const std::string ok = (dir.path / "x.png").string();
   CHECK_THROWS_WITH(trainer::write_pixel_mask_png(ok, std::vector<float>(100, 1.0f)), Catch::Contains("784"));
   CHECK_THROWS_AS(trainer::write_pixel_mask_png(ok, keep, std::vector<float>(10)), bayesdrop::InvalidArgument);
   CHECK_THROWS_AS(trainer::write_pixel_mask_png(ok, keep, 0), bayesdrop::InvalidArgument);
-  CHECK_THROWS_AS(trainer::write_bar_chart_png(ok, {"a", "b"}, {1}, {2, 3}), bayesdrop::InvalidArgument);
-  CHECK_THROWS_AS(trainer::write_bar_chart_png(ok, {}, {}, {}), bayesdrop::InvalidArgument);
-  CHECK_THROWS_AS(trainer::write_bar_chart_png(ok, {"a"}, {-1}, {2}), bayesdrop::InvalidArgument);
 }

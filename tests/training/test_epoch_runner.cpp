@@ -32,16 +32,27 @@ TEST_CASE("EpochRunner trains a small model and evaluates it", "[training]") {
   auto model = mlp<double>({5, 16, 2}, rng);
   Adam<double> adam({ParamGroup<double>{"all", model.parameters(), 1e-2}});
   EpochRunner<double> runner(EpochOptions{}.with_batch(100));
-  Index calls = 0, last_total = 0;
+  Index calls = 0;
+  BatchProgress first, last;
   EpochResult r;
   for (int epoch = 0; epoch < 5; ++epoch) {
-    r = runner.train_epoch(model, adam, data, rng, [&](Index, Index total) {
-      ++calls;
-      last_total = total;
+    r = runner.train_epoch(model, adam, data, rng, [&](const BatchProgress& p) {
+      if (++calls == 1) first = p;
+      last = p;
     });
   }
-  CHECK(last_total == 11);
+  // After the first batch of an untrained two-class model the running cross-entropy is that batch's, near ln 2
+  // (not diluted over the whole epoch).
+  CHECK(first.done == 1);
+  CHECK(first.cross_entropy > 0.3);
+  CHECK(first.accuracy >= 0.0);
+  CHECK(first.accuracy <= 1.0);
+  CHECK(last.total == 11);
+  CHECK(last.done == 11);
   CHECK(calls == 55);
+  // After the last batch the running means are the epoch's (the last batch holds 30 examples, not 100).
+  CHECK(last.cross_entropy == Approx(r.cross_entropy).epsilon(1e-12));
+  CHECK(last.accuracy == Approx(r.accuracy).epsilon(1e-12));
   CHECK(adam.steps() == 55);
   CHECK(r.examples == 1030);
   const EpochResult eval = runner.evaluate(model, data);

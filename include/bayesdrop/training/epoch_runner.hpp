@@ -43,8 +43,16 @@ struct EpochOptions {
   EpochOptions& with_kl_weight(double w) { kl_weight = w; return *this; }
 };
 
-/// Called after every batch with (batches done, batches in the pass), e.g. to draw a progress bar.
-using ProgressFn = std::function<void(Index, Index)>;
+/// Where a training pass is, after a batch: what a progress bar shows.
+struct BatchProgress {
+  Index done = 0;            ///< batches done in this pass
+  Index total = 0;           ///< batches in the pass
+  double cross_entropy = 0;  ///< running mean cross-entropy over the examples of the batches done
+  double accuracy = 0;       ///< running accuracy over the same examples
+};
+
+/// Called after every training batch, e.g. to draw a progress bar with the running loss.
+using ProgressFn = std::function<void(const BatchProgress&)>;
 
 template <class Scalar>
 class EpochRunner {
@@ -96,7 +104,10 @@ class EpochRunner {
       model.backward(x_, dlogits_, nullptr);
       if (kl_coeff != Scalar(0)) model.kl_backward(kl_coeff);
       optimizer.step();
-      if (progress) progress(b + 1, batches);
+      if (progress) {
+        const double seen = double(first + count);
+        progress(BatchProgress{b + 1, batches, ce_sum / seen, double(correct) / seen});
+      }
     }
     EpochResult r;
     r.examples = n;
