@@ -48,7 +48,7 @@ mkdir -p "$work"
 chroot_dir="$work/root"
 mounted=()
 cleanup() {
-  local m
+  local i
   for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}" 2>/dev/null || true; done
   if [[ "$keep" -eq 0 ]]; then rm -rf --one-file-system "$work"; else echo "check-fresh-debian: kept $work"; fi
 }

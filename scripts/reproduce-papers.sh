@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the papers' 200-epoch MNIST rows (../shared/docs/targets.md section 2) from scratch, one seeded run each, and
-# writes results/papers.md and results/papers.json (each run's report, log and pictures under results/papers/).
+# writes results/papers.md and results/papers.json (each run's report, log and pictures under results/papers/), and
+# the figures of the runs and of the table in results/figures/papers/ (scripts/plot.py). Prints which run of how many
+# is going and an estimate of the time left.
 #
 #   scripts/reproduce-papers.sh [--epochs N] [--seed S] [--threads T] [--only "lenet300-sparsevd lenet5-sbp"]
 #
@@ -11,6 +13,7 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$repo/scripts/progress.sh"
 epochs=200 seed=1 threads=2 build="$repo/build/release" out="$repo/results"
 only="lenet300-sparsevd lenet5-sparsevd mlp-sbp lenet5-sbp mlp-bbd"
 while [[ $# -gt 0 ]]; do
@@ -30,14 +33,28 @@ data="${BAYESDROP_MNIST_DIR:-$repo/data/mnist}"
 [[ -x "$trainer" ]] || { echo "reproduce-papers: build first (cmake --preset release && cmake --build --preset release)" >&2; exit 2; }
 
 mkdir -p "$out/papers"
+
+# The figures, drawn by scripts/plot.py with Debian's matplotlib; the runs stand without them.
+draw_figures() {
+  if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
+    /usr/bin/python3 "$repo/scripts/plot.py" "$@"
+  else
+    echo "$(basename "$0"): no figures: python3-matplotlib is missing (apt-get install python3-matplotlib), then:" \
+      "scripts/plot.py $*" >&2
+  fi
+}
+
+progress_init "$(wc -w <<<"$only")"
 for row in $only; do
   model="${row%%-*}" dropout="${row#*-}"
-  echo "reproduce-papers: $row ($model, $dropout), $epochs epochs, seed $seed, $threads threads"
-  start=$(date +%s)
+  progress_next "reproduce-papers: $row ($model, $dropout), $epochs epochs, seed $seed, $threads threads"
   "$trainer" --data "$data" --model "$model" --dropout "$dropout" --epochs "$epochs" --seed "$seed" \
     --threads "$threads" --report "$out/papers/$row.json" --pictures "$out/papers/$row" >"$out/papers/$row.log"
-  echo "reproduce-papers: $row took $(( $(date +%s) - start )) s: $(grep '^test accuracy' "$out/papers/$row.log")"
+  progress_done "reproduce-papers: $row" "$(grep '^test accuracy' "$out/papers/$row.log")"
 done
 python3 "$repo/scripts/make-table.py" --set papers --runs "$out/papers" \
   --machine "$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores" --md "$out/papers.md" --json "$out/papers.json"
 cat "$out/papers.md"
+runs=()
+for row in $only; do runs+=("$out/papers/$row.json"); done
+draw_figures "${runs[@]}" "$out/papers.json" --out "$out/figures/papers"

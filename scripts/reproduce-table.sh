@@ -3,7 +3,8 @@
 # 60 epochs with each dropout type and its recipe, one seeded run per row, and writes
 #   results/table.md, results/table.json      the table, with the targets and whether each row meets them
 #   results/runs/<dropout>.json, .log          each run's report and log
-#   results/pictures/<dropout>/*.png           the pixels kept and the active units per layer
+#   results/pictures/<dropout>/input_pixels.png  the pixels each model still reads
+#   results/figures/table/*.png, .svg          training curves, kept per layer, the table against its targets
 #   results/models/<dropout>.model             the trained models (not committed; --load them to evaluate again)
 #
 #   scripts/reproduce-table.sh [--epochs N] [--seed S] [--threads T] [--only "bbd sbp"] [--build DIR]
@@ -12,12 +13,13 @@
 # reference code of both methods starts from a pretrained network (methods.md sections 7 and 8); their 60 epochs
 # come after that.
 #
-# Takes about 25 minutes on a 2-core machine (see README); run it on an otherwise idle machine, since the timings
+# Prints which run of how many is going and an estimate of the time left. Takes about 25 minutes on a 2-core machine (see README); run it on an otherwise idle machine, since the timings
 # are part of the report. Needs the release build (scripts/setup.sh or cmake --preset release) and MNIST in
 # $BAYESDROP_MNIST_DIR (default data/mnist; scripts/fetch-mnist.sh downloads it), and python3 for the table.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$repo/scripts/progress.sh"
 epochs=60 seed=1 threads=2 pretrain=20 only="none binary gaussian variational sparsevd bbd sbp"
 build="$repo/build/release" out="$repo/results"
 while [[ $# -gt 0 ]]; do
@@ -47,17 +49,31 @@ fi
 
 mkdir -p "$out/runs" "$out/pictures" "$out/models"
 machine="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores"
+
+# The figures, drawn by scripts/plot.py with Debian's matplotlib; the runs stand without them.
+draw_figures() {
+  if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
+    /usr/bin/python3 "$repo/scripts/plot.py" "$@"
+  else
+    echo "$(basename "$0"): no figures: python3-matplotlib is missing (apt-get install python3-matplotlib), then:" \
+      "scripts/plot.py $*" >&2
+  fi
+}
+
+progress_init "$(wc -w <<<"$only")"
 for dropout in $only; do
-  echo "reproduce-table: $dropout, $epochs epochs, seed $seed, $threads threads"
-  start=$(date +%s)
+  progress_next "reproduce-table: $dropout, $epochs epochs, seed $seed, $threads threads"
   extra=()
   [[ "$dropout" == bbd || "$dropout" == sbp ]] && extra=(--pretrain "$pretrain")
   "$trainer" "${extra[@]}" --data "$data" --model mlp --dropout "$dropout" --epochs "$epochs" --seed "$seed" \
     --threads "$threads" --report "$out/runs/$dropout.json" --pictures "$out/pictures/$dropout" \
     --save "$out/models/$dropout.model" >"$out/runs/$dropout.log"
-  echo "reproduce-table: $dropout took $(( $(date +%s) - start )) s: $(grep '^test accuracy' "$out/runs/$dropout.log")"
+  progress_done "reproduce-table: $dropout" "$(grep '^test accuracy' "$out/runs/$dropout.log")"
 done
 
 python3 "$repo/scripts/make-table.py" --runs "$out/runs" --machine "$machine" --md "$out/table.md" \
   --json "$out/table.json"
 cat "$out/table.md"
+runs=()
+for dropout in $only; do runs+=("$out/runs/$dropout.json"); done
+draw_figures "${runs[@]}" "$out/table.json" --out "$out/figures/table"

@@ -4,7 +4,8 @@
 #   results/uncertainty.md, results/uncertainty.json    one table: accuracy, NLL, ECE and OOD AUROC per type, and
 #                                                       whether MC beats the plain MLP ('none', same run)
 #   results/uncertainty/<dropout>.json, .log            each type's full report (reliability bins, rotation curves)
-#   results/uncertainty/pictures/<dropout>/*.png        reliability diagram and rotated-digit curves
+#   results/figures/uncertainty/*.png, .svg             per type the reliability diagram and the rotated-digit
+#                                                       curves, and the comparison of all types (scripts/plot.py)
 #
 #   scripts/reproduce-uncertainty.sh [--epochs N] [--mc K] [--seed S] [--threads T] [--only "none bbd"]
 #                                    [--build DIR] [--out DIR]
@@ -15,10 +16,12 @@
 # says which model it used and for how many epochs it was trained.
 # Needs the release build, MNIST in $BAYESDROP_MNIST_DIR (default data/mnist), Fashion-MNIST in
 # $BAYESDROP_FASHION_DIR (default /usr/share/datasets/fashion-mnist: apt-get install dataset-fashion-mnist) and
-# python3. Evaluation takes about 15 s per type on 2 cores; training, when needed, about 3 minutes per type.
+# python3. Evaluation takes about 15 s per type on 2 cores; training, when needed, about 3 minutes per type. Prints
+# which type of how many is going and an estimate of the time left.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$repo/scripts/progress.sh"
 epochs=60 mc=20 seed=1 threads=2 only="none binary gaussian variational sparsevd bbd sbp"
 build="$repo/build/release" out="$repo/results"
 while [[ $# -gt 0 ]]; do
@@ -53,11 +56,24 @@ fi
 command -v python3 >/dev/null || { echo "reproduce-uncertainty: python3 is needed for the table" >&2; exit 2; }
 
 work="$out/uncertainty"
-mkdir -p "$work/models" "$work/pictures"
+mkdir -p "$work/models"
 machine="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores"
 start_all=$(date +%s)
+
+# The figures, drawn by scripts/plot.py with Debian's matplotlib; the runs stand without them.
+draw_figures() {
+  if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
+    /usr/bin/python3 "$repo/scripts/plot.py" "$@"
+  else
+    echo "$(basename "$0"): no figures: python3-matplotlib is missing (apt-get install python3-matplotlib), then:" \
+      "scripts/plot.py $*" >&2
+  fi
+}
+
 : >"$work/sources.tsv"  # dropout, model file, where it came from, seconds of training, seconds of evaluation
+progress_init "$(wc -w <<<"$only")"
 for dropout in $only; do
+  progress_next "reproduce-uncertainty: $dropout"
   model="$out/models/$dropout.model" source="reproduce-table" train_s=0
   if [[ ! -f "$model" ]]; then
     model="$work/models/$dropout.model" source="trained here"
@@ -70,8 +86,9 @@ for dropout in $only; do
   echo "reproduce-uncertainty: $dropout: evaluating $model, MC K = $mc"
   t=$(date +%s)
   "$tool" --load "$model" --data "$data" --ood-data "$fashion" --mc "$mc" --seed "$seed" --threads "$threads" \
-    --report "$work/$dropout.json" --pictures "$work/pictures/$dropout" >"$work/$dropout.log"
+    --report "$work/$dropout.json" >"$work/$dropout.log"
   printf '%s\t%s\t%s\t%s\t%s\n' "$dropout" "$model" "$source" "$train_s" "$(( $(date +%s) - t ))" >>"$work/sources.tsv"
+  progress_done "reproduce-uncertainty: $dropout"
 done
 total_s=$(( $(date +%s) - start_all ))
 
@@ -132,3 +149,6 @@ json.dump({"machine": machine, "mc_samples": int(mc), "total_seconds": int(total
           open(json_path, "w"), indent=2)
 PY
 cat "$out/uncertainty.md"
+reports=()
+for dropout in $only; do reports+=("$work/$dropout.json"); done
+draw_figures "${reports[@]}" "$out/uncertainty.json" --out "$out/figures/uncertainty"
