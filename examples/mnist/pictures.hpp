@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/outputs.hpp"
 #include "bayesdrop/core/error.hpp"
 
 namespace trainer {
@@ -97,11 +98,16 @@ struct Canvas {
       x += 4 * scale;
     }
   }
+  // Encoded in memory, then written with every step checked (stb's own file writer ignores write errors).
   void save(const std::string& path) const {
-    if (!stbi_write_png(path.c_str(), width, height, 3, rgb.data(), width * 3)) {
-      throw bayesdrop::InvalidArgument("cannot write the picture '" + path +
-                                       "': check that its directory exists and is writable");
+    std::string png;
+    auto append = [](void* out, void* data, int size) {
+      static_cast<std::string*>(out)->append(static_cast<const char*>(data), static_cast<std::size_t>(size));
+    };
+    if (!stbi_write_png_to_func(append, &png, width, height, 3, rgb.data(), width * 3)) {
+      throw bayesdrop::InvalidArgument("cannot encode the picture '" + path + "'");
     }
+    outputs::write_file(path, png, "--pictures");
   }
 };
 
