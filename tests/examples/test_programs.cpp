@@ -373,3 +373,29 @@ TEST_CASE("programs: images that do not fit the model are refused before trainin
     CHECK_THAT(r.output, Contains(data + "/t10k-images-idx3-ubyte") && Contains("32x32"));
   }
 }
+
+TEST_CASE("programs: the report is written even when the pictures fail, and the run fails", "[programs]") {
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  // The folder takes new files (the check before the work passes), but a directory stands where a picture goes.
+  const std::string pictures = dir.file("pictures"), report = dir.file("r.json");
+  fs::create_directories(pictures + "/input_pixels.png");
+  Run r = run(mnist_exe, "--data " + quoted(data) + " --epochs 1 --quiet --report " + quoted(report) + " --pictures " +
+                             quoted(pictures));
+  CHECK(r.status == 2);
+  CHECK_THAT(r.output, Contains(pictures + "/input_pixels.png"));
+  REQUIRE(fs::exists(report));
+  CHECK(nlohmann::json::parse(std::ifstream(report)).at("epochs") == 1);
+
+  const std::string model = dir.file("m.bdm");
+  write_model(model, good_metadata);
+  fs::remove(report);
+  fs::create_directories(pictures + "/reliability.png");
+  r = run(uncertainty_exe, "--load " + quoted(model) + " --data " + quoted(data) + " --ood-data " + quoted(data) +
+                               " --mc 2 --report " + quoted(report) + " --pictures " + quoted(pictures));
+  CHECK(r.status == 2);
+  CHECK_THAT(r.output, Contains(pictures + "/reliability.png"));
+  REQUIRE(fs::exists(report));
+  CHECK(nlohmann::json::parse(std::ifstream(report)).at("mc_samples") == 2);
+}
