@@ -107,7 +107,11 @@ struct Canvas {
     if (!stbi_write_png_to_func(append, &png, width, height, 3, rgb.data(), width * 3)) {
       throw bayesdrop::InvalidArgument("cannot encode the picture '" + path + "'");
     }
-    outputs::write_file(path, png, "--pictures");
+    try {
+      outputs::write_file(path, png, "--pictures");
+    } catch (const bayesdrop::DataError& e) {
+      throw bayesdrop::InvalidArgument(std::string(e.what()) + "; check that its directory exists and is writable");
+    }
   }
 };
 
