@@ -135,6 +135,11 @@ meta_epochs="\"epochs\""
 meta_mlp="\"mlp\""
 meta_lenet5="\"lenet5\""
 meta_bbd="\"bbd\""
+json_null="null"
+json_true="true"
+json_array="[]"
+json_object="{}"
+json_number="-1e3"
 DICT
 }
 

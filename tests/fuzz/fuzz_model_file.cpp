@@ -10,8 +10,9 @@
 // the checksum, and without this the parser behind it would hardly be reached.
 //
 // The metadata of every structurally valid file goes on to the programs' metadata parser
-// (examples/common/model_metadata.hpp), and so does each raw input as a JSON text: a DataError is the expected
-// answer to foreign metadata, any other exception (a nlohmann::json type_error, say) a finding.
+// (examples/common/model_metadata.hpp), and so does each raw input as a JSON text, with, when it is a JSON object,
+// each field's value swapped for values of other types: a DataError is the expected answer to foreign metadata, any
+// other exception (a nlohmann::json type_error, say) a finding.
 //
 // BAYESDROP_FUZZ_WRITE_SEEDS=<dir> makes the binary write a few valid files there and exit (the seed corpus).
 // Build and run: scripts/fuzz.sh model [SECONDS]
@@ -23,6 +24,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,6 +85,22 @@ void parse_metadata(const std::string& text) {
   }
 }
 
+/// Metadata of the right shape with one field's value swapped for a value of another type: plain byte mutations
+/// rarely turn "mlp" into 5 or null, and type confusion is what broke the programs' reading before.
+void parse_metadata_variants(const std::string& text) {
+  const auto meta = nlohmann::json::parse(text, nullptr, false);
+  if (meta.is_discarded() || !meta.is_object()) return;
+  const nlohmann::json values[] = {
+      5, -1, 0.5, 1e308, "high", "mlp", "bbd", nullptr, true, nlohmann::json::array(), nlohmann::json::object()};
+  for (const char* field : {"model", "dropout", "p_input", "p_hidden", "epochs"}) {
+    for (const auto& value : values) {
+      nlohmann::json variant = meta;
+      variant[field] = value;
+      parse_metadata(variant.dump());
+    }
+  }
+}
+
 void check(std::string_view input) {
   static Target<float> as_float;
   static Target<double> as_double;
@@ -93,7 +111,10 @@ void check(std::string_view input) {
   } catch (const bd::DataError&) {
     valid = false;
   }
-  if (valid) parse_metadata(metadata);
+  if (valid) {
+    parse_metadata(metadata);
+    parse_metadata_variants(metadata);
+  }
   as_float.load(input, valid, metadata);
   as_double.load(input, valid, metadata);
 }
@@ -107,6 +128,9 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   write(dir, "double.bdm", bd::serialize_model(fixed_model<double>(), "{}"));
   write(dir, "other-architecture.bdm", bd::serialize_model(fixed_model<float>({4, 2})));
   write(dir, "empty-model.bdm", bd::serialize_model(bd::Sequential<float>(), "no layers"));
+  // Metadata texts alone, for the raw-input path to mutate field by field.
+  write(dir, "metadata.json", R"({"model": "mlp", "dropout": "bbd", "p_input": 0.2, "p_hidden": 0.5, "epochs": 60})");
+  write(dir, "metadata-lenet5.json", R"({"model":"lenet5","dropout":"sparsevd","writer":"bayesdrop-mnist"})");
   write(dir, "mnist-metadata.bdm",
         bd::serialize_model(fixed_model<float>(), R"({"model": "mlp", "dropout": "bbd", "p_input": 0.2, )"
                                                   R"("p_hidden": 0.5, "epochs": 60, "seed": 1})"));
@@ -117,6 +141,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   check(input);
   parse_metadata(std::string(input));
+  parse_metadata_variants(std::string(input));
   if (size >= 4) {  // the same bytes with a correct checksum
     std::string fixed(input);
     const auto crc = static_cast<std::uint32_t>(crc32(0L, data, static_cast<uInt>(size - 4)));
