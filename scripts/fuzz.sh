@@ -5,7 +5,8 @@
 #
 # Targets:
 #   idx    the IDX reader and MNIST conversion (tests/fuzz/fuzz_idx.cpp, include/bayesdrop/io/idx.hpp)
-#   model  model files (tests/fuzz/fuzz_model_file.cpp, include/bayesdrop/io/model_file.hpp)
+#   model  model files (tests/fuzz/fuzz_model_file.cpp, include/bayesdrop/io/model_file.hpp) and the programs'
+#          reading of their metadata (examples/common/model_metadata.hpp)
 #
 # Builds the target with clang, seeds a corpus with small valid and broken inputs, and runs for SECONDS. Exits
 # non-zero on any crash, leak, timeout or sanitizer report; the work directory with the crashing input is then kept
@@ -70,7 +71,7 @@ trap finish EXIT
 binary="$work/${source_file%.cpp}"
 echo "$tag: building with $cxx into $work"
 "$cxx" -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -I"$repo/include" -I"$eigen" "$repo/tests/fuzz/$source_file" -o "$binary" -lz
+  -I"$repo/include" -I"$repo/examples/common" -I"$eigen" "$repo/tests/fuzz/$source_file" -o "$binary" -lz
 
 corpus="$work/corpus"
 mkdir -p "$corpus" "$work/artifacts"
@@ -126,6 +127,19 @@ bbd="\x14\x00\x00\x00BetaBernoulliDropout"
 sbp="\x19\x00\x00\x00StructuredBayesianPruning"
 weight="\x00\x06\x00\x00\x00weight"
 bias="\x00\x04\x00\x00\x00bias"
+meta_model="\"model\""
+meta_dropout="\"dropout\""
+meta_p_input="\"p_input\""
+meta_p_hidden="\"p_hidden\""
+meta_epochs="\"epochs\""
+meta_mlp="\"mlp\""
+meta_lenet5="\"lenet5\""
+meta_bbd="\"bbd\""
+json_null="null"
+json_true="true"
+json_array="[]"
+json_object="{}"
+json_number="-1e3"
 DICT
 }
 

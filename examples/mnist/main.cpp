@@ -8,12 +8,18 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdio>
+#include <exception>
 #include <fstream>
 #include <string>
 #include <unistd.h>
 #include <vector>
 
+#include "../common/flags.hpp"
+#include "../common/model_metadata.hpp"
+#include "../common/outputs.hpp"
+#include "../common/run_checks.hpp"
 #include "bayesdrop/bayesdrop.hpp"
 #include "pictures.hpp"
 #include "report.hpp"
@@ -69,17 +75,14 @@ nlohmann::json spec_json(const bd::ModelSpec& s) {
 
 // A saved model names its architecture in the file's metadata, so --load needs no other flags.
 bd::ModelSpec spec_from_file(const std::string& path) {
-  const auto meta = nlohmann::json::parse(bd::read_model_metadata(path), nullptr, false);
-  if (meta.is_discarded() || !meta.contains("model") || !meta.contains("dropout")) {
-    throw bd::DataError(path + ": the model file has no bayesdrop-mnist metadata (model, dropout); it was not "
-                        "written by bayesdrop-mnist --save");
-  }
-  bd::ModelSpec s;
-  s.model = meta.at("model").get<std::string>();
-  s.dropout = meta.at("dropout").get<std::string>();
-  s.p_input = meta.value("p_input", s.p_input);
-  s.p_hidden = meta.value("p_hidden", s.p_hidden);
-  return s;
+  return model_metadata::read(path).spec;
+}
+
+// Every output is checked (its folder created) before the work, so an unwritable path costs no training.
+void check_outputs(const Settings& opt) {
+  if (!opt.report.empty()) outputs::check_output_file(opt.report, "--report");
+  if (!opt.save.empty()) outputs::check_replaced_file(opt.save, "--save");
+  if (!opt.pictures.empty()) outputs::check_output_folder(opt.pictures, "--pictures");
 }
 
 bd::Recipe recipe_for(const Settings& opt) {
@@ -141,6 +144,7 @@ void print_epoch(const bd::EpochLog& log) {
 int run(Settings opt) {
   Eigen::setNbThreads(opt.threads);
   if (!opt.load.empty()) opt.spec = spec_from_file(opt.load);
+  check_outputs(opt);
   const std::string dir = opt.data_dir.empty() ? bd::default_data_dir(opt.dataset) : opt.data_dir;
   const auto train = bd::load_mnist<Scalar>(dir, bd::Split::train);
   const auto test = bd::load_mnist<Scalar>(dir, bd::Split::test);
@@ -153,7 +157,12 @@ int run(Settings opt) {
 
   bd::Rng rng(opt.seed);
   bd::Sequential<Scalar> model = bd::build_model<Scalar>(opt.spec, rng);
+  // Data that does not fit the model is refused now, naming the file, rather than after an epoch.
+  const auto train_file = bd::detail::mnist_find_file(dir, "train-images-idx3-ubyte");
+  run_checks::check_images_fit(train, train_file, model, opt.spec.model);
+  run_checks::check_images_fit(test, bd::detail::mnist_find_file(dir, "t10k-images-idx3-ubyte"), model, opt.spec.model);
   std::vector<bd::EpochLog> history;
+  run_checks::DivergenceWatch divergence;
   if (!opt.load.empty()) {
     bd::load_model(model, opt.load);
     if (!opt.quiet) std::printf("loaded %s; evaluating without training\n", opt.load.c_str());
@@ -162,7 +171,11 @@ int run(Settings opt) {
     const ProgressBar progress(!opt.quiet, recipe.epochs);
     bd::FitOptions fit_options;
     fit_options.with_epochs(recipe.epochs).with_progress(std::cref(progress));
-    if (!opt.quiet) fit_options.with_on_epoch(print_epoch).with_on_epoch_start(print_epoch_start);
+    fit_options.with_on_epoch([&](const bd::EpochLog& log) {
+      if (!opt.quiet) print_epoch(log);
+      for (const auto& w : divergence.check(log)) std::fprintf(stderr, "bayesdrop-mnist: warning: %s\n", w.c_str());
+    });
+    if (!opt.quiet) fit_options.with_on_epoch_start(print_epoch_start);
     history = bd::fit(model, recipe, train, &test, rng, fit_options);
   }
   bd::EpochRunner<Scalar> runner(bd::EpochOptions{}.with_batch(recipe.batch));
@@ -173,49 +186,64 @@ int run(Settings opt) {
               static_cast<unsigned long long>(opt.seed));
   if (!opt.quiet) trainer::print_summary(summary);
 
-  if (!opt.save.empty()) {
-    nlohmann::json meta = spec_json(opt.spec);
-    meta["writer"] = "bayesdrop-mnist";
-    meta["dataset"] = opt.dataset;
-    meta["epochs"] = recipe.epochs;
-    meta["seed"] = opt.seed;
-    meta["test_accuracy"] = final_test.accuracy;
-    bd::save_model(model, opt.save, meta.dump());
-    if (!opt.quiet) std::printf("saved the model to %s\n", opt.save.c_str());
-  }
-  if (!opt.pictures.empty()) {
-    for (const auto& file : trainer::write_pictures(model, train, opt.pictures)) {
-      if (!opt.quiet) std::printf("wrote %s\n", file.c_str());
+  // Every output is attempted, the report even when the model or the pictures fail; the first failure ends the run.
+  std::exception_ptr failed;
+  auto attempt = [&failed](auto&& write) {
+    try {
+      write();
+    } catch (const bd::Error&) {
+      if (!failed) failed = std::current_exception();
     }
+  };
+  if (!opt.save.empty()) {
+    attempt([&] {
+      nlohmann::json meta = spec_json(opt.spec);
+      meta["writer"] = "bayesdrop-mnist";
+      meta["dataset"] = opt.dataset;
+      meta["epochs"] = recipe.epochs;
+      meta["seed"] = opt.seed;
+      meta["test_accuracy"] = final_test.accuracy;
+      bd::save_model(model, opt.save, meta.dump());
+      if (!opt.quiet) std::printf("saved the model to %s\n", opt.save.c_str());
+    });
   }
   if (!opt.report.empty()) {
-    nlohmann::json epochs = nlohmann::json::array();
-    std::vector<double> seconds;
-    for (const auto& log : history) {
-      epochs.push_back(trainer::epoch_json(log));
-      seconds.push_back(log.train.seconds);
-    }
-    nlohmann::json report = spec_json(opt.spec);
-    report.update(trainer::summary_json(summary));
-    report.update({{"dataset", opt.dataset},
-                   {"recipe", recipe.name},
-                   {"epochs", opt.load.empty() ? recipe.epochs : 0},
-                   {"batch", recipe.batch},
-                   {"lr", recipe.lr_weights},
-                   {"lr_noise", recipe.lr_noise},
-                   {"weight_decay", recipe.weight_decay},
-                   {"seed", opt.seed},
-                   {"pretrain_epochs", opt.pretrain},
-                   {"threads", Eigen::nbThreads()},
-                   {"loaded_from", opt.load},
-                   {"test_accuracy", final_test.accuracy},
-                   {"test_cross_entropy", final_test.cross_entropy},
-                   {"epoch_seconds", seconds},
-                   {"history", epochs}});
-    std::ofstream out(opt.report);
-    if (!out) throw bd::InvalidArgument("--report: cannot write '" + opt.report + "'; check that the directory exists");
-    out << report.dump(2) << "\n";
+    attempt([&] {
+      nlohmann::json epochs = nlohmann::json::array();
+      std::vector<double> seconds;
+      for (const auto& log : history) {
+        epochs.push_back(trainer::epoch_json(log));
+        seconds.push_back(log.train.seconds);
+      }
+      nlohmann::json report = spec_json(opt.spec);
+      report.update(trainer::summary_json(summary));
+      report.update({{"dataset", opt.dataset},
+                     {"recipe", recipe.name},
+                     {"epochs", opt.load.empty() ? recipe.epochs : 0},
+                     {"batch", recipe.batch},
+                     {"lr", recipe.lr_weights},
+                     {"lr_noise", recipe.lr_noise},
+                     {"weight_decay", recipe.weight_decay},
+                     {"seed", opt.seed},
+                     {"pretrain_epochs", opt.pretrain},
+                     {"threads", Eigen::nbThreads()},
+                     {"loaded_from", opt.load},
+                     {"test_accuracy", final_test.accuracy},
+                     {"test_cross_entropy", final_test.cross_entropy},
+                     {"warnings", divergence.warnings()},
+                     {"epoch_seconds", seconds},
+                     {"history", epochs}});
+      outputs::write_file(opt.report, report.dump(2) + "\n", "--report");
+    });
   }
+  if (!opt.pictures.empty()) {
+    attempt([&] {
+      for (const auto& file : trainer::write_pictures(model, train, opt.pictures)) {
+        if (!opt.quiet) std::printf("wrote %s\n", file.c_str());
+      }
+    });
+  }
+  if (failed) std::rethrow_exception(failed);
   return 0;
 }
 
@@ -237,21 +265,21 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember(bd::dropout_names()))
       ->capture_default_str();
   app.add_option("--p", opt.spec.p_hidden, "Drop rate on hidden units (binary, gaussian; initial for variational)")
-      ->check(CLI::Range(0.0, 0.999))
+      ->check(flags::real(0, 0.999))
       ->capture_default_str();
   app.add_option("--p-input", opt.spec.p_input, "Drop rate on the input pixels (and lenet5's conv channels)")
-      ->check(CLI::Range(0.0, 0.999))
+      ->check(flags::real(0, 0.999))
       ->capture_default_str();
-  app.add_option("--epochs", opt.epochs, "Training epochs. Default: the recipe's (60)")->check(CLI::PositiveNumber);
-  app.add_option("--batch", opt.batch, "Mini-batch size. Default: the recipe's (100)")->check(CLI::PositiveNumber);
+  app.add_option("--epochs", opt.epochs, "Training epochs. Default: the recipe's (60)")->check(flags::whole(1, 100000));
+  app.add_option("--batch", opt.batch, "Mini-batch size. Default: the recipe's (100)")->check(flags::whole(1, 1000000));
   app.add_option("--lr", opt.lr, "Adam rate of weights and biases. Default: the recipe's (1e-3)")
-      ->check(CLI::PositiveNumber);
+      ->check(flags::real(0, HUGE_VAL, true));
   app.add_option("--lr-noise", opt.lr_noise, "Adam rate of noise parameters. Default: the recipe's (10x --lr for "
                                              "gates, 1x for sparse VD)")
-      ->check(CLI::PositiveNumber);
+      ->check(flags::real(0, HUGE_VAL, true));
   app.add_option("--weight-decay", opt.weight_decay, "L2 on weights and biases. Default: the recipe's (1e-4; 0 for "
                                                      "sparse VD)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(flags::real(0, HUGE_VAL));
   app.add_option("--lr-schedule", opt.lr_schedule,
                  "recipe: the recipe's steps or decay; constant: hold the rates (short runs)")
       ->check(CLI::IsMember({"recipe", "constant"}))
@@ -259,11 +287,12 @@ int main(int argc, char** argv) {
   app.add_option("--pretrain", opt.pretrain,
                  "Epochs of the plain network first, whose weights the gated one starts from (as the BB and SBP "
                  "reference code does). Default: 0, from scratch")
-      ->check(CLI::NonNegativeNumber);
+      ->check(flags::whole(0, 100000));
   app.add_option("--seed", opt.seed, "Seed of every random draw (initialisation, shuffling, noise)")
+      ->check(flags::seed())
       ->capture_default_str();
   app.add_option("--threads", opt.threads, "Threads for Eigen's matrix products")
-      ->check(CLI::Range(1, 256))
+      ->check(flags::whole(1, 256))
       ->capture_default_str();
   app.add_option("--report", opt.report, "Write a JSON report (history, per-layer sparsity, memory and FLOPs kept)");
   app.add_option("--save", opt.save, "Save the trained model to this file");

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/outputs.hpp"
 #include "bayesdrop/bayesdrop.hpp"
 
 namespace trainer {
@@ -53,10 +54,19 @@ struct Canvas {
       for (int x = x0; x < x0 + w; ++x) set(x, y, c);
     }
   }
+  // Encoded in memory, then written with every step checked (stb's own file writer ignores write errors).
   void save(const std::string& path) const {
-    if (!stbi_write_png(path.c_str(), width, height, 3, rgb.data(), width * 3)) {
-      throw bayesdrop::InvalidArgument("cannot write the picture '" + path +
-                                       "': check that its directory exists and is writable");
+    std::string png;
+    auto append = [](void* out, void* data, int size) {
+      static_cast<std::string*>(out)->append(static_cast<const char*>(data), static_cast<std::size_t>(size));
+    };
+    if (!stbi_write_png_to_func(append, &png, width, height, 3, rgb.data(), width * 3)) {
+      throw bayesdrop::InvalidArgument("cannot encode the picture '" + path + "'");
+    }
+    try {
+      outputs::write_file(path, png, "--pictures");
+    } catch (const bayesdrop::DataError& e) {
+      throw bayesdrop::InvalidArgument(std::string(e.what()) + "; check that its directory exists and is writable");
     }
   }
 };

@@ -11,11 +11,15 @@
 #include <Eigen/Core>
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "../common/flags.hpp"
+#include "../common/model_metadata.hpp"
+#include "../common/outputs.hpp"
+#include "../common/run_checks.hpp"
 #include "bayesdrop/bayesdrop.hpp"
 #include "report.hpp"
 
@@ -37,18 +41,8 @@ constexpr bd::Index kBins = 15;  // the usual ECE bin count (Guo et al. 2017)
 
 // The trainer's metadata names the architecture; without it the tool cannot rebuild the model.
 std::pair<bd::ModelSpec, nlohmann::json> spec_from_file(const std::string& path) {
-  auto meta = nlohmann::json::parse(bd::read_model_metadata(path), nullptr, false);
-  if (meta.is_discarded() || !meta.is_object() || !meta.contains("model") || !meta.contains("dropout")) {
-    throw bd::DataError(path +
-                        ": the model file has no bayesdrop-mnist metadata (model, dropout); it was not "
-                        "written by bayesdrop-mnist --save");
-  }
-  bd::ModelSpec s;
-  s.model = meta.at("model").get<std::string>();
-  s.dropout = meta.at("dropout").get<std::string>();
-  s.p_input = meta.value("p_input", s.p_input);
-  s.p_hidden = meta.value("p_hidden", s.p_hidden);
-  return {s, meta};
+  auto saved = model_metadata::read(path);
+  return {saved.spec, saved.metadata};
 }
 
 // A missing data set is the likeliest failure, so its message names the flag, the variable and how to get it.
@@ -73,6 +67,8 @@ int run(const Settings& opt) {
   const auto start = std::chrono::steady_clock::now();
   Eigen::setNbThreads(opt.threads);
   const auto [spec, meta] = spec_from_file(opt.load);
+  // Outputs are checked (folders created) before the work, so an unwritable path costs no evaluation.
+  if (!opt.report.empty()) outputs::check_output_file(opt.report, "--report");
   bd::Rng init(opt.seed);  // the initial weights are overwritten by the file
   bd::Sequential<Scalar> model = bd::build_model<Scalar>(spec, init);
   bd::load_model(model, opt.load);
@@ -86,11 +82,8 @@ int run(const Settings& opt) {
                                  "Install it with `apt-get install dataset-fashion-mnist` (files in "
                                  "/usr/share/datasets/fashion-mnist), or pass --ood-data DIR or set "
                                  "BAYESDROP_FASHION_DIR=DIR to a folder with its four IDX files.");
-  if (test.images.rows() != model.input_rows() || ood.images.rows() != model.input_rows()) {
-    throw bd::ShapeError("the images have " + std::to_string(test.images.rows()) + " and " +
-                         std::to_string(ood.images.rows()) + " pixels but the model reads " +
-                         std::to_string(model.input_rows()));
-  }
+  run_checks::check_images_fit(test, bd::detail::mnist_find_file(data, "t10k-images-idx3-ubyte"), model, spec.model);
+  run_checks::check_images_fit(ood, bd::detail::mnist_find_file(ood_dir, "t10k-images-idx3-ubyte"), model, spec.model);
   std::printf("bayesdrop-uncertainty: %s, model %s, dropout %s (%s epochs), MC K = %ld, seed %llu, %d thread(s)\n",
               opt.load.c_str(), spec.model.c_str(), spec.dropout.c_str(),
               meta.contains("epochs") ? meta["epochs"].dump().c_str() : "?", long(opt.mc),
@@ -154,9 +147,7 @@ int run(const Settings& opt) {
         "the deterministic pass is 0 by definition (its AUROC would be 0.5 by construction), and so is that of "
         "the MC passes of a model without dropout noise.",
         "Entropy and mutual information in nats; Brier score summed over the 10 classes (range 0..2)."};
-    std::ofstream f(opt.report);
-    if (!f) throw bd::InvalidArgument("--report: cannot write '" + opt.report + "'; check that the directory exists");
-    f << report.dump(2) << "\n";
+    outputs::write_file(opt.report, report.dump(2) + "\n", "--report");
   }
   return 0;
 }
@@ -174,15 +165,15 @@ int main(int argc, char** argv) {
                  "Fashion-MNIST folder, the out-of-distribution set. Default: $BAYESDROP_FASHION_DIR or "
                  "/usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist)");
   app.add_option("--mc", opt.mc, "Monte Carlo samples K: stochastic forward passes per image")
-      ->check(CLI::Range(1, 100000))
+      ->check(flags::whole(1, 100000))
       ->capture_default_str();
-  app.add_option("--seed", opt.seed, "Seed of the Monte Carlo noise")->capture_default_str();
+  app.add_option("--seed", opt.seed, "Seed of the Monte Carlo noise")->check(flags::seed())->capture_default_str();
   app.add_option("--threads", opt.threads, "Threads for Eigen's matrix products")
-      ->check(CLI::Range(1, 256))
+      ->check(flags::whole(1, 256))
       ->capture_default_str();
   app.add_option("--report", opt.report, "Write a JSON report (scores, reliability bins, rotation curves, spec)");
   app.add_option("--rotation-digit", opt.digit, "Rotate all test images of this digit by 0, 15, ..., 180 degrees")
-      ->check(CLI::Range(0, 9))
+      ->check(flags::whole(0, 9))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 

@@ -2,6 +2,7 @@
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -296,4 +297,84 @@ TEST_CASE("io: model file: a model of another architecture is a ShapeError namin
   write_file(path, with_crc(renamed));
   auto net = zoo<float>(rng);
   require_mismatch(net, "layer 7 (Shift) tensor 0 is 'running_meaN' (state) in the file but 'running_mean' (state)");
+}
+
+TEST_CASE("io: model file: NaN or infinite values are refused at load, naming the tensor", "[io]") {
+  Rng rng(8);
+  auto saved = zoo<float>(rng);
+  perturb(saved, rng);
+  auto net = zoo<float>(rng);
+  const std::string before = serialize_model(net);
+  for (const float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    saved.parameters()[3]->value(1, 0) = bad;  // the second Linear's weight
+    const std::string bytes = serialize_model(saved);
+    REQUIRE_THROWS_AS(deserialize_model(net, bytes, "nan.bdm"), DataError);
+    REQUIRE_THROWS_WITH(deserialize_model(net, bytes, "nan.bdm"),
+                        Contains("nan.bdm") && Contains(saved.parameters()[3]->name) &&
+                            Contains(std::isnan(bad) ? "NaN" : "infinite") && Contains("diverged"));
+    CHECK(serialize_model(net) == before);  // nothing was copied
+  }
+  SECTION("a double file into a double model too") {
+    auto d = zoo<double>(rng);
+    d.state()[0].value->setConstant(-std::numeric_limits<double>::infinity());
+    auto target = zoo<double>(rng);
+    REQUIRE_THROWS_WITH(deserialize_model(target, serialize_model(d)),
+                        Contains("running_mean") && Contains("infinite"));
+  }
+}
+
+TEST_CASE("io: model file: save_model replaces only regular files, follows symlinks and leaves no temporary file",
+          "[io]") {
+  TempDir dir;
+  Rng rng(9);
+  auto net = zoo<float>(rng);
+  perturb(net, rng);
+  const std::string bytes = serialize_model(net, "{}");
+
+  SECTION("a directory at the path is refused and left alone") {
+    const std::string path = dir.file("folder.bdm");
+    fs::create_directory(path);
+    REQUIRE_THROWS_AS(save_model(net, path, "{}"), DataError);
+    REQUIRE_THROWS_WITH(save_model(net, path, "{}"), Contains(path) && Contains("not a regular file"));
+    CHECK(fs::is_directory(path));
+    CHECK_FALSE(fs::exists(path + ".tmp"));
+  }
+  SECTION("a device node is refused, not replaced by a regular file") {
+    if (!fs::exists("/dev/null")) {
+      WARN("no /dev/null: skipped");
+      return;
+    }
+    // /dev cannot be written by a test; a symlink to /dev/null stands for "a device at the path".
+    const std::string path = dir.file("device.bdm");
+    fs::create_symlink("/dev/null", path);
+    REQUIRE_THROWS_WITH(save_model(net, path, "{}"), Contains(path) && Contains("device"));
+    CHECK(fs::is_character_file("/dev/null"));
+    CHECK(fs::is_symlink(path));
+  }
+  SECTION("a symlink: the file it points to is replaced, the link stays a link") {
+    fs::create_directory(dir.file("real"));
+    const std::string real = dir.file("real/model.bdm");
+    write_file(real, "old");
+    const std::string link = dir.file("link.bdm");
+    fs::create_symlink("real/model.bdm", link);  // relative to the link's folder
+    save_model(net, link, "{}");
+    CHECK(fs::is_symlink(link));
+    CHECK(read_file(real) == bytes);
+    CHECK_FALSE(fs::exists(real + ".tmp"));
+    CHECK_FALSE(fs::exists(link + ".tmp"));
+    SECTION("a dangling symlink creates its target") {
+      const std::string dangling = dir.file("dangling.bdm");
+      fs::create_symlink("real/new.bdm", dangling);
+      save_model(net, dangling, "{}");
+      CHECK(fs::is_symlink(dangling));
+      CHECK(read_file(dir.file("real/new.bdm")) == bytes);
+    }
+  }
+  SECTION("a regular file is replaced") {
+    const std::string path = dir.file("m.bdm");
+    write_file(path, "old contents");
+    save_model(net, path, "{}");
+    CHECK(read_file(path) == bytes);
+    CHECK_FALSE(fs::exists(path + ".tmp"));
+  }
 }

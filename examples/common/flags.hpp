@@ -1,0 +1,77 @@
+// Checks of the programs' numeric flags (CLI11 validators, which see the text before it is converted): a value out
+// of range, not finite (nan, inf) or not a number at all is refused with the flag named, never replaced silently by
+// a default or clamped, and --help shows every flag's range, e.g. "--lr FLOAT:(0, inf)".
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <string>
+
+namespace flags {
+
+namespace detail {
+
+/// A bound as a person writes it: 0.001, 1e+06, inf.
+inline std::string bound(double v) {
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+}  // namespace detail
+
+/// A finite real number in [lo, hi] ((lo, hi] if `open_low`); hi may be infinity (no upper bound).
+inline CLI::Validator real(double lo, double hi, bool open_low = false) {
+  const std::string range =
+      (open_low ? "(" : "[") + detail::bound(lo) + ", " + detail::bound(hi) + (std::isinf(hi) ? ")" : "]");
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        errno = 0;
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size()) return "'" + text + "' is not a number";
+        if (!std::isfinite(v)) return "'" + text + "' is not a finite number; give one in " + range;
+        if (v < lo || (open_low && v == lo) || v > hi) return text + " is outside the valid range " + range;
+        return {};
+      },
+      range);
+}
+
+/// A whole number in [lo, hi].
+inline CLI::Validator whole(long long lo, long long hi) {
+  const std::string range = "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        errno = 0;
+        char* end = nullptr;
+        const long long v = std::strtoll(text.c_str(), &end, 10);
+        if (text.empty() || end != text.c_str() + text.size()) return "'" + text + "' is not a whole number";
+        if (errno == ERANGE || v < lo || v > hi) return text + " is outside the valid range " + range;
+        return {};
+      },
+      range);
+}
+
+/// A 64-bit seed: a whole number in [0, 2^64 - 1], written in decimal digits (no sign: -1 must not wrap around,
+/// and 2^64 or more must not be clamped to 2^64 - 1).
+inline CLI::Validator seed() {
+  const std::string range = "[0, 2^64-1]";
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+        if (!digits) return "'" + text + "' is not a whole number in " + range;
+        errno = 0;
+        std::strtoull(text.c_str(), nullptr, 10);
+        if (errno == ERANGE) return text + " is outside the valid range " + range;
+        return {};
+      },
+      range);
+}
+
+}  // namespace flags

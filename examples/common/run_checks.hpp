@@ -1,0 +1,84 @@
+// Checks around a training run: data that does not fit the model is refused before any work, naming the file; a
+// run that diverges says so (a warning on stderr and in the report) instead of ending quietly at chance accuracy.
+#pragma once
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "bayesdrop/bayesdrop.hpp"
+
+namespace run_checks {
+
+namespace bd = bayesdrop;
+
+inline std::string shape_text(const bd::ImageShape& s) {
+  return std::to_string(s.height) + "x" + std::to_string(s.width) +
+         (s.channels == 1 ? "" : "x" + std::to_string(s.channels));
+}
+
+/// Throws bayesdrop::DataError naming `images_file` unless its images fit the network `model_name` built as
+/// `model`: as many pixels as the model reads, and for a convolutional network (lenet5) 28x28 images, since a
+/// 16x49 image has 784 pixels too but would be read as a scrambled 28x28 one.
+template <class Scalar>
+void check_images_fit(const bd::Dataset<Scalar>& data, const std::string& images_file,
+                      const bd::Sequential<Scalar>& model, const std::string& model_name) {
+  const bd::Index pixels = data.images.rows();
+  const bool spatial = model_name == "lenet5";
+  const bool fits = pixels == model.input_rows() &&
+                    (!spatial || (data.shape.channels == 1 && data.shape.height == 28 && data.shape.width == 28));
+  if (fits) return;
+  const std::string reads = spatial ? "28x28 images (784 pixels)" : std::to_string(model.input_rows()) + " pixels";
+  throw bd::DataError("'" + images_file + "' holds " + shape_text(data.shape) + " images (" + std::to_string(pixels) +
+                      " pixels) but the model " + model_name + " reads " + reads +
+                      "; use MNIST-format files of 28x28 images");
+}
+
+/// Watches the epochs of a run for divergence. Each kind of warning is raised once per run:
+///  - the training cross-entropy is not finite or above 2 ln 10 (twice that of guessing every class with
+///    probability 1/10): the network does far worse than knowing nothing;
+///  - the training cross-entropy rose above 10 times its first-epoch value (and above 1);
+///  - the test accuracy is at chance level (at most 0.15 for 10 classes) after an epoch.
+class DivergenceWatch {
+ public:
+  /// Checks one epoch; returns the warnings it raised now (also kept in warnings()).
+  std::vector<std::string> check(const bd::EpochLog& log) {
+    std::vector<std::string> now;
+    const double ce = log.train.cross_entropy;
+    const std::string at = "epoch " + std::to_string(log.epoch) + ": ";
+    const std::string fix = "; the run diverged: lower the learning rate (--lr)";
+    if (first_ < 0 && std::isfinite(ce)) first_ = ce;
+    if (!std::isfinite(ce) || ce > 2 * std::log(10.0)) {
+      raise(0, at + "the training cross-entropy is " + number(ce) + ", worse than guessing (ln 10 = 2.30)" + fix, now);
+    } else if (first_ >= 0 && ce > 10 * first_ && ce > 1) {
+      raise(1,
+            at + "the training cross-entropy rose to " + number(ce) + " from " + number(first_) +
+                " in the first epoch" + fix,
+            now);
+    }
+    if (log.test.examples > 0 && log.test.accuracy <= 0.15) {
+      raise(2, at + "the test accuracy is " + number(log.test.accuracy) + ", at chance level (0.1)" + fix, now);
+    }
+    return now;
+  }
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+ private:
+  static std::string number(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.4g", v);
+    return buf;
+  }
+  void raise(int kind, const std::string& text, std::vector<std::string>& now) {
+    if (raised_[kind]) return;
+    raised_[kind] = true;
+    warnings_.push_back(text);
+    now.push_back(text);
+  }
+  double first_ = -1;
+  bool raised_[3] = {false, false, false};
+  std::vector<std::string> warnings_;
+};
+
+}  // namespace run_checks

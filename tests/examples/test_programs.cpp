@@ -1,0 +1,390 @@
+// The two programs run as a user runs them, on small IDX files the test writes: bad outputs, foreign model files,
+// bad flags, diverging runs and data that does not fit the model must end in a non-zero exit code with a message
+// naming the path, field or flag, and before any training where the problem can be seen before it.
+//
+// The binaries' paths come from CMake (BAYESDROP_MNIST_EXE, BAYESDROP_UNCERTAINTY_EXE); environment variables of the
+// same names override them (to run these tests against another build).
+#include <sys/wait.h>
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "bayesdrop/bayesdrop.hpp"
+
+namespace fs = std::filesystem;
+namespace bd = bayesdrop;
+using Catch::Contains;
+
+namespace {
+
+std::string exe(const char* variable, const char* built) {
+  const char* over = std::getenv(variable);
+  return over && *over ? over : built;
+}
+const std::string mnist_exe = exe("BAYESDROP_MNIST_EXE", BAYESDROP_MNIST_EXE);
+const std::string uncertainty_exe = exe("BAYESDROP_UNCERTAINTY_EXE", BAYESDROP_UNCERTAINTY_EXE);
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static unsigned counter = 0;
+    path = fs::temp_directory_path() /
+           ("bayesdrop-test-programs-" + std::to_string(std::random_device{}()) + "-" + std::to_string(counter++));
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+struct Run {
+  int status = -1;     ///< the exit code; 128 + n for a signal n (an abort is 134)
+  std::string output;  ///< stdout and stderr
+};
+
+/// Runs `args` (already quoted where needed) through the shell with stdout and stderr captured.
+Run run(const std::string& program, const std::string& args) {
+  const std::string cmd = "'" + program + "' " + args + " 2>&1";
+  Run r;
+  std::FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.output.append(buf, n);
+  const int w = pclose(p);
+  r.status = WIFEXITED(w) ? WEXITSTATUS(w) : 128 + WTERMSIG(w);
+  INFO(cmd);
+  return r;
+}
+
+std::string quoted(const std::string& s) {
+  return "'" + s + "'";
+}
+
+void put_be32(std::ofstream& f, std::uint32_t v) {
+  const char b[4] = {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+  f.write(b, 4);
+}
+
+/// Writes one split of an easy ten-class data set in MNIST's IDX format: example i has class i % 10, drawn as a
+/// bright square at a place of its own, on a background of faint noise (learnt in an epoch or two).
+void write_split(const std::string& dir, const std::string& prefix, int n, int height, int width) {
+  std::mt19937 gen(static_cast<unsigned>(n * 31 + height));
+  std::ofstream images(dir + "/" + prefix + "-images-idx3-ubyte", std::ios::binary);
+  put_be32(images, 0x00000803);
+  put_be32(images, std::uint32_t(n));
+  put_be32(images, std::uint32_t(height));
+  put_be32(images, std::uint32_t(width));
+  std::ofstream labels(dir + "/" + prefix + "-labels-idx1-ubyte", std::ios::binary);
+  put_be32(labels, 0x00000801);
+  put_be32(labels, std::uint32_t(n));
+  const int side = std::max(2, std::min(height, width) / 5);
+  for (int i = 0; i < n; ++i) {
+    const int k = i % 10;
+    const int top = (k / 4) * height / 3, left = (k % 4) * width / 4;
+    for (int r = 0; r < height; ++r) {
+      for (int c = 0; c < width; ++c) {
+        const bool on = r >= top && r < top + side && c >= left && c < left + side;
+        images.put(static_cast<char>(on ? 200 + int(gen() % 56) : int(gen() % 30)));
+      }
+    }
+    labels.put(static_cast<char>(k));
+  }
+  REQUIRE(images.good());
+  REQUIRE(labels.good());
+}
+
+/// A data folder of 300 training and 100 test images of the given sizes.
+void write_data(const std::string& dir, int h = 28, int w = 28, int test_h = 28, int test_w = 28) {
+  fs::create_directories(dir);
+  write_split(dir, "train", 300, h, w);
+  write_split(dir, "t10k", 100, test_h, test_w);
+}
+
+/// A model file of an untrained mlp without dropout, with the given metadata; `poison` puts a NaN in a weight.
+void write_model(const std::string& path, const std::string& metadata, bool poison = false) {
+  bd::Rng rng(3);
+  auto model = bd::build_model<float>(bd::ModelSpec{"mlp", "none"}, rng);
+  if (poison) model.parameters()[0]->value(3, 2) = std::numeric_limits<float>::quiet_NaN();
+  bd::save_model(model, path, metadata);
+}
+
+const std::string good_metadata = R"({"model": "mlp", "dropout": "none", "p_input": 0.2, "p_hidden": 0.5})";
+
+/// The output shows no training epoch and no evaluation: the run stopped before the work.
+void require_no_work(const Run& r) {
+  CHECK_FALSE(Contains("train: epoch").match(r.output));
+  CHECK_FALSE(Contains("test accuracy").match(r.output));
+  CHECK_FALSE(Contains("reliability").match(r.output));
+}
+
+}  // namespace
+
+TEST_CASE("programs: an output whose folder cannot exist fails before any work, naming the path", "[programs]") {
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  const std::string blocker = dir.file("a-file");
+  std::ofstream(blocker) << "not a folder";
+  const std::string inside = blocker + "/out";
+  const std::string train = "--data " + quoted(data) + " --epochs 1 --quiet ";
+  for (const std::string flag : {"--report", "--save", "--pictures"}) {
+    INFO(flag);
+    const Run r = run(mnist_exe, train + flag + " " + quoted(inside));
+    CHECK(r.status != 0);
+    CHECK(r.status < 128);
+    CHECK_THAT(r.output, Contains(flag) && Contains(blocker));
+    require_no_work(r);
+  }
+  const std::string model = dir.file("m.bdm");
+  write_model(model, good_metadata);
+  const std::string evaluate =
+      "--load " + quoted(model) + " --data " + quoted(data) + " --ood-data " + quoted(data) + " --mc 2 ";
+  for (const std::string flag : {"--report"}) {
+    INFO(flag);
+    const Run r = run(uncertainty_exe, evaluate + flag + " " + quoted(inside));
+    CHECK(r.status != 0);
+    CHECK(r.status < 128);
+    CHECK_THAT(r.output, Contains(flag) && Contains(blocker));
+    require_no_work(r);
+  }
+  SECTION("--save onto a directory is refused before training, and the directory stays") {
+    const Run r = run(mnist_exe, train + "--save " + quoted(dir.file("data")));
+    CHECK(r.status != 0);
+    CHECK_THAT(r.output, Contains("--save") && Contains("not a regular file"));
+    require_no_work(r);
+    CHECK(fs::is_directory(data));
+  }
+}
+
+TEST_CASE("programs: missing output folders are created, and the outputs written", "[programs]") {
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  const std::string report = dir.file("new/deeper/report.json"), model = dir.file("models/m.bdm");
+  const Run r = run(mnist_exe, "--data " + quoted(data) + " --epochs 1 --quiet --report " + quoted(report) +
+                                   " --save " + quoted(model));
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  const auto json = nlohmann::json::parse(std::ifstream(report));
+  CHECK(json.at("epochs") == 1);
+  CHECK_NOTHROW(bd::read_model_metadata(model));
+}
+
+TEST_CASE("programs: a report that cannot be written (a full disk) fails the run, naming the path", "[programs]") {
+  if (!fs::exists("/dev/full")) {
+    WARN("no /dev/full on this system: skipped");
+    return;
+  }
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  Run r = run(mnist_exe, "--data " + quoted(data) + " --epochs 1 --quiet --report /dev/full");
+  CHECK(r.status != 0);
+  CHECK(r.status < 128);
+  CHECK_THAT(r.output, Contains("--report") && Contains("/dev/full"));
+
+  const std::string model = dir.file("m.bdm");
+  write_model(model, good_metadata);
+  r = run(uncertainty_exe, "--load " + quoted(model) + " --data " + quoted(data) + " --ood-data " + quoted(data) +
+                               " --mc 2 --report /dev/full");
+  CHECK(r.status != 0);
+  CHECK(r.status < 128);
+  CHECK_THAT(r.output, Contains("--report") && Contains("/dev/full"));
+}
+
+TEST_CASE("programs: a model file with a valid checksum but foreign metadata is an error naming the field",
+          "[programs]") {
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  struct Case {
+    std::string metadata, field;
+  };
+  const std::vector<Case> cases = {
+      {R"({"model": 5, "dropout": "none"})", "\"model\""},
+      {R"({"model": "mlp", "dropout": ["bbd"]})", "\"dropout\""},
+      {R"({"model": "resnet", "dropout": "none"})", "\"model\""},
+      {R"({"model": "mlp", "dropout": "none", "p_input": "high"})", "\"p_input\""},
+      {R"({"model": "mlp", "dropout": "none", "p_hidden": 7})", "\"p_hidden\""},
+      {R"({"model": "mlp", "dropout": "none", "epochs": -3})", "\"epochs\""},
+  };
+  for (const auto& c : cases) {
+    INFO(c.metadata);
+    const std::string model = dir.file("foreign.bdm");
+    write_model(model, c.metadata);
+    Run r = run(mnist_exe, "--load " + quoted(model) + " --data " + quoted(data) + " --quiet");
+    CHECK(r.status == 2);
+    CHECK_THAT(r.output, Contains(model) && Contains(c.field));
+    r = run(uncertainty_exe, "--load " + quoted(model) + " --data " + quoted(data) + " --ood-data " + quoted(data));
+    CHECK(r.status == 2);
+    CHECK_THAT(r.output, Contains(model) && Contains(c.field));
+  }
+}
+
+TEST_CASE("programs: a model with NaN weights is refused at load by both programs", "[programs]") {
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  const std::string model = dir.file("nan.bdm");
+  write_model(model, good_metadata, true);
+  Run r = run(mnist_exe, "--load " + quoted(model) + " --data " + quoted(data) + " --quiet");
+  CHECK(r.status == 2);
+  CHECK_THAT(r.output, Contains(model) && Contains("NaN"));
+  CHECK_FALSE(Contains("test accuracy").match(r.output));
+  r = run(uncertainty_exe, "--load " + quoted(model) + " --data " + quoted(data) + " --ood-data " + quoted(data));
+  CHECK(r.status == 2);
+  CHECK_THAT(r.output, Contains(model) && Contains("NaN"));
+}
+
+TEST_CASE("programs: flags out of range or not finite are refused, naming the flag", "[programs]") {
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  const std::string base = "--data " + quoted(data) + " --epochs 1 --quiet ";
+  const std::vector<std::pair<std::string, std::string>> bad = {{"--lr", "nan"},
+                                                                {"--lr-noise", "nan"},
+                                                                {"--weight-decay", "nan"},
+                                                                {"--lr", "inf"},
+                                                                {"--lr", "0"},
+                                                                {"--weight-decay", "-1"},
+                                                                {"--p", "nan"},
+                                                                {"--p-input", "nan"},
+                                                                {"--seed", "-1"},
+                                                                {"--seed", "18446744073709551616"},
+                                                                {"--seed", "99999999999999999999999"},
+                                                                {"--epochs", "0"},
+                                                                {"--batch", "0"},
+                                                                {"--threads", "0"},
+                                                                {"--pretrain", "-1"}};
+  for (const auto& [flag, value] : bad) {
+    INFO(flag << " " << value);
+    const Run r = run(mnist_exe, base + flag + " " + value);
+    CHECK(r.status != 0);
+    CHECK(r.status < 128);
+    CHECK_THAT(r.output, Contains(flag + ":"));
+    CHECK(r.output.size() < 300);  // readable bounds, not a 309-digit number
+    require_no_work(r);
+  }
+  const std::string model = dir.file("m.bdm");
+  write_model(model, good_metadata);
+  for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--seed", "-1"}, {"--seed", "18446744073709551616"}, {"--mc", "0"}, {"--rotation-digit", "10"}}) {
+    INFO(flag << " " << value);
+    const Run r = run(uncertainty_exe, "--load " + quoted(model) + " " + flag + " " + value);
+    CHECK(r.status != 0);
+    CHECK(r.status < 128);
+    CHECK_THAT(r.output, Contains(flag + ":"));
+  }
+  SECTION("the largest seed is taken as it is") {
+    const Run r = run(mnist_exe, base + "--seed 18446744073709551615");
+    CHECK(r.status == 0);
+    CHECK_THAT(r.output, Contains("seed 18446744073709551615"));
+  }
+}
+
+TEST_CASE("programs: --help shows the valid range of every numeric flag", "[programs]") {
+  auto help_line = [](const std::string& help, const std::string& flag) {
+    const auto at = help.find("  " + flag + " ");
+    REQUIRE(at != std::string::npos);
+    return help.substr(at, help.find('\n', at) - at);
+  };
+  const Run m = run(mnist_exe, "--help");
+  REQUIRE(m.status == 0);
+  for (const char* flag : {"--p", "--p-input", "--epochs", "--batch", "--lr", "--lr-noise", "--weight-decay",
+                           "--pretrain", "--seed", "--threads"}) {
+    const std::string line = help_line(m.output, flag);
+    INFO(line);
+    CHECK((Contains(":[").match(line) || Contains(":(").match(line)));
+  }
+  const Run u = run(uncertainty_exe, "--help");
+  REQUIRE(u.status == 0);
+  for (const char* flag : {"--mc", "--seed", "--threads", "--rotation-digit"}) {
+    const std::string line = help_line(u.output, flag);
+    INFO(line);
+    CHECK((Contains(":[").match(line) || Contains(":(").match(line)));
+  }
+}
+
+TEST_CASE("programs: a run that diverges says so on stderr and in the report's warnings", "[programs]") {
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  const std::string report = dir.file("r.json");
+  const std::string base = "--data " + quoted(data) + " --epochs 2 --quiet --report " + quoted(report);
+  const Run bad = run(mnist_exe, base + " --lr 1e6");
+  INFO(bad.output);
+  CHECK_THAT(bad.output, Contains("warning") && Contains("diverged"));
+  const auto json = nlohmann::json::parse(std::ifstream(report));
+  REQUIRE(json.at("warnings").is_array());
+  CHECK_FALSE(json.at("warnings").empty());
+
+  const Run good = run(mnist_exe, base);
+  INFO(good.output);
+  REQUIRE(good.status == 0);
+  CHECK_FALSE(Contains("warning").match(good.output));
+  const auto ok = nlohmann::json::parse(std::ifstream(report));
+  CHECK(ok.at("warnings").empty());
+  CHECK(ok.at("test_accuracy").get<double>() > 0.5);  // the data are learnable: a quiet run did learn
+}
+
+TEST_CASE("programs: images that do not fit the model are refused before training, naming the file and shapes",
+          "[programs]") {
+  TempDir dir;
+  struct Case {
+    std::string name;
+    int h, w, test_h, test_w;
+    std::string model, file, shape;
+  };
+  const std::vector<Case> cases = {
+      {"32x32", 32, 32, 32, 32, "mlp", "train-images-idx3-ubyte", "32x32"},
+      {"test 32x32", 28, 28, 32, 32, "mlp", "t10k-images-idx3-ubyte", "32x32"},
+      {"16x49 for lenet5", 16, 49, 16, 49, "lenet5", "train-images-idx3-ubyte", "16x49"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    const std::string data = dir.file(c.name);
+    write_data(data, c.h, c.w, c.test_h, c.test_w);
+    const Run r = run(mnist_exe, "--data " + quoted(data) + " --epochs 1 --quiet --model " + c.model);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.output, Contains(data + "/" + c.file) && Contains(c.shape) && Contains("28x28"));
+    require_no_work(r);
+  }
+  SECTION("bayesdrop-uncertainty too") {
+    const std::string data = dir.file("small");
+    write_data(data, 32, 32, 32, 32);
+    const std::string model = dir.file("m.bdm");
+    write_model(model, good_metadata);
+    const Run r = run(uncertainty_exe, "--load " + quoted(model) + " --data " + quoted(data) + " --ood-data " +
+                                           quoted(data) + " --mc 2");
+    CHECK(r.status == 2);
+    CHECK_THAT(r.output, Contains(data + "/t10k-images-idx3-ubyte") && Contains("32x32"));
+  }
+}
+
+TEST_CASE("programs: the report is written even when the pictures fail, and the run fails", "[programs]") {
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  // The folder takes new files (the check before the work passes), but a directory stands where a picture goes.
+  const std::string pictures = dir.file("pictures"), report = dir.file("r.json");
+  fs::create_directories(pictures + "/input_pixels.png");
+  Run r = run(mnist_exe, "--data " + quoted(data) + " --epochs 1 --quiet --report " + quoted(report) + " --pictures " +
+                             quoted(pictures));
+  CHECK(r.status == 2);
+  CHECK_THAT(r.output, Contains(pictures + "/input_pixels.png"));
+  REQUIRE(fs::exists(report));
+  CHECK(nlohmann::json::parse(std::ifstream(report)).at("epochs") == 1);
+}
