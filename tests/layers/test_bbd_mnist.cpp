@@ -125,8 +125,10 @@ TEST_CASE("BBD MLP 784-500-300-10 on MNIST: 95 % after one epoch, finite for fiv
     if (epoch == epochs) {
       CHECK(te.accuracy >= 0.95);
       // the KL switches off input pixels (seed 1: 534 of 784 active after the first BB epoch, 507 after five)
-      CHECK(gates[0]->n_active() < 700);
-      CHECK(gates[0]->sparsity().fraction_in_kept() < 0.9);
+      // 650: about 140 pixels over seed 1's 507 (the seed-to-seed spread of the pixel count was not measured, the
+      // epochs being slow on the loaded machine); a KL with the wrong sign or frozen gates keep all 784.
+      CHECK(gates[0]->n_active() < 650);
+      CHECK(gates[0]->sparsity().fraction_in_kept() < 0.85);
     }
   }
 }
@@ -160,7 +162,9 @@ TEST_CASE("BBD MLP from scratch (raw_a = 2): 95 % after one epoch, finite for fi
     if (epoch == 1) CHECK(te.accuracy >= 0.95);
     if (epoch == epochs) {
       CHECK(te.accuracy >= 0.96);
-      CHECK(gates[0]->n_active() < 700);  // the KL prunes pixels from scratch too
+      // the KL prunes pixels from scratch too (seed 1: 556 active after the first epoch); the gates start mostly
+      // open (E[pi] > 0.6), so frozen gates or a KL with the wrong sign keep all 784
+      CHECK(gates[0]->n_active() < 650);
     }
   }
 }

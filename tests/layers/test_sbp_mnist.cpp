@@ -71,9 +71,12 @@ TEST_CASE("SBP MLP 784-500-300-10 on MNIST: 95 % after one epoch, finite for fiv
     CHECK(finite);
     if (epoch == 1) CHECK(te.accuracy >= 0.95);
     if (epoch == epochs) {
-      CHECK(te.accuracy >= 0.95);
-      // the KL prunes input pixels (the blank border carries no signal), but keeps most hidden units
-      CHECK(gates[0]->n_active() < 784);
+      CHECK(te.accuracy >= 0.97);  // seed 1: 98.28 %
+      // the KL prunes input pixels (the blank border carries no signal), but keeps most hidden units. Seed 1: all
+      // 784 pixels active after epoch 1, then 503, 492, 487 and 486 after epochs 2 to 5 (98.28 % after epoch 5).
+      // 600 leaves over 100 pixels of margin (the seed-to-seed spread was not measured: 5 min an epoch on the loaded
+      // machine); a KL with the wrong sign or frozen gates prune no pixel.
+      CHECK(gates[0]->n_active() < 600);
       CHECK(gates[1]->n_active() > 50);
     }
   }
