@@ -1,7 +1,9 @@
 // Real MNIST for each of binary, Gaussian and variational dropout (type A gates on the inputs of the three dense
 // layers of the MLP 784-500-300-10; drop p = 0.2 on the pixels and 0.5 on the hidden units), and for variational
 // dropout type B (VariationalLinear as the dense layers). Each must reach 95 % test accuracy after one epoch; the
-// variational tests train a second epoch and check that alpha is learned below its cap.
+// variational tests train a second epoch and check that alpha is learned below its cap. Measured (two threads,
+// BAYESDROP_TEST_SEED 1 / 2): binary 95.69 / 95.84 %, Gaussian 95.75 / 95.60 %, variational A 96.15 / 96.31 %,
+// variational B 96.43 % (seed 1) after one epoch.
 // Adam 1e-3 for weights and biases, 1e-2 for log alpha; loss = mean CE + KL / 60000 (EpochRunner, kl_weight 1).
 // Needs BAYESDROP_MNIST_DIR.
 #include <Eigen/Core>
@@ -162,7 +164,9 @@ TEST_CASE("variational dropout (type A) reaches 95 % on MNIST in one epoch and l
                                  << " of " << track.capped_after_first << ", spread of log alpha " << track.spread);
     CHECK(std::isfinite(run.kl));
     // Seed 1: after epoch 1, 96.15 %, 17 of 800 hidden units at the cap and 776 below it; after epoch 2, 15 at the
-    // cap, 780 below it, 4 of the 17 back below it, spread of log alpha 0.39.
+    // cap, 780 below it, 4 of the 17 back below it, spread of log alpha 0.39. Seed 2: 23 and 771 after epoch 1; 22,
+    // 773, 4 of 23 back and 0.38 after epoch 2. Frozen log alphas leave all 800 at the cap; a KL with the wrong sign
+    // leaves none there (both fail below).
     if (epoch == 1) {
       CHECK(run.test.accuracy >= 0.95);
       CHECK(track.at_cap <= track.total / 10);
