@@ -1,7 +1,7 @@
 // Checks on the real MNIST files (when BAYESDROP_MNIST_DIR points at them) and on Fashion-MNIST (when the Debian
 // package dataset-fashion-mnist is installed). Label "mnist" in ctest.
 //
-// Catch2 2.13 has no SKIP: without the data a test case WARNs and returns, so the log shows the checks did not run.
+// Without the data a test case exits as skipped (tests/support/mnist.hpp), so ctest does not count it as passed.
 #include <array>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -11,6 +11,7 @@
 
 #include "bayesdrop/io/dataset.hpp"
 #include "bayesdrop/io/mnist.hpp"
+#include "support/mnist.hpp"
 
 using bayesdrop::Index;
 
@@ -41,11 +42,7 @@ void check_images(const bayesdrop::Dataset<float>& data, Index n) {
 }  // namespace
 
 TEST_CASE("mnist real: MNIST sizes, label range and class histograms", "[mnist]") {
-  const char* dir = std::getenv("BAYESDROP_MNIST_DIR");
-  if (!dir || !*dir) {
-    WARN("BAYESDROP_MNIST_DIR not set: real-MNIST checks not run");
-    return;
-  }
+  const char* dir = bayesdrop::test::mnist_dir_or_skip();
   const auto start = std::chrono::steady_clock::now();
   const auto train = bayesdrop::load_mnist<float>(dir, bayesdrop::Split::train);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -66,8 +63,8 @@ TEST_CASE("mnist real: Fashion-MNIST (Debian dataset-fashion-mnist): sizes and b
   const std::string dir = "/usr/share/datasets/fashion-mnist";
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
-    WARN(dir << " not present (apt-get install dataset-fashion-mnist): Fashion-MNIST checks not run");
-    return;
+    bayesdrop::test::skip_test(dir + " is not present (apt-get install dataset-fashion-mnist, or run "
+                               "scripts/install-deps.sh), so the Fashion-MNIST checks did not run");
   }
   const auto train = bayesdrop::load_mnist<float>(dir, bayesdrop::Split::train);
   const auto test = bayesdrop::load_mnist<float>(dir, bayesdrop::Split::test);

@@ -1,7 +1,7 @@
 // End to end on real MNIST: the MLP 784-500-300-10 with a beta-Bernoulli gate on the inputs of each of its three
-// dense layers (BetaBernoulliOptions::assignment()), trained as the reference code base does (methods.md §7 recipe
-// table, §8): BB starts from a pretrained base network, here one epoch of the plain MLP (Adam 1e-3, coupled L2 1e-4,
-// i.e. TF's 1e-4 * l2_loss), then the §8 recipe: Adam with the gate parameters at 1e-2 and the weights and biases
+// dense layers (BetaBernoulliOptions::assignment()), trained as the reference code base does (juho-lee/bbdrop
+// and OpenXAIProject/Network-Structure-Dropout): BB starts from a pretrained base network, here one epoch of the plain MLP (Adam 1e-3, coupled L2 1e-4,
+// i.e. TF's 1e-4 * l2_loss), then the assignment's recipe: Adam with the gate parameters at 1e-2 and the weights and biases
 // at 1e-3 with L2 1e-4, both divided by 10 at 50 % and by 100 at 75 % of the five BB epochs, loss = mean CE +
 // KL / 60000, batch 100.
 // Checks: 95 % test accuracy after the first BB epoch; every BB epoch finite (the runner throws on a non-finite
@@ -14,7 +14,7 @@
 // With the pretraining epoch (96.9 % alone) the first BB epoch gives 96.45 %, the fifth 97.84 %, n_active
 // [534, 497, 292] and [507, 494, 289].
 // The second test trains from scratch with BetaBernoulliOptions::from_scratch() (raw_a = 2, gates mostly open at the
-// start) and the §8 rates held constant over five epochs: seed 1 gives 95.85 % after one epoch, n_active
+// start) and the assignment's rates held constant over five epochs: seed 1 gives 95.85 % after one epoch, n_active
 // [556, 497, 297] already after it, and 98.01 % after five.
 // After every epoch both tests check the parameters and the gradients of one fresh batch for NaN and Inf.
 // Needs BAYESDROP_MNIST_DIR.
@@ -32,18 +32,14 @@
 #include "bayesdrop/optim/adam.hpp"
 #include "bayesdrop/training/epoch_runner.hpp"
 #include "bayesdrop/training/recipe.hpp"
+#include "support/mnist.hpp"
 
 using namespace bayesdrop;
 
 namespace {
 
-/// The MNIST folder, or null (with a warning) when BAYESDROP_MNIST_DIR is not set.
-const char* mnist_dir() {
-  const char* dir = std::getenv("BAYESDROP_MNIST_DIR");
-  if (dir != nullptr && *dir != '\0') return dir;
-  WARN("BAYESDROP_MNIST_DIR is not set: the BBD MNIST test did not run");
-  return nullptr;
-}
+/// The MNIST folder; the test is skipped when BAYESDROP_MNIST_DIR is not set.
+const char* mnist_dir() { return bayesdrop::test::mnist_dir_or_skip(); }
 
 /// The MLP 784-500-300-10 with a beta-Bernoulli gate of `options` on the inputs of each dense layer.
 Sequential<float> gated_mlp(Rng& rng, const BetaBernoulliOptions& options, std::vector<BetaBernoulliDropout<float>*>& gates) {
@@ -77,7 +73,6 @@ bool values_and_gradients_finite(Sequential<float>& model, const Dataset<float>&
 
 TEST_CASE("BBD MLP 784-500-300-10 on MNIST: 95 % after one epoch, finite for five", "[training][mnist][bbd]") {
   const char* dir = mnist_dir();
-  if (dir == nullptr) return;
   Eigen::setNbThreads(2);
   const auto train = load_mnist<float>(dir, Split::train);
   const auto test = load_mnist<float>(dir, Split::test);
@@ -85,7 +80,7 @@ TEST_CASE("BBD MLP 784-500-300-10 on MNIST: 95 % after one epoch, finite for fiv
   EpochRunner<float> runner(EpochOptions{}.with_batch(100).with_kl_weight(1.0));  // loss = CE + 1.0 * KL / 60000
 
   // The base network: one epoch without gates.
-  Rng rng(1);
+  Rng rng(bayesdrop::test::test_seed());
   auto base = mlp<float>({784, 500, 300, 10}, rng);
   const auto base_params = with_roles(base.parameters(), {ParamRole::weight, ParamRole::bias});
   Adam<float> base_adam({ParamGroup<float>{"weights", base_params, 1e-3, 1e-4}});
@@ -130,19 +125,20 @@ TEST_CASE("BBD MLP 784-500-300-10 on MNIST: 95 % after one epoch, finite for fiv
     if (epoch == epochs) {
       CHECK(te.accuracy >= 0.95);
       // the KL switches off input pixels (seed 1: 534 of 784 active after the first BB epoch, 507 after five)
-      CHECK(gates[0]->n_active() < 700);
-      CHECK(gates[0]->sparsity().fraction_in_kept() < 0.9);
+      // 650: about 140 pixels over seed 1's 507 (the seed-to-seed spread of the pixel count was not measured, the
+      // epochs being slow on the loaded machine); a KL with the wrong sign or frozen gates keep all 784.
+      CHECK(gates[0]->n_active() < 650);
+      CHECK(gates[0]->sparsity().fraction_in_kept() < 0.85);
     }
   }
 }
 
 TEST_CASE("BBD MLP from scratch (raw_a = 2): 95 % after one epoch, finite for five", "[training][mnist][bbd]") {
   const char* dir = mnist_dir();
-  if (dir == nullptr) return;
   Eigen::setNbThreads(2);
   const auto train = load_mnist<float>(dir, Split::train);
   const auto test = load_mnist<float>(dir, Split::test);
-  Rng rng(1);
+  Rng rng(bayesdrop::test::test_seed());
   std::vector<BetaBernoulliDropout<float>*> gates;
   auto model = gated_mlp(rng, BetaBernoulliOptions::from_scratch(), gates);
   REQUIRE(gates.size() == 3);
@@ -166,7 +162,9 @@ TEST_CASE("BBD MLP from scratch (raw_a = 2): 95 % after one epoch, finite for fi
     if (epoch == 1) CHECK(te.accuracy >= 0.95);
     if (epoch == epochs) {
       CHECK(te.accuracy >= 0.96);
-      CHECK(gates[0]->n_active() < 700);  // the KL prunes pixels from scratch too
+      // the KL prunes pixels from scratch too (seed 1: 556 active after the first epoch); the gates start mostly
+      // open (E[pi] > 0.6), so frozen gates or a KL with the wrong sign keep all 784
+      CHECK(gates[0]->n_active() < 650);
     }
   }
 }

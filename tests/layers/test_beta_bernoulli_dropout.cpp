@@ -51,7 +51,7 @@ TEMPLATE_TEST_CASE("BetaBernoulliDropout has per-unit noise parameters with the 
     CHECK(p->value.rows() == 7);
     CHECK(p->value.cols() == 1);
   }
-  // a = softplus(-1) = 0.31326, b = softplus(0.5413) = 0.99998 (methods.md §10)
+  // a = softplus(-1) = 0.31326, b = softplus(0.5413) = 0.99998
   CHECK(dense.a().isApprox(Vector<TestType>::Constant(7, TestType(0.31326168751822)), TestType(1e-6)));
   CHECK(dense.b().isApprox(Vector<TestType>::Constant(7, TestType(0.99998428896002)), TestType(1e-6)));
   CHECK(dense.expected_pi().isApprox(Vector<TestType>::Constant(7, TestType(0.23854135655689)), TestType(1e-6)));
@@ -285,7 +285,7 @@ TEST_CASE("BetaBernoulliDropout backward accumulates parameter gradients and ove
   CHECK(layer.raw_b().grad.isApprox(before));
 }
 
-TEST_CASE("BetaBernoulliDropout KL equals units times the methods.md anchor", "[layer][bbd][kl]") {
+TEST_CASE("BetaBernoulliDropout KL equals units times its anchor", "[layer][bbd][kl]") {
   Rng rng(16);
   BetaBernoulliDropout<double> exact(50, rng);
   CHECK(exact.kl() == Approx(50 * 7.0499533480393839).epsilon(1e-12));

@@ -1,5 +1,5 @@
 // End to end on real MNIST: the MLP 784-500-300-10 with a structured-Bayesian-pruning gate on the inputs of each of its
-// three dense layers, with the course assignment's recipe (methods.md §8): SBP at its defaults (mu 0, log sigma -5,
+// three dense layers, with the course assignment's recipe (Network-Structure-Dropout): SBP at its defaults (mu 0, log sigma -5,
 // [a, b] = [-20, 0], SNR > 1), Adam with the gate parameters at 1e-2 and the weights and biases at 1e-3 with coupled
 // L2 1e-4 (TF's 1e-4 * l2_loss), both divided by 10 at 50 % and by 100 at 75 % of training, loss = mean CE +
 // KL / 60000, batch 100, no pretraining. After one epoch the test accuracy must reach 95 %; the five epochs must stay
@@ -18,21 +18,18 @@
 #include "bayesdrop/models/mlp.hpp"
 #include "bayesdrop/optim/adam.hpp"
 #include "bayesdrop/training/epoch_runner.hpp"
+#include "support/mnist.hpp"
 
 using namespace bayesdrop;
 
 TEST_CASE("SBP MLP 784-500-300-10 on MNIST: 95 % after one epoch, finite for five", "[training][mnist][sbp]") {
-  const char* dir = std::getenv("BAYESDROP_MNIST_DIR");
-  if (dir == nullptr || *dir == '\0') {
-    WARN("BAYESDROP_MNIST_DIR is not set: the SBP MNIST test did not run");
-    return;
-  }
+  const char* dir = bayesdrop::test::mnist_dir_or_skip();
   Eigen::setNbThreads(2);
   const auto train = load_mnist<float>(dir, Split::train);
   const auto test = load_mnist<float>(dir, Split::test);
   REQUIRE(train.size() == 60000);
 
-  Rng rng(1);
+  Rng rng(bayesdrop::test::test_seed());
   std::vector<StructuredBayesianPruning<float>*> gates;
   auto model = mlp<float>({784, 500, 300, 10}, rng,
                           MlpOptions<float>{}.with_gate([&](Index units, std::size_t, Rng&) -> LayerPtr<float> {
@@ -74,9 +71,12 @@ TEST_CASE("SBP MLP 784-500-300-10 on MNIST: 95 % after one epoch, finite for fiv
     CHECK(finite);
     if (epoch == 1) CHECK(te.accuracy >= 0.95);
     if (epoch == epochs) {
-      CHECK(te.accuracy >= 0.95);
-      // the KL prunes input pixels (the blank border carries no signal), but keeps most hidden units
-      CHECK(gates[0]->n_active() < 784);
+      CHECK(te.accuracy >= 0.97);  // seed 1: 98.28 %
+      // the KL prunes input pixels (the blank border carries no signal), but keeps most hidden units. Seed 1: all
+      // 784 pixels active after epoch 1, then 503, 492, 487 and 486 after epochs 2 to 5 (98.28 % after epoch 5).
+      // 600 leaves over 100 pixels of margin (the seed-to-seed spread was not measured: 5 min an epoch on the loaded
+      // machine); a KL with the wrong sign or frozen gates prune no pixel.
+      CHECK(gates[0]->n_active() < 600);
       CHECK(gates[1]->n_active() > 50);
     }
   }

@@ -18,19 +18,16 @@
 #include "bayesdrop/models/mlp.hpp"
 #include "bayesdrop/optim/adam.hpp"
 #include "bayesdrop/training/epoch_runner.hpp"
+#include "support/mnist.hpp"
 
 using namespace bayesdrop;
 
 TEST_CASE("one epoch of the sparse VD MLP on MNIST reaches 95 % test accuracy", "[training][mnist][sparse_vd]") {
-  const char* dir = std::getenv("BAYESDROP_MNIST_DIR");
-  if (dir == nullptr || *dir == '\0') {
-    WARN("BAYESDROP_MNIST_DIR is not set: the sparse VD MNIST test did not run");
-    return;
-  }
+  const char* dir = bayesdrop::test::mnist_dir_or_skip();
   Eigen::setNbThreads(2);
   const auto train = load_mnist<float>(dir, Split::train);
   const auto test = load_mnist<float>(dir, Split::test);
-  Rng rng(1);
+  Rng rng(bayesdrop::test::test_seed());
   auto model = mlp<float>({784, 500, 300, 10}, rng,
                           MlpOptions<float>{}.with_dense([](Index in, Index out, std::size_t, Rng& r) {
                             return std::make_unique<SparseVDLinear<float>>(in, out, r);

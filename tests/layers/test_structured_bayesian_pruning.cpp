@@ -38,7 +38,7 @@ TEMPLATE_TEST_CASE("SBP parameters, shapes and initial KL", "[layer][sbp]", floa
   }
   CHECK((dense.mu().value.array() == TestType(0)).all());
   CHECK((dense.log_sigma().value.array() == TestType(-5)).all());
-  // methods.md §10: KL 7.2699 per unit at initialisation, E[theta] = 0.99465, SNR = 246.7
+  // KL 7.2699 per unit at initialisation, E[theta] = 0.99465, SNR = 246.7
   CHECK(double(dense.kl()) == Approx(7 * 7.2699).epsilon(1e-5));
   CHECK(double(dense.expected_theta()[3]) == Approx(0.99465).epsilon(1e-5));
   CHECK(double(dense.snr()[3]) == Approx(246.7).epsilon(1e-3));

@@ -69,7 +69,7 @@ TEST_CASE("trigamma matches known values and is the derivative of digamma", "[ma
 }
 
 TEST_CASE("the approximate digamma has the reference code's anchor and a correct derivative", "[math][digamma]") {
-  // methods.md §10: approx psi(1) = -0.5765 where the exact value is -0.57722
+  // approx psi(1) = -0.5765 where the exact value is -0.57722
   CHECK(std::abs(digamma_approx(1.0) - (-0.5765)) < 1e-4);
   CHECK(std::abs(digamma_approx(1.0) - (-0.57653213488210011)) < 1e-14);  // mpmath
   CHECK(std::abs(digamma(1.0) - (-0.57722)) < 1e-5);

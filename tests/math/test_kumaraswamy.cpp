@@ -1,5 +1,5 @@
 // Kumaraswamy sampling, moments and the Kumaraswamy-Beta KL (math/kumaraswamy.hpp): Monte Carlo means, the anchors
-// of methods.md §10, an independent numerical integration of the KL, and finite-difference gradients.
+// of the formulas in double precision, an independent numerical integration of the KL, and finite-difference gradients.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <vector>
@@ -89,7 +89,7 @@ TEST_CASE("the Kumaraswamy sample mean matches E[pi] = b B(1 + 1/a, b) within 5 
   }
 }
 
-TEST_CASE("Kumaraswamy moments have their closed-form special cases and the methods.md anchors",
+TEST_CASE("Kumaraswamy moments have their closed-form special cases and their anchors",
           "[math][kumaraswamy]") {
   // a = 1: Beta(1, b), mean 1 / (1 + b); b = 1: pi^a uniform, mean a / (a + 1)
   for (double x : {0.2, 1.0, 3.5, 40.0}) {
@@ -97,7 +97,7 @@ TEST_CASE("Kumaraswamy moments have their closed-form special cases and the meth
     CHECK(kumaraswamy_mean(x, 1.0) == Approx(x / (x + 1)).epsilon(1e-13));
     CHECK(kumaraswamy_moment(1.0, x, 2.0) == Approx(2 / ((1 + x) * (2 + x))).epsilon(1e-13));
   }
-  // methods.md §10: E[pi] = 0.23854 at a = 0.31326, b = 0.99998 and 0.34448 at b = 0.69315 (mpmath: 0.2385413566,
+  // E[pi] = 0.23854 at a = 0.31326, b = 0.99998 and 0.34448 at b = 0.69315 (mpmath: 0.2385413566,
   // 0.3444775390 at the exact softplus values)
   CHECK(std::abs(kumaraswamy_mean(0.31326, 0.99998) - 0.23854) < 1e-5);
   CHECK(std::abs(kumaraswamy_mean(0.31326, 0.69315) - 0.34448) < 1e-5);
@@ -145,9 +145,9 @@ TEST_CASE("the array form of the reparameterised sample equals the scalar form",
   }
 }
 
-TEST_CASE("the beta-Bernoulli KL equals the methods.md anchors", "[math][kumaraswamy][kl]") {
+TEST_CASE("the beta-Bernoulli KL equals its anchors", "[math][kumaraswamy][kl]") {
   const double alpha = 1e-4;
-  // methods.md §10, a = softplus(-1), b = softplus(0.5413) and b = softplus(0)
+  // a = softplus(-1), b = softplus(0.5413) and b = softplus(0)
   CHECK(std::abs(kumaraswamy_beta_kl(0.31326, 0.99998, alpha, 1.0, DigammaKind::approximate) - 7.0493) < 1e-4);
   CHECK(std::abs(kumaraswamy_beta_kl(0.31326, 0.69315, alpha, 1.0, DigammaKind::approximate) - 7.3454) < 1e-4);
   CHECK(std::abs(kumaraswamy_beta_kl(0.31326, 0.99998, alpha, 1.0, DigammaKind::exact) - 7.050) < 1e-4);

@@ -21,7 +21,7 @@ bool close(double got, double want, double rel, double abs = 0.0) {
 }
 }  // namespace
 
-TEST_CASE("SBP anchors at initialisation (methods.md §10)", "[math][sbp]") {
+TEST_CASE("SBP anchors at initialisation (the formulas in double precision)", "[math][sbp]") {
   // mu = 0, log sigma = -5, [a, b] = [-20, 0]: Z = 0.5000, E[theta] = 0.99465, SNR = 246.7, KL = 7.2699
   const auto m = truncated_log_normal_moments(0.0, -5.0, kA, kB);
   const auto k = truncated_log_normal_kl(0.0, -5.0, kA, kB);
@@ -37,7 +37,7 @@ TEST_CASE("SBP anchors at initialisation (methods.md §10)", "[math][sbp]") {
 
 TEST_CASE("truncated log-normal matches mpmath in every regime (values and derivatives)", "[math][sbp]") {
   // mpmath 1.3.0 at mp.dps = 130 (so the cancellations of the direct formulas cost nothing) from the formulas of
-  // methods.md §6: log Z; KL and its derivatives (mp.diff); log E[theta], log E[theta^2] from
+  // Neklyudov et al. 2017: log Z; KL and its derivatives (mp.diff); log E[theta], log E[theta^2] from
   // k mu + k^2 sigma^2/2 + log Z(alpha - k sigma, beta - k sigma) - log Z; log SNR = -log(expm1(log E2 - 2 log E))/2;
   // log theta = mu + sigma x with log ncdf(x) = log((1-u) ncdf(alpha) + u ncdf(beta)) solved by findroot, and its
   // derivatives by mp.diff. [a, b] = [-20, 0].

@@ -1,6 +1,6 @@
 // End to end through the public API a user calls (build_model, Recipe, fit, summarize) on real MNIST: a short run
 // of every dropout type on the MLP, and of LeNet-5-Caffe with sparse VD and with SBP, each on a subset of the
-// training set, must pass a stated test accuracy. Needs BAYESDROP_MNIST_DIR (CI points it at ../shared/data/mnist).
+// training set, must pass a stated test accuracy. Needs BAYESDROP_MNIST_DIR (.ci/run sets it when the data is present).
 #include <catch2/catch.hpp>
 
 #include <Eigen/Core>
@@ -11,15 +11,13 @@
 #include "bayesdrop/models/summary.hpp"
 #include "bayesdrop/models/zoo.hpp"
 #include "bayesdrop/training/fit.hpp"
+#include "support/mnist.hpp"
 
 using namespace bayesdrop;
 
 namespace {
 
-const char* mnist_dir() {
-  const char* dir = std::getenv("BAYESDROP_MNIST_DIR");
-  return dir && *dir ? dir : nullptr;
-}
+const char* mnist_dir() { return bayesdrop::test::mnist_dir_or_skip(); }
 
 Dataset<float> first(const Dataset<float>& d, Index n) {
   Dataset<float> s;
@@ -35,7 +33,7 @@ EpochLog run(const ModelSpec& spec, Index n_train, int epochs) {
   static const Dataset<float> train = load_mnist<float>(mnist_dir(), Split::train);
   static const Dataset<float> test = first(load_mnist<float>(mnist_dir(), Split::test), 5000);
   const Dataset<float> subset = first(train, n_train);
-  Rng rng(1);
+  Rng rng(bayesdrop::test::test_seed());
   auto model = build_model<float>(spec, rng);
   const auto history = fit(model, Recipe::for_dropout(spec.dropout, spec.model).with_constant_lr(), subset, &test, rng,
                            FitOptions{}.with_epochs(epochs));
@@ -55,10 +53,7 @@ double minimum_accuracy(const std::string& dropout) {
 }
 
 TEST_CASE("every dropout type trains the MLP on 20000 MNIST images in two epochs", "[training][mnist]") {
-  if (!mnist_dir()) {
-    WARN("BAYESDROP_MNIST_DIR is not set: the MNIST model tests did not run");
-    return;
-  }
+  mnist_dir();
   Eigen::setNbThreads(2);
   for (const auto& dropout : dropout_names()) {
     const EpochLog log = run(ModelSpec{"mlp", dropout}, 20000, 2);
@@ -69,7 +64,7 @@ TEST_CASE("every dropout type trains the MLP on 20000 MNIST images in two epochs
 }
 
 TEST_CASE("LeNet-5-Caffe with sparse VD learns MNIST and starts to prune", "[training][mnist]") {
-  if (!mnist_dir()) return;
+  mnist_dir();
   Eigen::setNbThreads(2);
   const EpochLog log = run(ModelSpec{"lenet5", "sparsevd"}, 10000, 2);
   INFO("test accuracy " << log.test.accuracy << ", epoch " << log.train.seconds << " s, kl " << log.train.elbo.kl);
@@ -78,7 +73,7 @@ TEST_CASE("LeNet-5-Caffe with sparse VD learns MNIST and starts to prune", "[tra
 }
 
 TEST_CASE("LeNet-5-Caffe with SBP gates on conv channels and dense inputs learns MNIST", "[training][mnist]") {
-  if (!mnist_dir()) return;
+  mnist_dir();
   Eigen::setNbThreads(2);
   const EpochLog log = run(ModelSpec{"lenet5", "sbp"}, 10000, 2);
   INFO("test accuracy " << log.test.accuracy << ", n_active " << log.n_active.size());

@@ -1,10 +1,13 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
 #include <memory>
 
+#include "bayesdrop/layers/batch_norm1d.hpp"
 #include "bayesdrop/layers/binary_dropout.hpp"
 #include "bayesdrop/layers/linear.hpp"
+#include "bayesdrop/layers/relu.hpp"
 #include "bayesdrop/models/mlp.hpp"
 #include "bayesdrop/uncertainty/mc_predict.hpp"
 
@@ -155,4 +158,80 @@ TEST_CASE("MC prediction of an empty input is empty", "[uncertainty][mc]") {
   CHECK(p.mean_probs.rows() == kClasses);
   CHECK(p.mean_probs.cols() == 0);
   CHECK(p.entropy.size() == 0);
+}
+
+// Monte Carlo passes draw the dropout noise but are otherwise the evaluation network: BatchNorm normalises with its
+// running statistics and does not update them (Context::monte_carlo). Checked against a hand-run of the same passes:
+// every deterministic layer in evaluation, the dropout layer drawing its noise from the same generator.
+TEST_CASE("MC prediction uses BatchNorm's running statistics and leaves them unchanged",
+          "[uncertainty][mc][batch_norm]") {
+  Rng init(21);
+  Sequential<float> net;
+  net.emplace<Linear>(kIn, 24, init);
+  auto& bn = net.emplace<BatchNorm1d>(24);
+  net.emplace<ReLU>(24);
+  net.emplace<BinaryDropout>(24, 0.5);
+  net.emplace<Linear>(24, kClasses, init);
+  // Running statistics away from their start (mean 0, variance 1): a few training passes on shifted data.
+  for (int i = 0; i < 5; ++i) {
+    Matrix<float> warm(kIn, 16);
+    init.normal(warm);
+    warm.array() += 1.5f;
+    net.forward(warm, Context::train(init));
+  }
+  const Matrix<float> mean_before = bn.running_mean();
+  const Matrix<float> var_before = bn.running_var();
+  REQUIRE(mean_before.cwiseAbs().maxCoeff() > 0.05f);
+
+  const Matrix<float> x = inputs(2);
+  const Index samples = 4, batch = 10;
+  McPredictor<float> mc(McOptions{}.with_samples(samples).with_batch(batch));
+  Rng rng(8);
+  const McPrediction p = mc.predict(net, x, rng);
+  CHECK(bn.running_mean() == mean_before);  // bitwise: not updated
+  CHECK(bn.running_var() == var_before);
+
+  // By hand: batch by batch, K passes each, only the dropout layer in training mode.
+  Rng replay(8);
+  Matrix<double> expected = Matrix<double>::Zero(kClasses, kN);
+  for (Index first = 0; first < kN; first += batch) {
+    const Index count = std::min(batch, kN - first);
+    const Matrix<float> xb = x.middleCols(first, count);
+    for (Index k = 0; k < samples; ++k) {
+      Matrix<float> h = xb, next;
+      for (Index l = 0; l < net.size(); ++l) {
+        const bool noisy = net.layer(l).name() == "BinaryDropout";
+        net.layer(l).forward(h, next, noisy ? Context::train(replay) : Context::eval());
+        h = next;
+      }
+      for (Index j = 0; j < count; ++j) {
+        const Vector<double> z = h.col(j).cast<double>();
+        const Vector<double> e = (z.array() - z.maxCoeff()).exp().matrix();
+        expected.col(first + j) += e / e.sum() / double(samples);
+      }
+    }
+  }
+  CHECK(max_abs_diff(p.mean_probs, expected) <= 1e-12);
+  // The noise is on: the passes disagree.
+  CHECK(p.mutual_information.mean() > 1e-4);
+
+  // A training-mode pass would have normalised with the batch's statistics and moved the running ones.
+  Rng other(8);
+  net.forward(x.leftCols(batch), Context::train(other));
+  CHECK(bn.running_mean() != mean_before);
+}
+
+TEST_CASE("Context separates the noise from the statistics", "[uncertainty][mc][context]") {
+  Rng rng(1);
+  const Context train = Context::train(rng), eval = Context::eval(), mc = Context::monte_carlo(rng);
+  CHECK(train.noise());
+  CHECK(train.batch_statistics());
+  CHECK(train.training());
+  CHECK_FALSE(eval.noise());
+  CHECK_FALSE(eval.batch_statistics());
+  CHECK_FALSE(eval.training());
+  CHECK(mc.noise());
+  CHECK(mc.training());  // the stochastic layers read training() as "draw noise"
+  CHECK_FALSE(mc.batch_statistics());
+  CHECK(&mc.require_rng("test") == &rng);
 }

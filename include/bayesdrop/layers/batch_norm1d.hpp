@@ -13,6 +13,7 @@
 //                running_mean = (1 - m) running_mean + m mu
 //                running_var  = (1 - m) running_var  + m var * B / (B - 1)   (unbiased, as PyTorch)
 //   evaluation:  y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta   (deterministic)
+//                also in Monte Carlo passes (Context::monte_carlo: noise on elsewhere, statistics of evaluation)
 //   backward:    dgamma += sum_b dy x_hat,  dbeta += sum_b dy,
 //                dx = gamma / sqrt(var + eps) * (dy - mean_b dy - x_hat * mean_b(dy x_hat))
 //
@@ -73,7 +74,7 @@ class BatchNorm1d final : public Layer<Scalar> {
     this->check_input(x);
     const auto gamma = gamma_.value.col(0).array();
     const auto beta = beta_.value.col(0).array();
-    if (!ctx.training()) {
+    if (!ctx.batch_statistics()) {
       // Fold the running statistics into one scale and shift per feature (units-sized members: no allocation).
       scale_.array() = gamma * (running_var_.col(0).array() + Scalar(eps_)).rsqrt();
       shift_.array() = beta - running_mean_.col(0).array() * scale_.array();

@@ -31,9 +31,9 @@
 // Active units: n_active() counts the units with E[pi] > threshold (or >= with Boundary::greater_equal), the ones the
 // evaluation forward keeps.
 //
-// Design choices where the references differ (methods.md §7, §8, §11.4); the defaults follow the authors' later
+// Design choices where the references differ (juho-lee/bbdrop, OpenXAIProject/Network-Structure-Dropout); the defaults follow the authors' later
 // class-style TensorFlow / PyTorch code, BetaBernoulliOptions::assignment() the course assignment's code base:
-//   option        default                       assignment()               (function-style TF, methods.md §8)
+//   option        default                       assignment()               (function-style TF)
 //   threshold     1e-3                          1e-2
 //   digamma       exact                         approximate
 //   raw_b init    constant 0.5413 (b = 1)       Glorot uniform
@@ -57,23 +57,23 @@
 
 namespace bayesdrop {
 
-/// Prior Beta(alpha, 1): alpha = 1e-4 in all three reference implementations (methods.md §7).
+/// Prior Beta(alpha, 1): alpha = 1e-4 in all three reference implementations.
 inline constexpr double kBetaBernoulliAlpha = 1e-4;
-/// Temperature of the relaxed Bernoulli gate (methods.md §7, all reference implementations).
+/// Temperature of the relaxed Bernoulli gate (all reference implementations).
 inline constexpr double kBetaBernoulliTemperature = 0.1;
-/// E[pi] threshold of the later class-style TensorFlow and PyTorch code (methods.md §7).
+/// E[pi] threshold of the later class-style TensorFlow and PyTorch code (juho-lee/bbdrop).
 inline constexpr double kBetaBernoulliPiThreshold = 1e-3;
-/// E[pi] threshold of the function-style TensorFlow code the course assignment derives from (methods.md §8).
+/// E[pi] threshold of the function-style TensorFlow code the course assignment derives from (Network-Structure-Dropout).
 inline constexpr double kBetaBernoulliAssignmentPiThreshold = 1e-2;
-/// Initial raw_a on MNIST in every reference implementation: a = softplus(-1) = 0.31326 (methods.md §7).
+/// Initial raw_a on MNIST in every reference implementation: a = softplus(-1) = 0.31326.
 inline constexpr double kBetaBernoulliRawAInit = -1.0;
-/// Initial raw_a of the authors' VGG conv gates (methods.md §7): a = softplus(2) = 2.127, so that E[pi] starts near
+/// Initial raw_a of the authors' VGG conv gates (juho-lee/bbdrop): a = softplus(2) = 2.127, so that E[pi] starts near
 /// 0.75 instead of 0.34 (with b = 0.69). BetaBernoulliOptions::from_scratch() uses it for networks without pretraining.
 inline constexpr double kBetaBernoulliRawAInitOpen = 2.0;
 /// Initial raw_b of the class-style TF and PyTorch code: softplus(0.5413) = 0.99998, i.e. about
-/// softplus^-1(1) = log(e - 1) = 0.541325 (the code's literal, kept for the anchors of methods.md §10).
+/// softplus^-1(1) = log(e - 1) = 0.541325 (the code's literal, kept so that the tests' anchor values apply).
 inline constexpr double kBetaBernoulliRawBInit = 0.5413;
-/// u, v and pi are clamped to [eps, 1 - eps] (the PyTorch reference, /work/shared/bench/torch_reference.py).
+/// u, v and pi are clamped to [eps, 1 - eps] (as PyTorch re-implementations do).
 inline constexpr double kBetaBernoulliClamp = 1e-6;
 
 struct BetaBernoulliOptions {
@@ -97,7 +97,7 @@ struct BetaBernoulliOptions {
   DigammaKind digamma_kind = DigammaKind::exact;   ///< digamma in the KL. Default: exact
   Boundary boundary = Boundary::greater;           ///< active rule. Default: E[pi] > threshold
 
-  /// The course assignment's code base (Network-Structure-Dropout, methods.md §8): threshold 1e-2, approximate
+  /// The course assignment's code base (OpenXAIProject/Network-Structure-Dropout): threshold 1e-2, approximate
   /// digamma, alpha 1e-4, tau 0.1, raw_a = -1, raw_b Glorot uniform, active when E[pi] > threshold.
   static BetaBernoulliOptions assignment() {
     return BetaBernoulliOptions{}

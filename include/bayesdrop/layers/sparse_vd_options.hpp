@@ -15,7 +15,7 @@
 //                               literally, and google-research's default (`clip_alpha=None`).
 //  * Mask during training (train_mask): the authors' layer defaults to train_clip=False, and both LeNet scripts pass
 //    train_clip=True. Default false (the layer's default and the paper's model); set it to follow the scripts.
-//  * theta initialisation: dense N(0, 0.01^2) (Lasagne init.Normal(), methods.md §5), conv Glorot uniform (the conv
+//  * theta initialisation: dense N(0, 0.01^2) (Lasagne init.Normal(), ars-ashuha/variational-dropout-sparsifies-dnn), conv Glorot uniform (the conv
 //    layer ignores its W=init.Normal() argument). Copies of the dense layer in Lasagne forks use GlorotNormal; pass
 //    with_init(Init::glorot_normal()) for that, which also learns faster in the first epoch (std 0.01 starts every
 //    weight at log alpha ~ -0.8, and small weights slow the first Adam steps of a deep ReLU net).
@@ -47,7 +47,7 @@ enum class SparseVDVariance {
 
 /// The log sigma^2 every weight starts from (authors' `ard_init=-10`; the DeepBayes notebook's log sigma = -5).
 inline constexpr double kSparseVDLogSigma2Init = -10.0;
-/// The theta initialiser of the authors' dense layer: Lasagne init.Normal(), std 0.01 (methods.md §5).
+/// The theta initialiser of the authors' dense layer: Lasagne init.Normal(), std 0.01.
 inline constexpr double kSparseVDDenseInitStd = 0.01;
 
 struct SparseVDOptions {

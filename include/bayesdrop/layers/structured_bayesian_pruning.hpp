@@ -18,7 +18,7 @@
 //                E[theta] = exp(mu + sigma^2/2) (Phi(beta - sigma) - Phi(alpha - sigma)) / Z,
 //                SNR = E[theta] / sqrt(Var theta), threshold 1 (strict >)
 //   KL:          sum_k  log(b - a) - log sigma_k - log Z_k - (alpha_k phi(alpha_k) - beta_k phi(beta_k)) / (2 Z_k)
-//                       - log sqrt(2 pi e)                     (exact; methods.md §6)
+//                       - log sqrt(2 pi e)                     (exact; Neklyudov et al. 2017)
 //   backward:    dx = dy * theta
 //                d mu_k        += (sum over the batch and the unit's values of dy * x) * theta_k * d log theta_k / d mu_k
 //                d log_sigma_k += (same) * theta_k * d log theta_k / d log_sigma_k
@@ -27,7 +27,7 @@
 //   with alpha = (a - mu)/sigma, beta = (b - mu)/sigma, Z = Phi(beta) - Phi(alpha).
 //
 // Parameters (role noise, units x 1): mu (initialised to 0) and log_sigma (initialised to -5), so theta starts near
-// 1: E[theta] = 0.99465, SNR = 246.7, KL = 7.2699 per unit (methods.md §10). Both are clipped to
+// 1: E[theta] = 0.99465, SNR = 246.7, KL = 7.2699 per unit. Both are clipped to
 // [kSbpParamMin, kSbpParamMax] = [-20, 5] before use, as the reference code does; the gradient passes where the value
 // is inside the range or on its bounds and is zero outside (torch.clamp's rule).
 //
@@ -37,8 +37,8 @@
 // kSbpParallelUnits units spread that work over Eigen::nbThreads() OpenMP threads (bitwise the same result).
 // Evaluation-mode quantities (E[theta], SNR, the multiplier, n_active) are cached until mu or log sigma change.
 //
-// Design choices where the references differ (methods.md §6; necludov/group-sparsity-sbp, Network-Structure-Dropout,
-// bbdrop PyTorch, and /work/shared/bench/torch_reference.py):
+// Design choices where the references differ (necludov/group-sparsity-sbp, Network-Structure-Dropout,
+// juho-lee/bbdrop's PyTorch SBP, and PyTorch re-implementations):
 //  - The sample is the exact inverse cdf. The reference code clips gamma = Phi(alpha) + u Z to [1e-5, 1 - 1e-5],
 //    which freezes theta at e^b with zero gradient as soon as mu > b and sigma is small (both Phi(alpha) and Phi(beta)
 //    round to 0, gamma is clipped to 1e-5, and mu + sigma Phi^-1(1e-5) > b is clipped to b). Here log theta is
@@ -58,19 +58,19 @@
 
 namespace bayesdrop {
 
-/// Lower end a of the support of log theta (`min_log = -20.0` in all three reference implementations, methods.md §6).
+/// Lower end a of the support of log theta (`min_log = -20.0` in all three reference implementations).
 inline constexpr double kSbpLogThetaMin = -20.0;
 /// Upper end b of the support of log theta (`max_log = 0.0`, same sources): theta <= 1.
 inline constexpr double kSbpLogThetaMax = 0.0;
-/// mu and log sigma are clipped to [kSbpParamMin, kSbpParamMax] before use (methods.md §6 "Parameter handling").
+/// mu and log sigma are clipped to [kSbpParamMin, kSbpParamMax] before use, as the reference implementations do.
 inline constexpr double kSbpParamMin = -20.0;
 /// Upper clip of mu and log sigma (same source).
 inline constexpr double kSbpParamMax = 5.0;
-/// A unit is kept when its SNR exceeds this (`thres = 1.0`, strict >; methods.md §6 "Pruning rule").
+/// A unit is kept when its SNR exceeds this (`thres = 1.0`, strict >; Neklyudov et al. 2017).
 inline constexpr double kSbpSnrThreshold = 1.0;
-/// Initial mu (methods.md §6: theta starts near 1).
+/// Initial mu (the reference code: theta starts near 1).
 inline constexpr double kSbpMuInit = 0.0;
-/// Initial log sigma (methods.md §6).
+/// Initial log sigma (the reference code).
 inline constexpr double kSbpLogSigmaInit = -5.0;
 /// Layers with at least this many units spread their per-unit sampling and KL gradients over Eigen::nbThreads()
 /// OpenMP threads (when compiled with OpenMP); below it a thread team costs more than it saves.

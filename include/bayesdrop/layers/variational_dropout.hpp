@@ -8,31 +8,36 @@
 // }
 //
 //   training:    y = x * z,   z = 1 + sqrt(alpha) * eps,  eps ~ N(0, 1) per example and per unit,
-//                alpha = exp(min(log_alpha, 0))   (reparameterised: gradients reach log_alpha)
+//                alpha = exp(log_alpha), log_alpha <= 0   (reparameterised: gradients reach log_alpha; the cap is a
+//                projection, below)
 //                (for a channel gate: eps per example and per channel, shared by the channel's H*W values)
 //   evaluation:  y = x        (the mean of the noise is 1; deterministic, no noise drawn)
 //   KL:          sum over units k of kingma_kl(min(log_alpha_k, 0))
 //                = -sum_k (0.5 log alpha_k + c1 alpha_k + c2 alpha_k^2 + c3 alpha_k^3)   (math/kl_variational.hpp)
 //   backward:    dx = dy * z
-//                d log_alpha_k += 0.5 sqrt(alpha_k) sum_b eps_kb * (sum over the values of unit k of dy * x),
-//                zero where log_alpha_k > 0
+//                d log_alpha_k += 0.5 sqrt(alpha_k) sum_b eps_kb * (sum over the values of unit k of dy * x)
 //
 // Parameter: log_alpha (role noise), units x 1 (one alpha per unit, the default) or 1 x 1 (one alpha shared by the
 // layer: VariationalDropoutOptions::with_shared_alpha(true)). Initialised to log(p / (1 - p)) from the drop rate p of
-// the binary dropout being replaced (0 < p <= 0.5; default 0.5, i.e. log_alpha = 0), as the PyTorch reference
-// (/work/shared/bench/torch_reference.py, class Variational) and the gngdb replication do.
+// the binary dropout being replaced (0 < p <= 0.5; default 0.5, i.e. log_alpha = 0), as the gngdb replication
+// (gngdb/variational-dropout) does.
 //
 // Design choices where the references differ:
-//  - The cap alpha <= 1 (the range of the KL fit) is a clip in the forward pass, as the reference's
-//    log_alpha.clamp(max=0): above the cap the output and the KL do not depend on log_alpha, so its gradient there is
-//    ZERO (from both the data term and the KL); at and below the cap it passes unchanged. A log_alpha pushed above 0
-//    therefore stays there (alpha = 1) unless the caller resets it. gngdb's alternative, alpha = sigmoid(logit), is
-//    not implemented.
+//  - The cap alpha <= 1. Kingma et al. fit the KL on 0 < alpha <= 1 only and cap alpha at 1 for stability (Sec. 3.3
+//    and 3.4); they cap it, they do not freeze it. The cap is a PROJECTION: every training forward first sets
+//    log_alpha = min(log_alpha, 0) (project_onto_cap(); the optimiser's last step may have pushed a unit over), and
+//    the gradient passes unchanged at the cap. That is projected gradient descent, with the projection applied
+//    lazily at the next use instead of by a hook every optimiser and training loop would have to call. Why not the
+//    alternatives: a clip with a zero gradient above the cap (log_alpha.clamp(max=0) in a PyTorch model) freezes
+//    every unit that momentum pushes over the cap for good, and the hidden units start AT the cap (p = 0.5): after
+//    one MNIST epoch most of them sat above it and never learned their alpha again. A squashing parameterisation
+//    (gngdb's alpha = sigmoid(logit), or log_alpha = -softplus(raw)) has a gradient that vanishes as alpha nears
+//    1, so a unit near the cap learns slowly, and it changes what the stored parameter means.
 //  - The KL has no additive constant, exactly as the reference's kl() (so it is negative near the cap, down to
 //    -0.24571 per unit at alpha = 1); gradients do not depend on the constant.
 //  - The KL counts one term per noise variable of an example, i.e. per unit (not per outgoing weight), as
-//    methods.md §4 and the reference do. With a shared alpha there are still `units` noise variables, so the KL is
-//    units * kingma_kl(alpha).
+//    Kingma et al.'s type A (Sec. 3.2: one noise value per example and input unit) implies. With a shared alpha
+//    there are still `units` noise variables, so the KL is units * kingma_kl(alpha).
 //
 // Sparsity: alpha <= 1 never switches a unit off, so every unit is active: n_active() == units().
 #pragma once
@@ -63,7 +68,7 @@ struct VariationalDropoutOptions {
   VariationalDropoutOptions& with_log_alpha(double la) {
     if (!std::isfinite(la) || la > kKingmaLogAlphaMax) {
       throw InvalidArgument("VariationalDropoutOptions: the initial log alpha must be finite and <= 0, got " +
-                            std::to_string(la) + " (alpha is capped at 1; above the cap log alpha gets no gradient)");
+                            std::to_string(la) + " (alpha is capped at 1, the range of Kingma et al.'s KL fit)");
     }
     log_alpha = la;
     return *this;
@@ -104,11 +109,12 @@ class VariationalDropout final : public Gate<Scalar> {
       return;
     }
     Rng& rng = ctx.require_rng("VariationalDropout");
-    // sqrt(alpha) per unit, alpha = exp(min(log_alpha, 0))
+    project_onto_cap();
+    // sqrt(alpha) per unit, alpha = exp(log_alpha)
     if (shared_) {
-      sqrt_alpha_.setConstant(this->units(), std::exp(Scalar(0.5) * capped(log_alpha_.value(0, 0))));
+      sqrt_alpha_.setConstant(this->units(), std::exp(Scalar(0.5) * log_alpha_.value(0, 0)));
     } else {
-      sqrt_alpha_.array() = (Scalar(0.5) * log_alpha_.value.col(0).array().min(Scalar(kKingmaLogAlphaMax))).exp();
+      sqrt_alpha_.array() = (Scalar(0.5) * log_alpha_.value.col(0).array()).exp();
     }
     eps_.resize(this->units(), x.cols());
     rng.normal(eps_);
@@ -143,14 +149,11 @@ class VariationalDropout final : public Gate<Scalar> {
       this->grad_per_example(x, dy, dz_);
       g_ = (dz_.array() * eps_.array()).rowwise().sum().matrix();
     }
-    // dz / d log_alpha = 0.5 sqrt(alpha) eps below the cap, 0 above it
+    // dz / d log_alpha = 0.5 sqrt(alpha) eps (the forward projected log_alpha onto the cap, where it passes)
     if (shared_) {
-      if (log_alpha_.value(0, 0) <= Scalar(kKingmaLogAlphaMax)) {
-        log_alpha_.grad(0, 0) += Scalar(0.5) * sqrt_alpha_(0) * g_.sum();
-      }
+      log_alpha_.grad(0, 0) += Scalar(0.5) * sqrt_alpha_(0) * g_.sum();
     } else {
-      log_alpha_.grad.col(0).array() += (log_alpha_.value.col(0).array() <= Scalar(kKingmaLogAlphaMax))
-                                            .select(Scalar(0.5) * sqrt_alpha_.array() * g_.array(), Scalar(0));
+      log_alpha_.grad.col(0).array() += Scalar(0.5) * sqrt_alpha_.array() * g_.array();
     }
   }
 
@@ -159,12 +162,16 @@ class VariationalDropout final : public Gate<Scalar> {
   /// sum over units of kingma_kl(min(log_alpha, 0)); a shared alpha counts once per unit.
   Scalar kl() const override { return Scalar(multiplicity() * kingma_kl_capped_sum(log_alpha_.value)); }
 
-  /// log_alpha.grad += coeff * d kl() / d log_alpha (zero above the cap).
+  /// log_alpha.grad += coeff * d kl() / d log_alpha (zero above the cap, which a training forward projects away).
   void kl_backward(Scalar coeff) override {
     kingma_kl_capped_backward(log_alpha_.value, coeff * Scalar(multiplicity()), log_alpha_.grad);
   }
 
   Index n_active() const override { return this->units(); }
+
+  /// log_alpha = min(log_alpha, 0): the projection onto the cap alpha <= 1 that every training forward applies first.
+  /// Call it yourself to see the values the next forward will use (e.g. after an optimiser step).
+  void project_onto_cap() { log_alpha_.value = log_alpha_.value.cwiseMin(Scalar(kKingmaLogAlphaMax)); }
 
   Parameter<Scalar>& log_alpha() { return log_alpha_; }
   const Parameter<Scalar>& log_alpha() const { return log_alpha_; }

@@ -9,8 +9,9 @@
 // }
 //
 // Posterior: w_ij = W_ij xi_ij, xi_ij ~ N(1, alpha_ij) independent, i.e. q(w_ij) = N(W_ij, alpha_ij W_ij^2), with
-// alpha = exp(min(log_alpha, 0)) capped at 1 (the range of the KL fit). For one input column x the pre-activations
-// are then independent Gaussians, which the training forward samples directly (one eps per example and output):
+// alpha = exp(log_alpha) capped at 1 (log_alpha <= 0, the range of the KL fit; a projection, below). For one input
+// column x the pre-activations are then independent Gaussians, which the training forward samples directly (one eps
+// per example and output):
 //
 //   training:    mean = W x + b,   var = (alpha o W^2) (x o x),
 //                y = mean + sqrt(var + kVariationalLrtVarianceFloor) o eps,   eps ~ N(0, 1), out x B
@@ -19,7 +20,7 @@
 //                = -sum_ij (0.5 log alpha_ij + c1 alpha_ij + c2 alpha_ij^2 + c3 alpha_ij^3)   (math/kl_variational.hpp)
 //   backward:    with s = sqrt(var + floor) and g = dy o eps / (2 s) = d loss / d var, and V = g (x o x)^T:
 //                dW += dy x^T + 2 V o alpha o W,   db += dy 1,
-//                d log_alpha += V o alpha o W^2 (summed over a row when alpha is per output), 0 where log_alpha > 0,
+//                d log_alpha += V o alpha o W^2 (summed over a row when alpha is per output),
 //                dx = W^T dy + 2 x o ((alpha o W^2)^T g)
 //
 // Parameters: weight W (out x in, role weight; LinearOptions-style initialiser, Glorot uniform by default), bias b
@@ -30,9 +31,13 @@
 // Design choices where the references differ:
 //  - alpha per weight by default (Kingma's independent weight noise with the most general alpha); per output unit
 //    is the option. The KL counts every weight's factor, so with alpha per output unit it is in * sum_j kl(alpha_j).
-//  - The cap is a clip, as torch_reference.py's Variational (clamp(max=0)): zero gradient where log_alpha > 0 from
-//    the data term and the KL, unchanged at and below 0.
-//  - The KL has no additive constant (as the reference): it is negative near the cap, -0.24571 per weight at alpha = 1.
+//  - The cap alpha <= 1 (Kingma et al. fit the KL on alpha <= 1 and cap it there, Sec. 3.3 and 3.4) is a
+//    PROJECTION, as in VariationalDropout (layers/variational_dropout.hpp explains why): every training forward first
+//    sets log_alpha = min(log_alpha, 0) (project_onto_cap()), and the gradient passes unchanged at the cap, so a
+//    weight that the optimiser pushed over the cap keeps learning and can come back below it. A clip with a zero
+//    gradient above the cap (clamp(max=0) in a PyTorch model) would freeze it there.
+//  - The KL has no additive constant (as common PyTorch re-implementations): it is negative near the cap, -0.24571
+//    per weight at alpha = 1.
 //  - kVariationalLrtVarianceFloor = 1e-8 inside the square root, as the sparse VD reference code
 //    (Molchanov et al. 2017, nets/layers.py) and google-research's state_of_sparsity do, so that the gradient stays
 //    finite when a whole input column is 0.
@@ -91,7 +96,7 @@ struct VariationalLinearOptions {
   VariationalLinearOptions& with_log_alpha(double la) {
     if (!std::isfinite(la) || la > kKingmaLogAlphaMax) {
       throw InvalidArgument("VariationalLinearOptions: the initial log alpha must be finite and <= 0, got " +
-                            std::to_string(la) + " (alpha is capped at 1; above the cap log alpha gets no gradient)");
+                            std::to_string(la) + " (alpha is capped at 1, the range of Kingma et al.'s KL fit)");
     }
     log_alpha = la;
     return *this;
@@ -127,8 +132,9 @@ class VariationalLinear final : public Layer<Scalar> {
       return;
     }
     Rng& rng = ctx.require_rng("VariationalLinear");
-    // alpha = exp(min(log_alpha, 0)); aw2 = alpha o W^2
-    alpha_.array() = log_alpha_.value.array().min(Scalar(kKingmaLogAlphaMax)).exp();
+    project_onto_cap();
+    // alpha = exp(log_alpha); aw2 = alpha o W^2
+    alpha_.array() = log_alpha_.value.array().exp();
     if (per_weight_) {
       aw2_.array() = alpha_.array() * weight_.value.array().square();
     } else {
@@ -160,13 +166,11 @@ class VariationalLinear final : public Layer<Scalar> {
     if (per_weight_) {
       // variance path: d var / d W = 2 alpha W (x o x)
       weight_.grad.array() += Scalar(2) * v_.array() * alpha_.array() * weight_.value.array();
-      // d var / d log alpha = alpha W^2 (x o x) below the cap, 0 above
-      log_alpha_.grad.array() +=
-          (log_alpha_.value.array() <= Scalar(kKingmaLogAlphaMax)).select(v_.array() * aw2_.array(), Scalar(0));
+      // d var / d log alpha = alpha W^2 (x o x) (log_alpha was projected onto the cap, where the gradient passes)
+      log_alpha_.grad.array() += v_.array() * aw2_.array();
     } else {
       weight_.grad.array() += (Scalar(2) * v_.array() * weight_.value.array()).colwise() * alpha_.col(0).array();
-      log_alpha_.grad.col(0).array() += (log_alpha_.value.col(0).array() <= Scalar(kKingmaLogAlphaMax))
-                                            .select((v_.array() * aw2_.array()).rowwise().sum(), Scalar(0));
+      log_alpha_.grad.col(0).array() += (v_.array() * aw2_.array()).rowwise().sum();
     }
     if (has_bias_) bias_.grad.col(0) += dy.rowwise().sum();  // db = dy 1
     if (dx) {
@@ -184,10 +188,13 @@ class VariationalLinear final : public Layer<Scalar> {
   /// sum over weights of kingma_kl(min(log_alpha, 0)); an alpha per output unit counts once per incoming weight.
   Scalar kl() const override { return Scalar(multiplicity() * kingma_kl_capped_sum(log_alpha_.value)); }
 
-  /// log_alpha.grad += coeff * d kl() / d log_alpha (zero above the cap).
+  /// log_alpha.grad += coeff * d kl() / d log_alpha (zero above the cap, which a training forward projects away).
   void kl_backward(Scalar coeff) override {
     kingma_kl_capped_backward(log_alpha_.value, coeff * Scalar(multiplicity()), log_alpha_.grad);
   }
+
+  /// log_alpha = min(log_alpha, 0): the projection onto the cap alpha <= 1 that every training forward applies first.
+  void project_onto_cap() { log_alpha_.value = log_alpha_.value.cwiseMin(Scalar(kKingmaLogAlphaMax)); }
 
   SparsityStats sparsity() const override {
     const auto w = weight_.value.size();

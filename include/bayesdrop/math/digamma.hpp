@@ -10,11 +10,11 @@
 //   is below 1e-16 in absolute value (digamma: B_16 / (16 x^16) = 4.4e-17; trigamma: B_16 / x^17 = 7.1e-17).
 //
 // Approximate (the function-style TensorFlow code the course assignment derives from, `model/digamma.py` of
-// OpenXAIProject/Network-Structure-Dropout; methods.md §7):
+// OpenXAIProject/Network-Structure-Dropout):
 //   psi~(x)  = log(x + 1 + c0) - 1 / (c1 (x + 1)) - 1/x,   c0 = 0.4849142940227510, c1 = 1.0271785180163817
 //   psi~'(x) = 1 / (x + 1 + c0) + 1 / (c1 (x + 1)^2) + 1/x^2
 //   i.e. psi(x + 1) approximated by log(x + 1 + c0) - 1/(c1 (x + 1)), then the recurrence. psi~(1) = -0.57653 where
-//   psi(1) = -0.57722 (methods.md §10). |psi~ - psi| < 1.2e-3 on x > 0 and decays only like 0.0113 / x for large x
+//   psi(1) = -0.57722. |psi~ - psi| < 1.2e-3 on x > 0 and decays only like 0.0113 / x for large x
 //   (log(x + 1 + c0) - 1/(c1 (x + 1)) has 1/x coefficient c0 - 1/c1 = -0.4886 where psi(x + 1) has -0.5).
 //
 // Harmonic number H(x) = psi(x + 1) + gamma_E = psi(x) + 1/x + gamma_E (H(n) = 1 + 1/2 + ... + 1/n for integer n):
@@ -53,7 +53,7 @@ inline constexpr double kTrigammaSeries[7] = {1.0 / 6.0,  -1.0 / 30.0,     1.0 /
                                               5.0 / 66.0, -691.0 / 2730.0, 7.0 / 6.0};
 
 /// c0 of the approximate digamma psi~(x) = log(x + 1 + c0) - 1/(c1 (x + 1)) - 1/x (Network-Structure-Dropout
-/// `model/digamma.py`; methods.md §7).
+/// `model/digamma.py`).
 inline constexpr double kApproxDigammaShift = 0.4849142940227510;
 /// c1 of the approximate digamma (same source).
 inline constexpr double kApproxDigammaScale = 1.0271785180163817;

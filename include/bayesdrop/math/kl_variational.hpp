@@ -16,8 +16,8 @@
 // The fit is valid for alpha <= 1 only, so the layers cap alpha at 1 (log alpha <= 0).
 //
 // Constant. The prior is improper, so the KL is defined only up to `const`. These functions use const = 0, exactly
-// as the PyTorch reference (/work/shared/bench/torch_reference.py, class Variational, kl()) and the regulariser of
-// methods.md §4 do:
+// as PyTorch re-implementations of the regulariser do (-(0.5 log alpha + c1 alpha + c2 alpha^2 + c3 alpha^3) summed
+// over the alphas; the model scripts/compare-torch.sh times against is one):
 //
 //   kingma_kl(log_alpha) = -(0.5 log alpha + c1 alpha + c2 alpha^2 + c3 alpha^3)
 //

@@ -1,4 +1,5 @@
-// The truncated log-normal of structured Bayesian pruning (Neklyudov et al. 2017; methods.md §6), in log space:
+// The truncated log-normal of structured Bayesian pruning (Neklyudov et al. 2017, "Structured Bayesian
+// Pruning via Log-Normal Multiplicative Noise"; code necludov/group-sparsity-sbp), in log space:
 // log theta ~ N(mu, sigma^2) truncated to [a, b], sigma = exp(log_sigma). With alpha = (a - mu)/sigma,
 // beta = (b - mu)/sigma, Z = Phi(beta) - Phi(alpha) and X = (log theta - mu)/sigma (a standard normal truncated to
 // [alpha, beta]):
@@ -7,7 +8,7 @@
 //   E[theta^k]     = exp(k mu + k^2 sigma^2 / 2) (Phi(beta - k sigma) - Phi(alpha - k sigma)) / Z,   k = 1, 2
 //   SNR            = E[theta] / sqrt(Var theta) = 1 / sqrt(expm1(log E[theta^2] - 2 log E[theta]))
 //   KL             = log(b - a) - log sigma - H,  H = log(sqrt(2 pi e) Z) + (alpha phi(alpha) - beta phi(beta)) / (2Z)
-//                    (the entropy of X; KL(truncated log-normal || log-uniform on [a, b]), methods.md §6)
+//                    (the entropy of X; KL(truncated log-normal || log-uniform on [a, b]), Neklyudov et al.)
 //   sample         X = Phi^-1(Phi(alpha) + u Z), u ~ U(0, 1]; log theta = mu + sigma X
 //                  d log theta / d mu        = 1 - ((1-u) phi(alpha) + u phi(beta)) / phi(X)
 //                  d log theta / d log sigma = sigma (X - ((1-u) alpha phi(alpha) + u beta phi(beta)) / phi(X))
@@ -370,7 +371,7 @@ TruncatedLogNormalMoments<T> truncated_log_normal_moments(T mu, T log_sigma, T a
   return {T(m.log_z), T(m.log_mean), T(m.log_second_moment), T(m.mean), T(m.log_snr), T(m.snr)};
 }
 
-/// KL(log theta ~ N(mu, sigma^2) on [a, b] || log theta ~ U[a, b]) with its derivatives (methods.md §6).
+/// KL(log theta ~ N(mu, sigma^2) on [a, b] || log theta ~ U[a, b]) with its derivatives (Neklyudov et al. 2017).
 template <class T>
 TruncatedLogNormalKL<T> truncated_log_normal_kl(T mu, T log_sigma, T a, T b) {
   static_assert(std::is_floating_point_v<T>, "truncated_log_normal_kl needs float or double");

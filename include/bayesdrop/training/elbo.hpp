@@ -1,4 +1,5 @@
-// The ELBO as the methods' reference code minimises it, scaled to one example (methods.md section 1):
+// The ELBO as the methods' reference code minimises it, scaled to one example (the authors' repositories
+// ars-ashuha/variational-dropout-sparsifies-dnn, necludov/group-sparsity-sbp, juho-lee/bbdrop):
 //
 //   total = mean cross-entropy + kl_weight * KL / N + L2,     L2 = weight_decay * 1/2 * sum of squared weights
 //

@@ -4,7 +4,8 @@
 //   Adam<float> adam(r.param_groups(model, 600, 60));  // weights and noise parameters at their own rates
 //   runner.set_kl_weight(r.kl_schedule(epochs).at(epoch));
 //
-// "assignment" (methods.md section 8; all gate types and the plain network): Adam, weights and biases at 1e-3 with
+// "assignment" (the course assignment's code base, OpenXAIProject/Network-Structure-Dropout; all gate types and the
+// plain network): Adam, weights and biases at 1e-3 with
 // L2 1e-4 (coupled, as TF's 1e-4 * l2_loss), noise parameters at 1e-2 without L2, both divided by 10 at 50 % and by
 // 100 at 75 % of the steps; no KL warm-up.
 // "sparse_vd" (section 5, LeNet-300-100 script): Adam 1e-3 for every parameter, no L2, constant for the first half
@@ -37,7 +38,7 @@ struct Recipe {
   double decay_start = 0.5;    ///< linear_decay: fraction of the steps after which the rate falls linearly to 0
   double warmup_start = 0;     ///< KL warm-up: epoch where the KL weight leaves 0 (0 and 0: no warm-up)
   double warmup_end = 0;       ///< and epoch where it reaches 1
-  int epochs = 60;             ///< the preset's length (the table of targets.md is 60 epochs)
+  int epochs = 60;             ///< the preset's length (the course assignment's table is 60 epochs)
   Index batch = 100;
 
   /// The course assignment's recipe (gates and the plain network).

@@ -11,9 +11,10 @@
 // data shrinks it. The mean entropy of the passes is the aleatoric part: the noise every pass agrees on (an
 // ambiguous digit), which more data does not remove. A model without noise has identical passes and MI = 0.
 //
-// The passes run in Mode::train (Context::train(rng)) so that the dropout layers draw noise; nothing is updated and
-// no backward pass runs. Caveat: a layer that changes its state in training mode (batch-norm running statistics)
-// would be changed by these passes.
+// The passes run with Context::monte_carlo(rng): the dropout layers draw noise as in training, but the rest of the
+// network is the evaluation network: BatchNorm normalises with its running statistics and never updates them, and
+// no backward pass runs. So the passes change nothing in the model, and a pass on one batch does not depend on the
+// other examples in it.
 #pragma once
 
 #include <algorithm>
@@ -72,8 +73,8 @@ class McPredictor {
 
   const McOptions& options() const { return options_; }
 
-  /// K stochastic passes of `model` (Mode::train, noise from `rng`) over x (model.input_rows() x N), in batches of
-  /// options().batch columns; the result goes to `out`.
+  /// K stochastic passes of `model` (Context::monte_carlo: noise from `rng`, BatchNorm's running statistics) over x
+  /// (model.input_rows() x N), in batches of options().batch columns; the result goes to `out`.
   ///
   /// The same generator state gives the same result. The noise is drawn batch by batch (all K passes of a batch,
   /// then the next batch), so the result also depends on the batch size. Tiny negative mutual information from
@@ -81,7 +82,7 @@ class McPredictor {
   /// left as computed, so that a bug shows. Throws ShapeError when x's rows do not match the model's input, and
   /// NumericalError when a pass produces a non-finite logit.
   void predict(Layer<Scalar>& model, const Matrix<Scalar>& x, Rng& rng, McPrediction& out) {
-    run(model, x, Context::train(rng), options_.samples, out, "McPredictor::predict");
+    run(model, x, Context::monte_carlo(rng), options_.samples, out, "McPredictor::predict");
   }
 
   /// As predict(model, x, rng, out), returning a new McPrediction.
