@@ -40,6 +40,7 @@ struct Settings {
   std::string report, save, load, pictures;
   std::string checkpoint, resume;  // --checkpoint FILE after every epoch; --resume FILE continues from one
   trainer::AuthorsFlags authors;   // --train-clip, --sbp-adam, --kl-scales
+  int stop_after = 0;              // --stop-after N: end the session after epoch N (resume it later)
   bool quiet = false;
 };
 
@@ -181,7 +182,13 @@ int run(Settings opt) {
       if (!opt.quiet) std::printf("resuming from %s\n", opt.resume.c_str());
     }
     if (!opt.quiet) fit_options.with_on_epoch(print_epoch).with_on_epoch_start(print_epoch_start);
+    fit_options.with_stop_after(opt.stop_after);
     history = bd::fit(model, recipe, train, &test, rng, fit_options);
+    if (int(history.size()) < recipe.epochs) {
+      std::printf("stopped after epoch %d of %d; continue with --resume %s\n", int(history.size()), recipe.epochs,
+                  opt.checkpoint.c_str());
+      return 0;
+    }
   }
   bd::EpochRunner<Scalar> runner(bd::EpochOptions{}.with_batch(recipe.batch));
   const bd::EpochResult final_test = runner.evaluate(model, test);
@@ -297,6 +304,10 @@ int main(int argc, char** argv) {
                  "Continue the run checkpointed in this file (same flags as the run that wrote it); the result equals "
                  "the uninterrupted run's. Give --checkpoint too to keep checkpointing")
       ->check(CLI::ExistingFile);
+  app.add_option("--stop-after", opt.stop_after,
+                 "End this session after that epoch, its checkpoint written (needs --checkpoint); --resume continues")
+      ->check(CLI::PositiveNumber)
+      ->needs("--checkpoint");
   trainer::add_authors_flags(app, opt.authors);
   app.add_flag("--quiet", opt.quiet, "Print only the final accuracy");
   CLI11_PARSE(app, argc, argv);

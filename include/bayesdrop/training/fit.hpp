@@ -40,6 +40,7 @@ struct FitOptions {
   std::string checkpoint;           ///< write a checkpoint here after every epoch (training/checkpoint.hpp); "": none
   std::string checkpoint_metadata;  ///< the caller's settings, stored in the checkpoint and compared on resume
   std::string resume;               ///< continue the run checkpointed here (with the same settings); "": start afresh
+  int stop_after = 0;  ///< return after this epoch of the run, its checkpoint written (resume later); 0: run to the end
 
   FitOptions& with_epochs(int e) { epochs = e; return *this; }
   FitOptions& with_batch(Index b) { batch = b; return *this; }
@@ -62,6 +63,8 @@ struct FitOptions {
   /// and training goes on from the next epoch. The run must be set up as the one that wrote it (same model, recipe,
   /// epochs, batch, checkpoint metadata); the model's and generator's state before the call do not matter.
   FitOptions& with_resume(std::string path) { resume = std::move(path); return *this; }
+  /// Stops after epoch `epoch` of the run (a run split into sessions: resume it from its checkpoint later).
+  FitOptions& with_stop_after(int epoch) { stop_after = epoch; return *this; }
 };
 
 /// Every gate's n_active, in model order.
@@ -104,6 +107,7 @@ std::vector<EpochLog> fit(Sequential<Scalar>& model, Optimizer<Scalar>& optimize
     info.epochs_done = epoch;
     if (!options.checkpoint.empty()) save_checkpoint(options.checkpoint, model, optimizer, rng, info);
     if (options.on_epoch) options.on_epoch(history.back());
+    if (options.stop_after > 0 && epoch >= options.stop_after) break;
   }
   return std::move(history);
 }
