@@ -16,12 +16,18 @@ for stem, n in (("train", 80), ("t10k", 30)):
     with open(f"{sys.argv[1]}/{stem}-labels-idx1-ubyte", "wb") as f:
         f.write(struct.pack(">II", 2049, n) + bytes(i % 10 for i in range(n)))
 PY
-run=(--data "$dir" --model lenet300 --dropout sparsevd --train-clip --epochs 3 --batch 20 --threads 1 --quiet)
+base=(--data "$dir" --model lenet300 --dropout sparsevd --train-clip --epochs 3 --batch 20 --threads 1)
+run=("${base[@]}" --quiet)
 "$trainer" "${run[@]}" --save "$dir/straight.model" --report "$dir/straight.json"
 out="$("$trainer" "${run[@]}" --checkpoint "$dir/ck" --stop-after 1 --save "$dir/resumed.model")"
 [[ "$out" == *"stopped after epoch 1 of 3"* ]] || { echo "FAIL: no stop message: $out"; exit 1; }
 [[ ! -e "$dir/resumed.model" ]] || { echo "FAIL: a stopped session saved a model"; exit 1; }
-"$trainer" "${run[@]}" --checkpoint "$dir/ck" --resume "$dir/ck" --save "$dir/resumed.model" --report "$dir/resumed.json"
+# Without --quiet: the session must say it resumed and train epochs 2 and 3 only (a fresh run from the same seed
+# would also end with the same model, so the bytes alone do not show that the checkpoint was used).
+out="$("$trainer" "${base[@]}" --checkpoint "$dir/ck" --resume "$dir/ck" --save "$dir/resumed.model" \
+  --report "$dir/resumed.json")"
+[[ "$out" == *"resuming from $dir/ck"* && "$out" != *"train: epoch 1,"* && "$out" == *"train: epoch 2,"* ]] ||
+  { echo "FAIL: the resumed session did not continue from epoch 2: $out"; exit 1; }
 cmp "$dir/straight.model" "$dir/resumed.model" || { echo "FAIL: the resumed model differs"; exit 1; }
 python3 - "$dir/straight.json" "$dir/resumed.json" <<'PY'
 import json, sys
