@@ -1,10 +1,17 @@
 #!/usr/bin/env python3
 """Turns bayesdrop-mnist reports into a results table with its targets (../shared/docs/targets.md), as markdown and
 JSON: --set table is the course assignment's table (section 1, scripts/reproduce-table.sh), --set papers the
-papers' 200-epoch rows (section 2, scripts/reproduce-papers.sh). A row passes when every target of it holds."""
+papers' 200-epoch rows (section 2, scripts/reproduce-papers.sh). A row passes when every target of it holds.
+
+A row may have several seeded runs (<run>.seed<S>.json, as reproduce-table.sh --seeds writes them; they take the place of
+<run>.json):
+it then shows the mean and the spread (sample standard deviation; min-max for n_active) over the seeds, and its
+targets are checked on the mean."""
 import argparse
+import glob
 import json
 import os
+import statistics
 import sys
 
 # run name: (label, minimum test accuracy %, n_active upper bounds per gate or None, minimum compression or None,
@@ -34,35 +41,56 @@ PAPERS = {
 TARGETS = TABLE
 
 
-def row(dropout, report):
+def _mean(values):
+    return sum(values) / len(values)
+
+
+def _spread(values):
+    return statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def row(dropout, reports):
+    """One table row from the reports of one run's seeds: means over them, with their spread."""
     label, min_acc, max_active, min_compression, published = TARGETS[dropout]
-    acc = 100.0 * report["test_accuracy"]
+    report = reports[0]
+    accs = [100.0 * r["test_accuracy"] for r in reports]
+    acc = _mean(accs)
     layers = report["layers"]
-    n_active = report["n_active"] or [l["active_in"] for l in layers]  # gates where there are any
+    per_seed_active = [r["n_active"] or [l["active_in"] for l in r["layers"]] for r in reports]  # gates if any
+    n_active = [round(_mean(col), 1) for col in zip(*per_seed_active)]
+    if len(reports) == 1:
+        n_active = [int(a) for a in n_active]
+    compressions = [r["compression"] for r in reports]
     checks = [acc >= min_acc]
     if max_active:
-        checks.append(all(a <= m for a, m in zip(report["n_active"], max_active)))
+        checks.append(all(a <= m for a, m in zip(n_active, max_active)))
     if min_compression:
-        checks.append(report["compression"] >= min_compression)
-    seconds = report.get("epoch_seconds", [])
+        checks.append(_mean(compressions) >= min_compression)
+    seconds = [s for r in reports for s in r.get("epoch_seconds", [])]
     return {
         "dropout": dropout,
         "label": label,
         "test_accuracy": round(acc, 2),
+        "test_accuracy_spread": round(_spread(accs), 2),
+        "test_accuracy_per_seed": [round(a, 2) for a in accs],
+        "seeds": [r["seed"] for r in reports],
+        "n_active_range": [[min(col), max(col)] for col in zip(*per_seed_active)],
         "published_accuracy": published,
         "target_accuracy": min_acc,
         "n_active": n_active,
         "target_n_active": max_active,
-        "input_kept": [round(100.0 * l["input_kept"], 2) for l in layers],
-        "memory_kept": round(100.0 * report["memory_kept"], 2),
-        "flops_kept": round(100.0 * report["flops_kept"], 2),
-        "compression": round(report["compression"], 1),
+        "input_kept": [round(100.0 * _mean([r["layers"][i]["input_kept"] for r in reports]), 2)
+                       for i in range(len(layers))],
+        "memory_kept": round(100.0 * _mean([r["memory_kept"] for r in reports]), 2),
+        "flops_kept": round(100.0 * _mean([r["flops_kept"] for r in reports]), 2),
+        "compression": round(_mean(compressions), 1),
+        "compression_spread": round(_spread(compressions), 1),
         "target_compression": min_compression,
         "epochs": report["epochs"],
         "seed": report["seed"],
         "threads": report["threads"],
         "seconds_per_epoch": round(sum(seconds) / len(seconds), 2) if seconds else None,
-        "minutes": round(sum(seconds) / 60.0, 1) if seconds else None,
+        "minutes": round(sum(seconds) / 60.0 / len(reports), 1) if seconds else None,
         "meets_target": all(checks),
     }
 
@@ -75,16 +103,26 @@ def markdown(rows, machine):
     ]
     for r in rows:
         target_active = ", ".join(map(str, r["target_n_active"])) if r["target_n_active"] else "all"
-        compression = f"{r['compression']}x" + (f" (>= {r['target_compression']:.0f}x)" if r["target_compression"] else "")
+        several = len(r["seeds"]) > 1
+        compression = f"{r['compression']}x" + (f" ± {r['compression_spread']}" if several else "") + (
+            f" (>= {r['target_compression']:.0f}x)" if r["target_compression"] else "")
+        acc = f"{r['test_accuracy']:.2f}" + (f" ± {r['test_accuracy_spread']:.2f}" if several else "")
+        active = ", ".join(map(str, r["n_active"]))
+        if several:
+            active += " [" + ", ".join(f"{lo}-{hi}" for lo, hi in r["n_active_range"]) + "]"
         out.append(
-            f"| {r['label']} | {r['test_accuracy']:.2f} (>= {r['target_accuracy']:.2f}) "
-            f"| {', '.join(map(str, r['n_active']))} ({target_active}) "
+            f"| {r['label']} | {acc} (>= {r['target_accuracy']:.2f}) "
+            f"| {active} ({target_active}) "
             f"| {', '.join(f'{v:.2f}' for v in r['input_kept'])} | {r['memory_kept']:.2f} | {r['flops_kept']:.2f} "
             f"| {compression} | {r['seconds_per_epoch']} | {r['minutes']} | {'yes' if r['meets_target'] else '**no**'} |"
         )
     epochs = sorted({r["epochs"] for r in rows})
     out.append("")
-    out.append(f"{', '.join(map(str, epochs))} epochs, seed {rows[0]['seed']}, {rows[0]['threads']} threads, {machine}. "
+    seeds = sorted({s for r in rows for s in r["seeds"]})
+    seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else (
+        f"seeds {', '.join(map(str, seeds))} (mean ± standard deviation over the seeds, n_active as mean [min-max]; "
+        f"targets checked on the mean)")
+    out.append(f"{', '.join(map(str, epochs))} epochs, {seed_text}, {rows[0]['threads']} threads, {machine}. "
                f"Inputs kept: active inputs of each weight layer (n_active of its gate). Memory and FLOPs kept: "
                f"parameters and multiply-adds of the pruned model / the dense one. Written by scripts/make-table.py.")
     return "\n".join(out) + "\n"
@@ -102,10 +140,16 @@ def main():
     TARGETS = TABLE if args.set == "table" else PAPERS
     rows = []
     for dropout in TARGETS:
-        path = os.path.join(args.runs, dropout + ".json")
-        if os.path.exists(path):
-            with open(path) as f:
-                rows.append(row(dropout, json.load(f)))
+        # Seeded reports when there are any (reproduce-table.sh --seeds), else the single run's.
+        paths = sorted(glob.glob(os.path.join(glob.escape(args.runs), dropout + ".seed*.json")))
+        paths = paths or [os.path.join(args.runs, dropout + ".json")]
+        reports = []
+        for path in paths:
+            if os.path.exists(path):
+                with open(path) as f:
+                    reports.append(json.load(f))
+        if reports:
+            rows.append(row(dropout, reports))
     if not rows:
         sys.exit(f"make-table: no reports in {args.runs}; run scripts/reproduce-table.sh first")
     with open(args.md, "w") as f:

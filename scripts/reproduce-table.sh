@@ -7,7 +7,10 @@
 #   results/figures/table/*.png, .svg          training curves, kept per layer, the table against its targets
 #   results/models/<dropout>.model             the trained models (not committed; --load them to evaluate again)
 #
-#   scripts/reproduce-table.sh [--epochs N] [--seed S] [--threads T] [--only "bbd sbp"] [--build DIR]
+#   scripts/reproduce-table.sh [--epochs N] [--seed S | --seeds 1,2,3] [--threads T] [--only "bbd sbp"] [--build DIR]
+#
+# --seeds runs every row once per seed (reports results/runs/<dropout>.seed<S>.json) and the table shows each row as
+# the mean and spread over the seeds, its targets checked on the mean.
 #
 # The gated rows (bbd, sbp) start from the plain network trained for --pretrain epochs (default 20), as the
 # reference code of both methods starts from a pretrained network (methods.md sections 7 and 8); their 60 epochs
@@ -20,12 +23,13 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$repo/scripts/progress.sh"
-epochs=60 seed=1 threads=2 pretrain=20 only="none binary gaussian variational sparsevd bbd sbp"
+epochs=60 seed=1 seeds="" threads=2 pretrain=20 only="none binary gaussian variational sparsevd bbd sbp"
 build="$repo/build/release" out="$repo/results"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --epochs) epochs="$2"; shift 2 ;;
     --seed) seed="$2"; shift 2 ;;
+    --seeds) seeds="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --pretrain) pretrain="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
@@ -47,6 +51,10 @@ if ! command -v python3 >/dev/null; then
   exit 2
 fi
 
+if [[ -n "$seeds" && ! "$seeds" =~ ^[0-9]+(,[0-9]+)*$ ]]; then
+  echo "reproduce-table: --seeds takes a comma-separated list of integers such as 1,2,3, got '$seeds'" >&2
+  exit 2
+fi
 mkdir -p "$out/runs" "$out/pictures" "$out/models"
 machine="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores"
 
@@ -60,20 +68,28 @@ draw_figures() {
   fi
 }
 
-progress_init "$(wc -w <<<"$only")"
+# One seed: <dropout>.json as before; several: <dropout>.seed<S>.json each (make-table.py then reads only those).
+runs=()
 for dropout in $only; do
-  progress_next "reproduce-table: $dropout, $epochs epochs, seed $seed, $threads threads"
+  if [[ -z "$seeds" ]]; then runs+=("$dropout:$seed:$dropout"); else
+    for s in ${seeds//,/ }; do runs+=("$dropout:$s:$dropout.seed$s"); done
+  fi
+done
+progress_init "${#runs[@]}"
+reports=()
+for run in "${runs[@]}"; do
+  IFS=: read -r dropout s name <<<"$run"
+  progress_next "reproduce-table: $dropout, $epochs epochs, seed $s, $threads threads"
   extra=()
   [[ "$dropout" == bbd || "$dropout" == sbp ]] && extra=(--pretrain "$pretrain")
-  "$trainer" "${extra[@]}" --data "$data" --model mlp --dropout "$dropout" --epochs "$epochs" --seed "$seed" \
-    --threads "$threads" --report "$out/runs/$dropout.json" --pictures "$out/pictures/$dropout" \
-    --save "$out/models/$dropout.model" >"$out/runs/$dropout.log"
-  progress_done "reproduce-table: $dropout" "$(grep '^test accuracy' "$out/runs/$dropout.log")"
+  "$trainer" "${extra[@]}" --data "$data" --model mlp --dropout "$dropout" --epochs "$epochs" --seed "$s" \
+    --threads "$threads" --report "$out/runs/$name.json" --pictures "$out/pictures/$name" \
+    --save "$out/models/$name.model" >"$out/runs/$name.log"
+  reports+=("$out/runs/$name.json")
+  progress_done "reproduce-table: $name" "$(grep '^test accuracy' "$out/runs/$name.log")"
 done
 
 python3 "$repo/scripts/make-table.py" --runs "$out/runs" --machine "$machine" --md "$out/table.md" \
   --json "$out/table.json"
 cat "$out/table.md"
-runs=()
-for dropout in $only; do runs+=("$out/runs/$dropout.json"); done
-draw_figures "${runs[@]}" "$out/table.json" --out "$out/figures/table"
+draw_figures "${reports[@]}" "$out/table.json" --out "$out/figures/table"

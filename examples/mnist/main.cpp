@@ -21,6 +21,7 @@
 #include "../common/outputs.hpp"
 #include "../common/run_checks.hpp"
 #include "bayesdrop/bayesdrop.hpp"
+#include "authors_flags.hpp"
 #include "pictures.hpp"
 #include "report.hpp"
 
@@ -43,6 +44,9 @@ struct Settings {
   std::string lr_schedule = "recipe";
   int pretrain = 0;  // epochs of the plain network before the gates, as the BB/SBP reference code starts
   std::string report, save, load, pictures;
+  std::string checkpoint, resume;  // --checkpoint FILE after every epoch; --resume FILE continues from one
+  trainer::AuthorsFlags authors;   // --train-clip, --sbp-adam, --kl-scales
+  int stop_after = 0;              // --stop-after N: end the session after epoch N (resume it later)
   bool quiet = false;
 };
 
@@ -83,10 +87,12 @@ void check_outputs(const Settings& opt) {
   if (!opt.report.empty()) outputs::check_output_file(opt.report, "--report");
   if (!opt.save.empty()) outputs::check_replaced_file(opt.save, "--save");
   if (!opt.pictures.empty()) outputs::check_output_folder(opt.pictures, "--pictures");
+  if (!opt.checkpoint.empty()) outputs::check_replaced_file(opt.checkpoint, "--checkpoint");
 }
 
 bd::Recipe recipe_for(const Settings& opt) {
   bd::Recipe r = bd::Recipe::for_dropout(opt.spec.dropout, opt.spec.model);
+  trainer::apply_authors_flags(opt.authors, r);
   if (opt.epochs > 0) r.epochs = opt.epochs;
   if (opt.batch > 0) r.batch = opt.batch;
   if (opt.lr > 0) {
@@ -97,6 +103,26 @@ bd::Recipe recipe_for(const Settings& opt) {
   if (opt.weight_decay >= 0) r.weight_decay = opt.weight_decay;
   if (opt.lr_schedule == "constant") r = r.with_constant_lr();
   return r;
+}
+
+// Everything that decides a run's numbers, stored in its checkpoint: --resume refuses a checkpoint of other settings.
+nlohmann::json run_settings(const Settings& opt, const bd::Recipe& recipe) {
+  nlohmann::json s = spec_json(opt.spec);
+  s.update({{"dataset", opt.dataset},
+            {"recipe", recipe.name},
+            {"epochs", recipe.epochs},
+            {"batch", recipe.batch},
+            {"lr", recipe.lr_weights},
+            {"lr_noise", recipe.lr_noise},
+            {"weight_decay", recipe.weight_decay},
+            {"lr_schedule", opt.lr_schedule},
+            {"seed", opt.seed},
+            {"pretrain_epochs", opt.pretrain},
+            {"adam_beta1", recipe.adam_beta1},
+            {"train_clip", recipe.train_clip},
+            {"kl_scales", recipe.kl_scales},
+            {"threads", opt.threads}});
+  return s;
 }
 
 // The reference code's line; the rate is the gates' (the last group) when there are gates.
@@ -122,15 +148,7 @@ void pretrain_weights(bd::Sequential<Scalar>& model, const bd::ModelSpec& spec, 
   }
   bd::fit(plain, bd::Recipe::assignment().with_constant_lr(), train, static_cast<const bd::Dataset<Scalar>*>(nullptr), rng,
           options);
-  const auto roles = {bd::ParamRole::weight, bd::ParamRole::bias};
-  const auto from = bd::with_roles(plain.parameters(), roles), to = bd::with_roles(model.parameters(), roles);
-  if (from.size() != to.size()) throw bd::InvalidArgument("--pretrain: the model's weights differ from the plain network's");
-  for (std::size_t i = 0; i < from.size(); ++i) {
-    if (from[i]->value.rows() != to[i]->value.rows() || from[i]->value.cols() != to[i]->value.cols()) {
-      throw bd::InvalidArgument("--pretrain: works for gated networks only (not " + spec.dropout + ")");
-    }
-    to[i]->value = from[i]->value;
-  }
+  bd::copy_pretrained_weights(plain, model);  // noise parameters keep their initial values (sparse VD: -10)
 }
 
 void print_epoch(const bd::EpochLog& log) {
@@ -167,16 +185,29 @@ int run(Settings opt) {
     bd::load_model(model, opt.load);
     if (!opt.quiet) std::printf("loaded %s; evaluating without training\n", opt.load.c_str());
   } else {
-    if (opt.pretrain > 0) pretrain_weights(model, opt.spec, opt.pretrain, train, rng, opt.quiet);
+    // A resumed run takes its weights from the checkpoint: pretraining them again would only cost time.
+    if (opt.pretrain > 0 && opt.resume.empty()) pretrain_weights(model, opt.spec, opt.pretrain, train, rng, opt.quiet);
     const ProgressBar progress(!opt.quiet, recipe.epochs);
     bd::FitOptions fit_options;
     fit_options.with_epochs(recipe.epochs).with_progress(std::cref(progress));
+    if (!opt.checkpoint.empty()) fit_options.with_checkpoint(opt.checkpoint, run_settings(opt, recipe).dump());
+    if (!opt.resume.empty()) {
+      fit_options.with_resume(opt.resume);
+      fit_options.checkpoint_metadata = run_settings(opt, recipe).dump();
+      if (!opt.quiet) std::printf("resuming from %s\n", opt.resume.c_str());
+    }
     fit_options.with_on_epoch([&](const bd::EpochLog& log) {
       if (!opt.quiet) print_epoch(log);
       for (const auto& w : divergence.check(log)) std::fprintf(stderr, "bayesdrop-mnist: warning: %s\n", w.c_str());
     });
     if (!opt.quiet) fit_options.with_on_epoch_start(print_epoch_start);
+    fit_options.with_stop_after(opt.stop_after);
     history = bd::fit(model, recipe, train, &test, rng, fit_options);
+    if (int(history.size()) < recipe.epochs) {
+      std::printf("stopped after epoch %d of %d; continue with --resume %s\n", int(history.size()), recipe.epochs,
+                  opt.checkpoint.c_str());
+      return 0;
+    }
   }
   bd::EpochRunner<Scalar> runner(bd::EpochOptions{}.with_batch(recipe.batch));
   const bd::EpochResult final_test = runner.evaluate(model, test);
@@ -226,6 +257,9 @@ int run(Settings opt) {
                      {"weight_decay", recipe.weight_decay},
                      {"seed", opt.seed},
                      {"pretrain_epochs", opt.pretrain},
+                     {"adam_beta1", recipe.adam_beta1},
+                     {"train_clip", recipe.train_clip},
+                     {"kl_scales", recipe.kl_scales},
                      {"threads", Eigen::nbThreads()},
                      {"loaded_from", opt.load},
                      {"test_accuracy", final_test.accuracy},
@@ -300,6 +334,18 @@ int main(int argc, char** argv) {
   app.add_option("--pictures", opt.pictures,
                  "Write input_pixels.png (the pixels the model still reads) into this folder; the charts are drawn "
                  "from --report by scripts/plot.py");
+  app.add_option("--checkpoint", opt.checkpoint,
+                 "After every epoch, write the run's state (model, optimiser, generator, epoch, history) to this file, "
+                 "replacing it atomically");
+  app.add_option("--resume", opt.resume,
+                 "Continue the run checkpointed in this file (same flags as the run that wrote it); the result equals "
+                 "the uninterrupted run's. Give --checkpoint too to keep checkpointing")
+      ->check(CLI::ExistingFile);
+  app.add_option("--stop-after", opt.stop_after,
+                 "End this session after that epoch, its checkpoint written (needs --checkpoint); --resume continues")
+      ->check(CLI::PositiveNumber)
+      ->needs("--checkpoint");
+  trainer::add_authors_flags(app, opt.authors);
   app.add_flag("--quiet", opt.quiet, "Print only the final accuracy");
   CLI11_PARSE(app, argc, argv);
 

@@ -71,8 +71,11 @@
 #include "bayesdrop/optim/sgd.hpp"
 
 // training loop
+#include "bayesdrop/training/authors_choices.hpp"
+#include "bayesdrop/training/checkpoint.hpp"
 #include "bayesdrop/training/diagnose.hpp"
 #include "bayesdrop/training/elbo.hpp"
+#include "bayesdrop/training/epoch_log.hpp"
 #include "bayesdrop/training/epoch_runner.hpp"
 #include "bayesdrop/training/fit.hpp"
 #include "bayesdrop/training/recipe.hpp"

@@ -193,3 +193,59 @@ TEST_CASE("the optimiser applies each group's schedule", "[optim][schedule]") {
     CHECK(w.value(0) == Approx(expected));
   }
 }
+
+namespace {
+// An optimiser as a user would write one: it implements only update_chunk (sign descent) and clears nothing.
+template <class Scalar>
+class SignDescent final : public Optimizer<Scalar> {
+ public:
+  using Optimizer<Scalar>::Optimizer;
+
+ protected:
+  void update_chunk(Parameter<Scalar>& p, std::size_t, Index first, Index len, Scalar lr, Scalar) override {
+    for (Index i = first; i < first + len; ++i) {
+      p.value.data()[i] -= lr * (p.grad.data()[i] > 0 ? Scalar(1) : p.grad.data()[i] < 0 ? Scalar(-1) : Scalar(0));
+    }
+  }
+};
+}  // namespace
+
+TEST_CASE("the base class clears the gradients for every optimiser, also one that does not clear them itself",
+          "[optim]") {
+  Rng rng(5);
+  Parameter<float> big("big", ParamRole::weight, 300, 784), small("small", ParamRole::bias, 3, 1);
+  rng.normal(big.grad);
+  small.grad << 1.0f, -1.0f, 0.0f;
+  SignDescent<float> opt({ParamGroup<float>{"g", {&big, &small}, 0.5}});
+  opt.step();
+  CHECK(big.grad.isZero(0));
+  CHECK(small.grad.isZero(0));
+  CHECK(small.value(0) == -0.5f);
+  CHECK(small.value(1) == 0.5f);
+  // The next batch's gradient alone drives the next step: a stale gradient left behind would still push unit 2.
+  small.grad << 0.0f, 0.0f, 0.0f;
+  opt.step();
+  CHECK(small.value(0) == -0.5f);
+  CHECK(small.value(2) == 0.0f);
+}
+
+TEST_CASE("optimisers expose their state and step count for checkpoints", "[optim]") {
+  Parameter<double> a("a", ParamRole::weight, 2, 2), b("b", ParamRole::bias, 2, 1);
+  Adam<double> adam({ParamGroup<double>{"w", {&a}, 0.1}, ParamGroup<double>{"b", {&b}, 0.1}});
+  CHECK(adam.name() == "adam");
+  const auto state = adam.state();
+  REQUIRE(state.size() == 4);
+  CHECK(state[0].name == "m0");
+  CHECK(state[3].name == "v1");
+  CHECK(state[2].value->rows() == 2);
+  a.grad.setOnes();
+  adam.step();
+  CHECK((*adam.state()[0].value)(0, 0) == Approx(0.1));  // m = (1 - beta1) g
+  adam.set_steps(7);
+  CHECK(adam.steps() == 7);
+  CHECK_THROWS_AS(adam.set_steps(-1), InvalidArgument);
+  Sgd<double> sgd({ParamGroup<double>{"w", {&a}, 0.1}}, SgdOptions{}.with_momentum(0.9));
+  CHECK(sgd.name() == "sgd");
+  REQUIRE(sgd.state().size() == 1);
+  CHECK(sgd.state()[0].name == "momentum0");
+}

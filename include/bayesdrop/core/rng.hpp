@@ -48,6 +48,33 @@ class Rng {
     buffered_ = 0;
   }
 
+  /// The generator's complete state: the lanes' xoshiro256 words and the outputs drawn but not yet handed out.
+  /// A generator restored from a snapshot continues with exactly the stream the original would have produced
+  /// (checkpoints of a training run save it).
+  struct Snapshot {
+    State s0{}, s1{}, s2{}, s3{};
+    State buffer{};
+    int buffered = 0;
+  };
+  Snapshot snapshot() const { return Snapshot{s0_, s1_, s2_, s3_, buffer_, buffered_}; }
+  /// Continues from a snapshot(); throws InvalidArgument for one that no generator can be in.
+  void restore(const Snapshot& s) {
+    if (s.buffered < 0 || s.buffered > kLanes) {
+      throw InvalidArgument("Rng::restore: buffered outputs must be in [0, 8], got " + std::to_string(s.buffered));
+    }
+    for (int k = 0; k < kLanes; ++k) {
+      if ((s.s0[k] | s.s1[k] | s.s2[k] | s.s3[k]) == 0) {
+        throw InvalidArgument("Rng::restore: lane " + std::to_string(k) + " is all zero, a state xoshiro never reaches");
+      }
+    }
+    s0_ = s.s0;
+    s1_ = s.s1;
+    s2_ = s.s2;
+    s3_ = s.s3;
+    buffer_ = s.buffer;
+    buffered_ = s.buffered;
+  }
+
   /// One uniform 64-bit integer.
   std::uint64_t next_u64() {
     if (buffered_ == 0) {

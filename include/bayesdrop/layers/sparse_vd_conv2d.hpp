@@ -148,6 +148,8 @@ class SparseVDConv2d final : public Layer<Scalar> {
   const Parameter<Scalar>& bias() const { return post_.bias; }
   bool has_bias() const { return post_.has_bias(); }
   const SparseVDOptions& options() const { return post_.options(); }
+  /// Masks the weights of log alpha >= threshold in training too (the authors' train_clip), from the next forward.
+  void set_train_mask(bool m) { post_.set_train_mask(m); }
 
  private:
   static Conv2dGeometry checked(Conv2dGeometry g, Index out_channels) {

@@ -128,6 +128,8 @@ class SparseVDLinear final : public Layer<Scalar> {
   const Parameter<Scalar>& bias() const { return post_.bias; }
   bool has_bias() const { return post_.has_bias(); }
   const SparseVDOptions& options() const { return post_.options(); }
+  /// Masks the weights of log alpha >= threshold in training too (the authors' train_clip), from the next forward.
+  void set_train_mask(bool m) { post_.set_train_mask(m); }
 
  private:
   static Index checked(Index n, const char* what) {

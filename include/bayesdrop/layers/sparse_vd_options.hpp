@@ -109,6 +109,8 @@ class SparseVDPosterior {
 
   const SparseVDOptions& options() const { return options_; }
   bool has_bias() const { return options_.bias; }
+  /// Switches the training mask (train_clip) on or off; takes effect at the next training forward.
+  void set_train_mask(bool m) { options_.train_mask = m; }
 
   /// Training forward, weight side: log alpha (clipped), alpha, the weight variances and, with train_mask, the
   /// masked mean, into member buffers (nothing allocated after the first call), in chunks over the threads.

@@ -4,6 +4,7 @@
 // resizes them only when the batch size changes: after the first batch, forward and backward allocate nothing.
 #pragma once
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <utility>
@@ -30,6 +31,7 @@ class Sequential final : public Layer<Scalar> {
                        ") produces " + std::to_string(layers_.back()->output_rows()));
     }
     layers_.push_back(std::move(layer));
+    kl_scales_.push_back(Scalar(1));
     outputs_.emplace_back();
     grads_.emplace_back();
     params_.clear();
@@ -106,14 +108,29 @@ class Sequential final : public Layer<Scalar> {
     for (auto* p : params_) p->zero_grad();
   }
 
+  /// The model's KL: sum over layers of kl_scale(i) * layer i's KL (scales are 1 unless set).
   Scalar kl() const override {
     Scalar total(0);
-    for (const auto& l : layers_) total += l->kl();
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      if (kl_scales_[i] != Scalar(0)) total += kl_scales_[i] * layers_[i]->kl();
+    }
     return total;
   }
   void kl_backward(Scalar coeff) override {
-    for (auto& l : layers_) l->kl_backward(coeff);
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      if (kl_scales_[i] != Scalar(0)) layers_[i]->kl_backward(coeff * kl_scales_[i]);
+    }
   }
+
+  /// Multiplies layer i's KL in kl() and kl_backward() by `scale` (finite, >= 0): the beta-Bernoulli authors' PyTorch
+  /// code weighs the KL of LeNet-5's conv gates by per-layer kl_scale factors (40 and 16).
+  void set_kl_scale(Index i, double scale) {
+    if (!(scale >= 0) || !std::isfinite(scale)) {
+      throw InvalidArgument("Sequential::set_kl_scale: the scale must be finite and >= 0, got " + std::to_string(scale));
+    }
+    kl_scales_.at(static_cast<std::size_t>(i)) = Scalar(scale);
+  }
+  double kl_scale(Index i) const { return double(kl_scales_.at(static_cast<std::size_t>(i))); }
 
   /// Totals over the chain: input units of the first layer, weights summed over all layers.
   SparsityStats sparsity() const override {
@@ -139,6 +156,7 @@ class Sequential final : public Layer<Scalar> {
   }
 
   std::vector<LayerPtr<Scalar>> layers_;
+  std::vector<Scalar> kl_scales_;  // one per layer, 1 unless set_kl_scale
   std::vector<MatrixType> outputs_;  // outputs_[i]: output of layer i
   std::vector<MatrixType> grads_;    // grads_[i]: d loss / d input of layer i (i >= 1)
   std::vector<Parameter<Scalar>*> params_;

@@ -38,6 +38,18 @@ class Adam final : public Optimizer<Scalar> {
     }
   }
 
+  std::string name() const override { return "adam"; }
+  const AdamOptions& options() const { return options_; }
+  /// First and second moments of every slot: "m0", "v0", "m1", "v1", ...
+  std::vector<StateTensor<Scalar>> state() override {
+    std::vector<StateTensor<Scalar>> out;
+    for (std::size_t i = 0; i < m_.size(); ++i) {
+      out.push_back({"m" + std::to_string(i), &m_[i]});
+      out.push_back({"v" + std::to_string(i), &v_[i]});
+    }
+    return out;
+  }
+
  protected:
   void begin_step() override {
     const double t = double(this->steps() + 1);
@@ -45,27 +57,21 @@ class Adam final : public Optimizer<Scalar> {
     bias2_ = 1.0 - std::pow(options_.beta2, t);
   }
 
-  void update(Parameter<Scalar>& p, std::size_t slot, Scalar lr, Scalar wd) override {
+  void update_chunk(Parameter<Scalar>& p, std::size_t slot, Index s, Index len, Scalar lr, Scalar wd) override {
     const Scalar b1 = Scalar(options_.beta1), b2 = Scalar(options_.beta2), eps = Scalar(options_.eps);
     const Scalar step_size = lr / Scalar(bias1_);
     const Scalar inv_sqrt_bias2 = Scalar(1.0 / std::sqrt(bias2_));
-    Scalar* value = p.value.data();
-    const Scalar* grad = p.grad.data();
-    Scalar* m = m_[slot].data();
-    Scalar* v = v_[slot].data();
-    this->for_chunks_consuming(p, [&](Index s, Index len) {
-      using Arr = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
-      Eigen::Map<Arr> val(value + s, len), mm(m + s, len), vv(v + s, len);
-      Eigen::Map<const Arr> g(grad + s, len);
-      if (wd == Scalar(0)) {
-        mm = b1 * mm + (Scalar(1) - b1) * g;
-        vv = b2 * vv + (Scalar(1) - b2) * g.square();
-      } else {
-        mm = b1 * mm + (Scalar(1) - b1) * (g + wd * val);
-        vv = b2 * vv + (Scalar(1) - b2) * (g + wd * val).square();
-      }
-      val -= step_size * mm / (vv.sqrt() * inv_sqrt_bias2 + eps);
-    });
+    using Arr = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
+    Eigen::Map<Arr> val(p.value.data() + s, len), mm(m_[slot].data() + s, len), vv(v_[slot].data() + s, len);
+    Eigen::Map<const Arr> g(p.grad.data() + s, len);
+    if (wd == Scalar(0)) {
+      mm = b1 * mm + (Scalar(1) - b1) * g;
+      vv = b2 * vv + (Scalar(1) - b2) * g.square();
+    } else {
+      mm = b1 * mm + (Scalar(1) - b1) * (g + wd * val);
+      vv = b2 * vv + (Scalar(1) - b2) * (g + wd * val).square();
+    }
+    val -= step_size * mm / (vv.sqrt() * inv_sqrt_bias2 + eps);
   }
 
  private:

@@ -106,16 +106,30 @@ class Optimizer {
   Optimizer& operator=(const Optimizer&) = delete;
 
   /// Applies one update to every parameter from its accumulated gradient, and CONSUMES the gradients: each chunk
-  /// of a gradient is cleared right after the update has read it, so that after step() every gradient is zero and
-  /// the next batch can accumulate into it without a separate zero_grad() pass over memory (the training loop calls
-  /// zero_grad() once, before its first batch). Call zero_grad() yourself only to discard gradients you computed
-  /// but do not want applied.
+  /// of a gradient is cleared right after update_chunk() has read it, so that after step() every gradient is zero
+  /// and the next batch can accumulate into it without a separate zero_grad() pass over memory (the training loop
+  /// calls zero_grad() once, before its first batch). The clearing is done here, for every optimiser: a subclass
+  /// only ever sees chunks and cannot forget it (a forgotten clear would let gradients silently accumulate over
+  /// batches). Call zero_grad() yourself only to discard gradients you computed but do not want applied.
   void step() {
     begin_step();
     std::size_t slot = 0;
     for (auto& g : groups_) {
       const Scalar lr = Scalar(g.lr * g.schedule.factor(steps_));
-      for (auto* p : g.params) update(*p, slot++, lr, Scalar(g.weight_decay));
+      const Scalar wd = Scalar(g.weight_decay);
+      for (auto* p : g.params) {
+        if (p->grad.size() != p->value.size()) {
+          throw ShapeError("Optimizer: parameter '" + p->name + "' has a gradient of " +
+                           detail::shape_string(p->grad.rows(), p->grad.cols()) + " for a value of " +
+                           detail::shape_string(p->value.rows(), p->value.cols()));
+        }
+        Scalar* grad = p->grad.data();
+        const std::size_t s = slot++;
+        for_chunks(p->value.size(), [&](Index first, Index len) {
+          update_chunk(*p, s, first, len, lr, wd);
+          std::fill_n(grad + first, len, Scalar(0));
+        });
+      }
     }
     ++steps_;
   }
@@ -137,14 +151,29 @@ class Optimizer {
   double current_lr(std::size_t i) const { return groups_.at(i).lr * groups_.at(i).schedule.factor(steps_); }
   const std::vector<ParamGroup<Scalar>>& groups() const { return groups_; }
 
+  /// The optimiser's kind ("adam", "sgd"), as checkpoints record it.
+  virtual std::string name() const { return "optimizer"; }
+  /// The state that carries from step to step besides the step count (Adam's moments, SGD's momentum buffers), as
+  /// named tensors owned by the optimiser, in slot order; checkpoints save and restore it through these pointers.
+  virtual std::vector<StateTensor<Scalar>> state() { return {}; }
+  /// Continues counting from `steps` (restoring a checkpoint): the schedules and Adam's bias corrections use it.
+  void set_steps(std::int64_t steps) {
+    if (steps < 0) throw InvalidArgument("Optimizer::set_steps: the step count must be >= 0, got " + std::to_string(steps));
+    steps_ = steps;
+  }
+
  protected:
   /// Number of parameters (state slots) over all groups.
   std::size_t slots() const { return slots_; }
   /// Called once at the start of each step, before the updates (e.g. for bias corrections).
   virtual void begin_step() {}
-  /// Updates one parameter tensor; `slot` indexes its state (0 .. slots()-1, in group order). Must leave p.grad
-  /// zero (see step()): run the update through for_chunks_consuming.
-  virtual void update(Parameter<Scalar>& p, std::size_t slot, Scalar lr, Scalar weight_decay) = 0;
+  /// Updates elements [first, first + len) of parameter p (column-major order) from the same elements of p.grad;
+  /// `slot` indexes its state (0 .. slots()-1, in group order). Called by step() for consecutive chunks small enough
+  /// to stay in L1 cache, from Eigen::nbThreads() OpenMP threads at once for a large tensor: it must touch only the
+  /// elements of its own chunk (of p.value, p.grad and its state of this slot). It must not clear p.grad: step()
+  /// does that after it returns. Runs with subnormals flushed to zero (see the top of this file).
+  virtual void update_chunk(Parameter<Scalar>& p, std::size_t slot, Index first, Index len, Scalar lr,
+                            Scalar weight_decay) = 0;
 
   /// Applies fn(first, length) to consecutive chunks of n elements, small enough that one chunk's values stay in L1
   /// cache between the statements of an update: the passes then cost about as much as one fused loop. Chunks of a
@@ -153,17 +182,6 @@ class Optimizer {
   template <class Fn>
   static void for_chunks(Index n, Fn&& fn) {
     parallel_chunks<detail::FlushSubnormals>(n, std::forward<Fn>(fn));
-  }
-
-  /// for_chunks over p's elements, clearing each chunk of p.grad right after fn(first, length) has used it: the
-  /// update consumes the gradient in the same pass (see step()). Every update() is written with it.
-  template <class Fn>
-  static void for_chunks_consuming(Parameter<Scalar>& p, Fn&& fn) {
-    Scalar* grad = p.grad.data();
-    for_chunks(p.value.size(), [&](Index s, Index len) {
-      fn(s, len);
-      std::fill_n(grad + s, len, Scalar(0));
-    });
   }
 
  private:

@@ -27,27 +27,31 @@ class Sgd final : public Optimizer<Scalar> {
     }
   }
 
+  std::string name() const override { return "sgd"; }
+  const SgdOptions& options() const { return options_; }
+  /// The momentum buffer of every slot: "momentum0", "momentum1", ...
+  std::vector<StateTensor<Scalar>> state() override {
+    std::vector<StateTensor<Scalar>> out;
+    for (std::size_t i = 0; i < buffers_.size(); ++i) out.push_back({"momentum" + std::to_string(i), &buffers_[i]});
+    return out;
+  }
+
  protected:
-  void update(Parameter<Scalar>& p, std::size_t slot, Scalar lr, Scalar wd) override {
+  void update_chunk(Parameter<Scalar>& p, std::size_t slot, Index s, Index len, Scalar lr, Scalar wd) override {
     const Scalar mu = Scalar(options_.momentum);
-    Scalar* value = p.value.data();
-    const Scalar* grad = p.grad.data();
-    Scalar* buf = buffers_[slot].data();
-    this->for_chunks_consuming(p, [&](Index s, Index len) {
-      using Arr = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
-      Eigen::Map<Arr> v(value + s, len), b(buf + s, len);
-      Eigen::Map<const Arr> g(grad + s, len);
-      if (mu == Scalar(0)) {
-        v -= lr * (g + wd * v);
-        return;
-      }
-      b = mu * b + g + wd * v;
-      if (options_.nesterov) {
-        v -= lr * (g + wd * v + mu * b);
-      } else {
-        v -= lr * b;
-      }
-    });
+    using Arr = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
+    Eigen::Map<Arr> v(p.value.data() + s, len), b(buffers_[slot].data() + s, len);
+    Eigen::Map<const Arr> g(p.grad.data() + s, len);
+    if (mu == Scalar(0)) {
+      v -= lr * (g + wd * v);
+      return;
+    }
+    b = mu * b + g + wd * v;
+    if (options_.nesterov) {
+      v -= lr * (g + wd * v + mu * b);
+    } else {
+      v -= lr * b;
+    }
   }
 
  private:

@@ -2,41 +2,49 @@
 //
 //   Recipe recipe = Recipe::for_dropout("bbd");
 //   auto history = fit(model, recipe, train, &test, rng, FitOptions{}.with_epochs(60).with_on_epoch(print));
+//   auto history = fit(model, adam, train, &test, rng, FitOptions{}.with_epochs(60).with_batch(100));
 //
 // Per epoch: the KL weight from the recipe's warm-up, one shuffled pass over the training set (EpochRunner), an
-// evaluation on the test set (if given), the gates' n_active, and a callback with all of it (EpochLog).
+// evaluation on the test set (if given), the gates' n_active, a checkpoint (if asked for), and a callback with all of
+// it (EpochLog).
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "bayesdrop/layers/gate.hpp"
 #include "bayesdrop/models/sequential.hpp"
 #include "bayesdrop/optim/adam.hpp"
+#include "bayesdrop/training/authors_choices.hpp"
+#include "bayesdrop/training/checkpoint.hpp"
+#include "bayesdrop/training/epoch_log.hpp"
 #include "bayesdrop/training/epoch_runner.hpp"
 #include "bayesdrop/training/recipe.hpp"
 
 namespace bayesdrop {
 
-/// What one epoch of fit() measured.
-struct EpochLog {
-  int epoch = 0;                ///< 1-based
-  EpochResult train;            ///< training pass (cross-entropy and accuracy under the noise, ELBO parts)
-  EpochResult test;             ///< evaluation pass on the test set (zeros without one)
-  std::vector<double> lr;       ///< learning rate of each optimiser group at the start of the epoch
-  double kl_weight = 1;         ///< KL warm-up weight used in the epoch
-  std::vector<Index> n_active;  ///< every gate's n_active after the epoch, in model order
-};
-
+/// How fit() runs: its length, batch and KL weights (given with an optimiser, or taken from the recipe), callbacks,
+/// and checkpoints. Every field has a with_ setter.
 struct FitOptions {
-  int epochs = 0;  ///< 0: the recipe's epochs
-  ProgressFn progress;                          ///< called after every batch
-  std::function<void(const EpochLog&)> on_epoch;  ///< called after every epoch
+  int epochs = 0;               ///< epochs of the run, > 0 with an optimiser; 0 with a recipe: the recipe's
+  Index batch = 0;              ///< mini-batch size; 0: the recipe's (100 with an optimiser)
+  std::optional<KlSchedule> kl;  ///< KL weight per (0-based) epoch; unset: the recipe's warm-up (1 with an optimiser)
+  ProgressFn progress;                            ///< called after every batch
+  std::function<void(const EpochLog&)> on_epoch;  ///< called after every epoch (and after its checkpoint)
   /// Called before every epoch with its number, the groups' learning rates and the gates' n_active, as the methods'
   /// reference code logs "Epoch 60 start, learning rate 0.000100 n_active: [366, 202, 159]".
   std::function<void(int, const std::vector<double>&, const std::vector<Index>&)> on_epoch_start;
+  std::string checkpoint;           ///< write a checkpoint here after every epoch (training/checkpoint.hpp); "": none
+  std::string checkpoint_metadata;  ///< the caller's settings, stored in the checkpoint and compared on resume
+  std::string resume;               ///< continue the run checkpointed here (with the same settings); "": start afresh
+  int stop_after = 0;  ///< return after this epoch of the run, its checkpoint written (resume later); 0: run to the end
 
   FitOptions& with_epochs(int e) { epochs = e; return *this; }
+  FitOptions& with_batch(Index b) { batch = b; return *this; }
+  FitOptions& with_kl(KlSchedule k) { kl = k; return *this; }
   FitOptions& with_progress(ProgressFn p) { progress = std::move(p); return *this; }
   FitOptions& with_on_epoch(std::function<void(const EpochLog&)> f) { on_epoch = std::move(f); return *this; }
   FitOptions& with_on_epoch_start(
@@ -44,6 +52,19 @@ struct FitOptions {
     on_epoch_start = std::move(f);
     return *this;
   }
+  /// Writes a checkpoint to `path` after every epoch; `metadata` (e.g. the program's settings as JSON) is stored in
+  /// it, and a resumed run must pass the same.
+  FitOptions& with_checkpoint(std::string path, std::string metadata = "") {
+    checkpoint = std::move(path);
+    checkpoint_metadata = std::move(metadata);
+    return *this;
+  }
+  /// Continues the run checkpointed at `path`: model, optimiser, generator, epoch and history are restored from it
+  /// and training goes on from the next epoch. The run must be set up as the one that wrote it (same model, recipe,
+  /// epochs, batch, checkpoint metadata); the model's and generator's state before the call do not matter.
+  FitOptions& with_resume(std::string path) { resume = std::move(path); return *this; }
+  /// Stops after epoch `epoch` of the run (a run split into sessions: resume it from its checkpoint later).
+  FitOptions& with_stop_after(int epoch) { stop_after = epoch; return *this; }
 };
 
 /// Every gate's n_active, in model order.
@@ -56,15 +77,23 @@ std::vector<Index> gate_n_active(const Sequential<Scalar>& model) {
   return active;
 }
 
-/// Trains `model` with an optimiser the caller owns; `kl` gives the KL weight per (0-based) epoch.
+/// Trains `model` with an optimiser the caller owns, for options.epochs epochs of options.batch examples with the
+/// KL weights options.kl. Returns the history of the whole run (with options.resume, the checkpoint's epochs too).
 template <class Scalar>
 std::vector<EpochLog> fit(Sequential<Scalar>& model, Optimizer<Scalar>& optimizer, const Dataset<Scalar>& train,
-                          const Dataset<Scalar>* test, Rng& rng, int epochs, Index batch, const KlSchedule& kl,
-                          const FitOptions& options = {}) {
+                          const Dataset<Scalar>* test, Rng& rng, const FitOptions& options) {
+  const int epochs = options.epochs;
   if (epochs <= 0) throw InvalidArgument("fit: the number of epochs must be positive, got " + std::to_string(epochs));
+  const Index batch = options.batch > 0 ? options.batch : 100;
+  const KlSchedule kl = options.kl.value_or(KlSchedule::constant(1.0));
   EpochRunner<Scalar> runner(EpochOptions{}.with_batch(batch));
-  std::vector<EpochLog> history;
-  for (int epoch = 1; epoch <= epochs; ++epoch) {
+  CheckpointInfo info;
+  info.epochs = epochs;
+  info.batch = batch;
+  info.metadata = options.checkpoint_metadata;
+  if (!options.resume.empty()) info = load_checkpoint(options.resume, model, optimizer, rng, info);
+  std::vector<EpochLog>& history = info.history;
+  for (int epoch = info.epochs_done + 1; epoch <= epochs; ++epoch) {
     EpochLog log;
     log.epoch = epoch;
     for (std::size_t g = 0; g < optimizer.groups().size(); ++g) log.lr.push_back(optimizer.current_lr(g));
@@ -74,21 +103,34 @@ std::vector<EpochLog> fit(Sequential<Scalar>& model, Optimizer<Scalar>& optimize
     log.train = runner.train_epoch(model, optimizer, train, rng, options.progress);
     if (test) log.test = runner.evaluate(model, *test);
     log.n_active = gate_n_active(model);
-    if (options.on_epoch) options.on_epoch(log);
     history.push_back(std::move(log));
+    info.epochs_done = epoch;
+    if (!options.checkpoint.empty()) save_checkpoint(options.checkpoint, model, optimizer, rng, info);
+    if (options.on_epoch) options.on_epoch(history.back());
+    if (options.stop_after > 0 && epoch >= options.stop_after) break;
   }
-  return history;
+  return std::move(history);
 }
 
-/// Trains `model` with Adam and the recipe's groups, schedule and KL warm-up for options.epochs (or the recipe's).
+/// The Adam options of a recipe (its beta1; beta2 and eps at Adam's defaults).
+inline AdamOptions adam_options(const Recipe& recipe) { return AdamOptions{}.with_betas(recipe.adam_beta1, 0.999); }
+
+/// Trains `model` with Adam (the recipe's beta1) and the recipe's groups, schedule, batch and KL warm-up for
+/// options.epochs (or the recipe's), after applying the recipe's model choices (train_clip, kl_scales:
+/// apply_model_choices); options.batch and options.kl, when set, override the recipe's. Pretraining
+/// (recipe.pretrain_epochs) is the caller's: see copy_pretrained_weights.
 template <class Scalar>
 std::vector<EpochLog> fit(Sequential<Scalar>& model, const Recipe& recipe, const Dataset<Scalar>& train,
                           const Dataset<Scalar>* test, Rng& rng, const FitOptions& options = {}) {
-  const int epochs = options.epochs > 0 ? options.epochs : recipe.epochs;
+  FitOptions run = options;
+  if (run.epochs <= 0) run.epochs = recipe.epochs;
+  if (run.batch <= 0) run.batch = recipe.batch;
+  if (!run.kl) run.kl = recipe.kl_schedule(run.epochs);
   if (train.size() <= 0) throw InvalidArgument("fit: the training set is empty");
-  const std::int64_t steps_per_epoch = std::int64_t((train.size() + recipe.batch - 1) / recipe.batch);
-  Adam<Scalar> adam(recipe.param_groups(model, steps_per_epoch, epochs));
-  return fit(model, adam, train, test, rng, epochs, recipe.batch, recipe.kl_schedule(epochs), options);
+  const std::int64_t steps_per_epoch = std::int64_t((train.size() + run.batch - 1) / run.batch);
+  apply_model_choices(model, recipe);
+  Adam<Scalar> adam(recipe.param_groups(model, steps_per_epoch, run.epochs), adam_options(recipe));
+  return fit(model, adam, train, test, rng, run);
 }
 
 }  // namespace bayesdrop

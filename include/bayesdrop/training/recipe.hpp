@@ -40,6 +40,11 @@ struct Recipe {
   double warmup_end = 0;       ///< and epoch where it reaches 1
   int epochs = 60;             ///< the preset's length (the course assignment's table is 60 epochs)
   Index batch = 100;
+  double adam_beta1 = 0.9;     ///< Adam's beta1 (0.95 in SBP's LeNet-5 script)
+  // The authors' choices that act on the model (training/authors_choices.hpp applies them, and cites each):
+  bool train_clip = false;        ///< sparse VD: mask weights of log alpha >= 3 in training too (train_clip=True)
+  int pretrain_epochs = 0;        ///< epochs of the plain network whose weights the model starts from
+  std::vector<double> kl_scales;  ///< KL multiplier of each gate or sparse VD layer in model order; empty: all 1
 
   /// The course assignment's recipe (gates and the plain network).
   static Recipe assignment() { return Recipe{}; }
@@ -62,6 +67,20 @@ struct Recipe {
     Recipe r = sparse_vd();
     r.name = "sparse_vd_lenet5";
     r.decay_start = 0.0;
+    return r;
+  }
+
+  /// SBP's LeNet-5 script (Neklyudov et al. 2017, "Structured Bayesian Pruning via Log-Normal Multiplicative
+  /// Noise"; necludov/group-sparsity-sbp, scripts/lenet/lenet5-sbp.py): one Adam with beta1 = 0.95 at 1e-3 for
+  /// every parameter, no L2, constant for the first half and linear to 0 at the end (from epoch 100 of 200).
+  static Recipe sbp_authors() {
+    Recipe r;
+    r.name = "sbp_authors";
+    r.lr_noise = r.lr_weights;
+    r.weight_decay = 0;
+    r.adam_beta1 = 0.95;
+    r.lr_shape = LrShape::linear_decay;
+    r.decay_start = 0.5;
     return r;
   }
 

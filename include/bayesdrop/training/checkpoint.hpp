@@ -1,0 +1,406 @@
+// Checkpoints of a training run: everything fit() needs to continue a run as if it had never stopped.
+//
+//   fit(model, recipe, train, &test, rng, FitOptions{}.with_checkpoint("run.ckpt", settings_json));  // interrupted
+//   fit(model, recipe, train, &test, rng, FitOptions{}.with_checkpoint("run.ckpt", settings_json).with_resume("run.ckpt"));
+//
+// A checkpoint holds the model (a complete model file, io/model_file.hpp), the optimiser's state (its step count,
+// which is the learning-rate schedules' position, and its per-parameter state: Adam's moments, SGD's momentum), the
+// generator's state, the epochs done (the KL warm-up's position) and the history so far. A run resumed from it
+// draws the same numbers and takes the same steps as the run that wrote it, so it ends with the same model bytes
+// and the same history (timings aside).
+//
+// Format, version 1 (integers little-endian, values as the bits of their IEEE-754 patterns, as in the model file):
+//   magic "BDCHECKP", u32 version, u32 scalar size (4 or 8), metadata (u64 length + bytes, the caller's text),
+//   u32 epochs done, u32 epochs of the run, u64 batch,
+//   generator: 5 x 8 u64 (four lanes' words, the buffered outputs), u32 outputs still buffered,
+//   optimiser: name (u32 length + bytes), u64 steps, u32 groups, per group name, u32 parameter count, f64 base rate,
+//              f64 weight decay, f64 rate at the next step; u32 state tensors, per tensor name, i64 rows, i64 cols,
+//              values,
+//   history: u32 epochs, per epoch its EpochLog (every field, doubles as f64),
+//   model: u64 length + a model file,
+//   u32 zlib crc32 of every byte before it.
+// Writing goes through a temporary file in the same folder, flushed to disk (fsync), then renamed over the old
+// checkpoint, and the folder is synced: at every moment `path` holds either the previous complete checkpoint or the
+// new one, never a broken one. Loading checks everything (magic, version, checksum, lengths, the model's
+// architecture, the optimiser's layout and settings) before it changes anything.
+#pragma once
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bayesdrop/core/error.hpp"
+#include "bayesdrop/core/rng.hpp"
+#include "bayesdrop/io/model_file.hpp"
+#include "bayesdrop/models/sequential.hpp"
+#include "bayesdrop/optim/optimizer.hpp"
+#include "bayesdrop/training/epoch_log.hpp"
+
+namespace bayesdrop {
+
+/// The format version this build writes and reads.
+inline constexpr std::uint32_t checkpoint_file_version = 1;
+
+/// What a checkpoint records about the run besides the model, optimiser and generator.
+struct CheckpointInfo {
+  int epochs_done = 0;            ///< epochs completed (the history's length)
+  int epochs = 0;                 ///< epochs of the whole run
+  Index batch = 0;                ///< mini-batch size
+  std::string metadata;           ///< the caller's text (e.g. the program's settings as JSON); compared on resume
+  std::vector<EpochLog> history;  ///< one entry per completed epoch
+};
+
+namespace detail {
+
+inline constexpr std::string_view checkpoint_magic = "BDCHECKP";
+
+inline DataError checkpoint_error(const std::string& source, const std::string& what) {
+  return DataError("checkpoint '" + source + "': " + what);
+}
+
+inline void checkpoint_put_f64(ModelWriter& w, double v) { w.le(model_bit_cast<std::uint64_t>(v), 8); }
+inline double checkpoint_get_f64(ModelReader& in, const char* what) {
+  return model_bit_cast<double>(in.le(8, what));
+}
+
+inline void checkpoint_put_result(ModelWriter& w, const EpochResult& r) {
+  for (double v : {r.cross_entropy, r.accuracy, r.kl, r.seconds}) checkpoint_put_f64(w, v);
+  w.le(static_cast<std::uint64_t>(r.examples), 8);
+  for (double v : {r.elbo.cross_entropy, r.elbo.kl, r.elbo.kl_weight, r.elbo.n, r.elbo.l2}) checkpoint_put_f64(w, v);
+}
+inline EpochResult checkpoint_get_result(ModelReader& in) {
+  EpochResult r;
+  for (double* v : {&r.cross_entropy, &r.accuracy, &r.kl, &r.seconds}) *v = checkpoint_get_f64(in, "a result");
+  r.examples = static_cast<Index>(in.le(8, "a result"));
+  for (double* v : {&r.elbo.cross_entropy, &r.elbo.kl, &r.elbo.kl_weight, &r.elbo.n, &r.elbo.l2}) {
+    *v = checkpoint_get_f64(in, "a result");
+  }
+  return r;
+}
+
+/// Writes `bytes` to `path` so that a crash at any moment leaves either the old file or the new one: a temporary
+/// file in the same folder, fsync, rename over `path`, fsync of the folder. Throws DataError naming the path.
+inline void write_file_durably(const std::string& path, const std::string& bytes, const char* what) {
+  const std::string tmp = path + ".tmp";
+  auto fail = [&](const std::string& step, int err) {
+    ::unlink(tmp.c_str());
+    return DataError(std::string(what) + " '" + path + "': cannot write (" + step + "): " + std::strerror(err) +
+                     "; check that the folder exists and is writable");
+  };
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw fail("open '" + tmp + "'", errno);
+  for (std::size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : EIO;
+      ::close(fd);
+      throw fail("write", err);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw fail("fsync", err);
+  }
+  if (::close(fd) != 0) throw fail("close", errno);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw fail("rename", errno);
+  // The rename is durable once the folder's entry is: sync the folder (best effort; some file systems refuse it).
+  const auto slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+}  // namespace detail
+
+/// The checkpoint's bytes (see the format above) for a run at the end of epoch info.epochs_done.
+template <class Scalar>
+std::string serialize_checkpoint(const Sequential<Scalar>& model, Optimizer<Scalar>& optimizer, const Rng& rng,
+                                 const CheckpointInfo& info) {
+  detail::check_model_scalar<Scalar>();
+  if (info.epochs_done < 0 || info.epochs_done > info.epochs ||
+      info.history.size() != static_cast<std::size_t>(info.epochs_done)) {
+    throw InvalidArgument("serialize_checkpoint: " + std::to_string(info.epochs_done) + " epochs done of " +
+                          std::to_string(info.epochs) + " with a history of " + std::to_string(info.history.size()) +
+                          " epochs; they must agree");
+  }
+  detail::ModelWriter w;
+  w.out.append(detail::checkpoint_magic);
+  w.le(checkpoint_file_version, 4);
+  w.le(sizeof(Scalar), 4);
+  w.le(info.metadata.size(), 8);
+  w.out.append(info.metadata);
+  w.le(static_cast<std::uint64_t>(info.epochs_done), 4);
+  w.le(static_cast<std::uint64_t>(info.epochs), 4);
+  w.le(static_cast<std::uint64_t>(info.batch), 8);
+
+  const Rng::Snapshot s = rng.snapshot();
+  for (const auto* lanes : {&s.s0, &s.s1, &s.s2, &s.s3, &s.buffer}) {
+    for (std::uint64_t word : *lanes) w.le(word, 8);
+  }
+  w.le(static_cast<std::uint64_t>(s.buffered), 4);
+
+  w.str(optimizer.name());
+  w.le(static_cast<std::uint64_t>(optimizer.steps()), 8);
+  const auto& groups = optimizer.groups();
+  w.le(groups.size(), 4);
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    w.str(groups[g].name);
+    w.le(groups[g].params.size(), 4);
+    detail::checkpoint_put_f64(w, groups[g].lr);
+    detail::checkpoint_put_f64(w, groups[g].weight_decay);
+    detail::checkpoint_put_f64(w, optimizer.current_lr(g));
+  }
+  const auto state = optimizer.state();
+  w.le(state.size(), 4);
+  for (const auto& t : state) {
+    w.str(t.name);
+    w.le(static_cast<std::uint64_t>(t.value->rows()), 8);
+    w.le(static_cast<std::uint64_t>(t.value->cols()), 8);
+    for (Index k = 0; k < t.value->size(); ++k) w.value(t.value->data()[k]);
+  }
+
+  w.le(info.history.size(), 4);
+  for (const auto& log : info.history) {
+    w.le(static_cast<std::uint64_t>(log.epoch), 4);
+    detail::checkpoint_put_result(w, log.train);
+    detail::checkpoint_put_result(w, log.test);
+    w.le(log.lr.size(), 4);
+    for (double v : log.lr) detail::checkpoint_put_f64(w, v);
+    detail::checkpoint_put_f64(w, log.kl_weight);
+    w.le(log.n_active.size(), 4);
+    for (Index v : log.n_active) w.le(static_cast<std::uint64_t>(v), 8);
+  }
+
+  const std::string model_bytes = serialize_model(model);
+  w.le(model_bytes.size(), 8);
+  w.out.append(model_bytes);
+  w.le(detail::model_crc(w.out), 4);
+  return std::move(w.out);
+}
+
+/// Restores a run from checkpoint bytes into `model`, `optimizer` and `rng` and returns what else it recorded.
+/// `expect` names the resuming run's settings: its epochs, batch and metadata must equal the checkpoint's, and the
+/// model and optimiser must be built as in the run that wrote it (same layers and shapes, same optimiser, groups,
+/// rates and schedules). Throws DataError for bytes that are not a valid checkpoint, ShapeError for another
+/// architecture, InvalidArgument for other settings; on any error nothing is changed.
+template <class Scalar>
+CheckpointInfo deserialize_checkpoint(Sequential<Scalar>& model, Optimizer<Scalar>& optimizer, Rng& rng,
+                                      std::string_view b, const CheckpointInfo& expect,
+                                      const std::string& source = "<memory>") {
+  detail::check_model_scalar<Scalar>();
+  constexpr std::size_t min_bytes = 8 + 4 + 4 + 4;
+  if (b.substr(0, detail::checkpoint_magic.size()) != detail::checkpoint_magic) {
+    if (b.size() < detail::checkpoint_magic.size() && detail::checkpoint_magic.substr(0, b.size()) == b) {
+      throw detail::checkpoint_error(source, "the file is truncated (" + std::to_string(b.size()) + " bytes)");
+    }
+    throw detail::checkpoint_error(source, "not a bayesdrop checkpoint (it does not start with \"BDCHECKP\")");
+  }
+  if (b.size() < min_bytes) {
+    throw detail::checkpoint_error(source, "the file is truncated (" + std::to_string(b.size()) + " bytes)");
+  }
+  const auto version = static_cast<std::uint32_t>(detail::model_le(b.data() + 8, 4));
+  if (version != checkpoint_file_version) {
+    throw detail::checkpoint_error(source, "format version " + std::to_string(version) + "; this build reads version " +
+                                               std::to_string(checkpoint_file_version));
+  }
+  const std::string_view body = b.substr(0, b.size() - 4);
+  if (detail::model_crc(body) != detail::model_le(b.data() + body.size(), 4)) {
+    throw detail::checkpoint_error(source, "checksum mismatch: the file is corrupt or truncated; start the run "
+                                           "afresh without resuming");
+  }
+  const std::string label = "checkpoint '" + source + "'";
+  detail::ModelReader in(body.substr(12), label);
+  const auto scalar_bytes = static_cast<std::uint32_t>(in.le(4, "the scalar size"));
+  if (scalar_bytes != sizeof(Scalar)) {
+    throw InvalidArgument(label + ": written by a " + (scalar_bytes == 4 ? "float" : "double") +
+                          " run; resume it with the same scalar type");
+  }
+  CheckpointInfo info;
+  const std::uint64_t meta = in.le(8, "the metadata length");
+  info.metadata.assign(in.take(meta, "the metadata"), static_cast<std::size_t>(meta));
+  info.epochs_done = static_cast<int>(in.le(4, "the epochs done"));
+  info.epochs = static_cast<int>(in.le(4, "the epochs"));
+  info.batch = static_cast<Index>(in.le(8, "the batch size"));
+
+  Rng::Snapshot snap;
+  for (auto* lanes : {&snap.s0, &snap.s1, &snap.s2, &snap.s3, &snap.buffer}) {
+    for (auto& word : *lanes) word = in.le(8, "the generator state");
+  }
+  snap.buffered = static_cast<int>(in.le(4, "the generator state"));
+
+  // The optimiser: kind, steps, groups as they were built, then its state tensors.
+  const std::string_view opt_name = in.str("the optimiser's name");
+  const auto steps = static_cast<std::int64_t>(in.le(8, "the optimiser's steps"));
+  const auto& groups = optimizer.groups();
+  const std::uint64_t group_count = in.le(4, "the group count");
+  std::string settings_error;
+  if (opt_name != optimizer.name()) {
+    settings_error = "the optimiser is " + detail::model_quote(opt_name) + " in the checkpoint but '" +
+                     optimizer.name() + "' here";
+  } else if (group_count != groups.size()) {
+    settings_error = "the optimiser has " + std::to_string(group_count) + " parameter groups in the checkpoint but " +
+                     std::to_string(groups.size()) + " here";
+  }
+  for (std::uint64_t g = 0; g < group_count; ++g) {
+    const std::string_view name = in.str("a group's name");
+    const std::uint64_t count = in.le(4, "a group's size");
+    const double lr = detail::checkpoint_get_f64(in, "a group's rate");
+    const double wd = detail::checkpoint_get_f64(in, "a group's weight decay");
+    const double next_lr = detail::checkpoint_get_f64(in, "a group's rate");
+    if (!settings_error.empty() || g >= groups.size()) continue;
+    const auto& mine = groups[static_cast<std::size_t>(g)];
+    const std::string which = "group '" + mine.name + "'";
+    if (name != mine.name || count != mine.params.size()) {
+      settings_error = "group " + std::to_string(g) + " is " + detail::model_quote(name) + " of " +
+                       std::to_string(count) + " parameters in the checkpoint but '" + mine.name + "' of " +
+                       std::to_string(mine.params.size()) + " here";
+    } else if (lr != mine.lr || wd != mine.weight_decay) {
+      settings_error = which + " has rate " + std::to_string(lr) + " and weight decay " + std::to_string(wd) +
+                       " in the checkpoint but " + std::to_string(mine.lr) + " and " +
+                       std::to_string(mine.weight_decay) + " here";
+    } else if (steps >= 0 && next_lr != mine.lr * mine.schedule.factor(steps)) {
+      settings_error = which + "'s schedule gives rate " + std::to_string(next_lr) + " at step " +
+                       std::to_string(steps) + " in the checkpoint but " +
+                       std::to_string(mine.lr * mine.schedule.factor(steps)) + " here (another schedule or length)";
+    }
+  }
+  auto state = optimizer.state();
+  const std::uint64_t state_count = in.le(4, "the state count");
+  if (settings_error.empty() && state_count != state.size()) {
+    settings_error = "the optimiser has " + std::to_string(state_count) + " state tensors in the checkpoint but " +
+                     std::to_string(state.size()) + " here";
+  }
+  std::vector<const char*> state_values;
+  for (std::uint64_t i = 0; i < state_count; ++i) {
+    in.layer = -1;
+    const detail::FileTensor t = [&] {
+      detail::FileTensor f{};
+      f.name = in.str("a state tensor's name");
+      f.rows = static_cast<std::int64_t>(in.le(8, "rows"));
+      f.cols = static_cast<std::int64_t>(in.le(8, "cols"));
+      const std::uint64_t room = in.left() / sizeof(Scalar);
+      if (f.rows < 0 || f.cols < 0 ||
+          (f.rows > 0 && static_cast<std::uint64_t>(f.cols) > room / static_cast<std::uint64_t>(f.rows))) {
+        throw detail::checkpoint_error(source, "optimiser state " + detail::model_quote(f.name) + " claims " +
+                                                   detail::shape_string(f.rows, f.cols) +
+                                                   " values beyond the end of the file: the file is corrupt");
+      }
+      f.values = in.take(static_cast<std::uint64_t>(f.rows * f.cols) * sizeof(Scalar), "values");
+      return f;
+    }();
+    if (settings_error.empty()) {
+      const auto& mine = state[static_cast<std::size_t>(i)];
+      if (t.name != mine.name || t.rows != mine.value->rows() || t.cols != mine.value->cols()) {
+        settings_error = "optimiser state " + std::to_string(i) + " is " + detail::model_quote(t.name) + " " +
+                         detail::shape_string(t.rows, t.cols) + " in the checkpoint but '" + mine.name + "' " +
+                         detail::shape_string(mine.value->rows(), mine.value->cols()) + " here";
+      }
+    }
+    state_values.push_back(t.values);
+  }
+
+  const std::uint64_t epochs_logged = in.le(4, "the history length");
+  for (std::uint64_t e = 0; e < epochs_logged; ++e) {
+    EpochLog log;
+    log.epoch = static_cast<int>(in.le(4, "an epoch number"));
+    log.train = detail::checkpoint_get_result(in);
+    log.test = detail::checkpoint_get_result(in);
+    const std::uint64_t lrs = in.le(4, "the rates' count");
+    if (lrs > in.left() / 8) throw detail::checkpoint_error(source, "a history entry is corrupt");
+    for (std::uint64_t k = 0; k < lrs; ++k) log.lr.push_back(detail::checkpoint_get_f64(in, "a rate"));
+    log.kl_weight = detail::checkpoint_get_f64(in, "a KL weight");
+    const std::uint64_t gates = in.le(4, "the gates' count");
+    if (gates > in.left() / 8) throw detail::checkpoint_error(source, "a history entry is corrupt");
+    for (std::uint64_t k = 0; k < gates; ++k) log.n_active.push_back(static_cast<Index>(in.le(8, "an n_active")));
+    info.history.push_back(std::move(log));
+  }
+  const std::uint64_t model_size = in.le(8, "the model's length");
+  const std::string_view model_bytes(in.take(model_size, "the model"), static_cast<std::size_t>(model_size));
+  if (in.left() != 0) {
+    throw detail::checkpoint_error(source, std::to_string(in.left()) + " unexpected bytes after the model: the file "
+                                                                       "is corrupt");
+  }
+  if (info.history.size() != static_cast<std::size_t>(info.epochs_done) || info.epochs_done > info.epochs) {
+    throw detail::checkpoint_error(source, "its history does not match its epoch count: the file is corrupt");
+  }
+
+  // Settings of the resuming run against the checkpoint's, before anything is changed.
+  const std::string fix = "; resume with the settings of the run that wrote it, or start afresh without resuming";
+  if (info.metadata != expect.metadata) {
+    throw InvalidArgument(label + ": written by a run with other settings (checkpoint: " + info.metadata +
+                          "; this run: " + expect.metadata + ")" + fix);
+  }
+  if (info.epochs != expect.epochs || info.batch != expect.batch) {
+    throw InvalidArgument(label + ": written by a run of " + std::to_string(info.epochs) + " epochs of batch " +
+                          std::to_string(info.batch) + ", this run has " + std::to_string(expect.epochs) +
+                          " epochs of batch " + std::to_string(expect.batch) + fix);
+  }
+  if (!settings_error.empty()) {
+    // Another architecture also changes the optimiser's layout; say what the real difference is: try the model (a
+    // failed load changes nothing; a successful one is undone).
+    const std::string mine = serialize_model(model);
+    deserialize_model(model, model_bytes, source + " (its model)");
+    deserialize_model(model, mine);
+    throw InvalidArgument(label + ": " + settings_error + fix);
+  }
+  if (steps < 0) throw detail::checkpoint_error(source, "a negative step count: the file is corrupt");
+  Rng restored(0);
+  try {
+    restored.restore(snap);
+  } catch (const InvalidArgument& e) {
+    throw detail::checkpoint_error(source, std::string("the generator state is invalid (") + e.what() +
+                                               "): the file is corrupt");
+  }
+
+  // The model last: it checks itself completely and changes nothing on failure; after it nothing can fail.
+  deserialize_model(model, model_bytes, source + " (its model)");
+  for (std::size_t i = 0; i < state.size(); ++i) {
+    Matrix<Scalar>& target = *state[i].value;
+    for (Index k = 0; k < target.size(); ++k) {
+      target.data()[k] = detail::model_value<Scalar>(state_values[i] + k * sizeof(Scalar), sizeof(Scalar));
+    }
+  }
+  optimizer.set_steps(steps);
+  rng = restored;
+  return info;
+}
+
+/// Writes a checkpoint of the run to `path` durably (see the top of this file). Throws DataError naming the path.
+template <class Scalar>
+void save_checkpoint(const std::string& path, const Sequential<Scalar>& model, Optimizer<Scalar>& optimizer,
+                     const Rng& rng, const CheckpointInfo& info) {
+  detail::write_file_durably(path, serialize_checkpoint(model, optimizer, rng, info), "checkpoint");
+}
+
+/// Restores the run checkpointed at `path` (see deserialize_checkpoint). Throws DataError, ShapeError or
+/// InvalidArgument naming the path; on any error nothing is changed.
+template <class Scalar>
+CheckpointInfo load_checkpoint(const std::string& path, Sequential<Scalar>& model, Optimizer<Scalar>& optimizer,
+                               Rng& rng, const CheckpointInfo& expect) {
+  std::string bytes;
+  try {
+    bytes = detail::read_model_bytes(path);
+  } catch (const DataError&) {
+    errno = 0;
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    const int err = errno;
+    if (f) std::fclose(f);
+    throw detail::checkpoint_error(path, f ? "cannot be read (larger than 1 GiB or a read error)"
+                                           : std::string("cannot open: ") + std::strerror(err ? err : ENOENT));
+  }
+  return deserialize_checkpoint(model, optimizer, rng, bytes, expect, path);
+}
+
+}  // namespace bayesdrop

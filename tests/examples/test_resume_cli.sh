@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# bayesdrop-mnist --checkpoint/--resume at the program level: a run stopped after epoch 1 and resumed ends with the
+# same model file and report (timings aside) as the run done in one go; a checkpoint of other settings or a corrupt
+# one is refused with exit status 2 and a message naming the file. Writes its own tiny IDX data set (random pixels).
+#   test_resume_cli.sh <path to bayesdrop-mnist>
+set -euo pipefail
+trainer="$1"
+dir="$(mktemp -d)"
+trap 'rm -rf "$dir"' EXIT
+python3 - "$dir" <<'PY'
+import random, struct, sys
+random.seed(1)
+for stem, n in (("train", 80), ("t10k", 30)):
+    with open(f"{sys.argv[1]}/{stem}-images-idx3-ubyte", "wb") as f:
+        f.write(struct.pack(">IIII", 2051, n, 28, 28) + bytes(random.randrange(256) for _ in range(n * 784)))
+    with open(f"{sys.argv[1]}/{stem}-labels-idx1-ubyte", "wb") as f:
+        f.write(struct.pack(">II", 2049, n) + bytes(i % 10 for i in range(n)))
+PY
+base=(--data "$dir" --model lenet300 --dropout sparsevd --train-clip --epochs 3 --batch 20 --threads 1)
+run=("${base[@]}" --quiet)
+"$trainer" "${run[@]}" --save "$dir/straight.model" --report "$dir/straight.json"
+out="$("$trainer" "${run[@]}" --checkpoint "$dir/ck" --stop-after 1 --save "$dir/resumed.model")"
+[[ "$out" == *"stopped after epoch 1 of 3"* ]] || { echo "FAIL: no stop message: $out"; exit 1; }
+[[ ! -e "$dir/resumed.model" ]] || { echo "FAIL: a stopped session saved a model"; exit 1; }
+# Without --quiet: the session must say it resumed and train epochs 2 and 3 only (a fresh run from the same seed
+# would also end with the same model, so the bytes alone do not show that the checkpoint was used).
+out="$("$trainer" "${base[@]}" --checkpoint "$dir/ck" --resume "$dir/ck" --save "$dir/resumed.model" \
+  --report "$dir/resumed.json")"
+[[ "$out" == *"resuming from $dir/ck"* && "$out" != *"train: epoch 1,"* && "$out" == *"train: epoch 2,"* ]] ||
+  { echo "FAIL: the resumed session did not continue from epoch 2: $out"; exit 1; }
+cmp "$dir/straight.model" "$dir/resumed.model" || { echo "FAIL: the resumed model differs"; exit 1; }
+python3 - "$dir/straight.json" "$dir/resumed.json" <<'PY'
+import json, sys
+def strip(d):
+    if isinstance(d, dict):
+        return {k: strip(v) for k, v in d.items() if "seconds" not in k}
+    if isinstance(d, list):
+        return [strip(v) for v in d]
+    return d
+a, b = (strip(json.load(open(p))) for p in sys.argv[1:])
+if a != b:
+    sys.exit("FAIL: the reports differ in " + ", ".join(k for k in a if a[k] != b.get(k)))
+PY
+set +e
+msg="$("$trainer" "${run[@]}" --p 0.3 --resume "$dir/ck" 2>&1)"; status=$?
+[[ $status == 2 && "$msg" == *"other settings"* && "$msg" == *"$dir/ck"* ]] || { echo "FAIL: other settings: $status $msg"; exit 1; }
+head -c 500 "$dir/ck" >"$dir/bad"
+msg="$("$trainer" "${run[@]}" --resume "$dir/bad" 2>&1)"; status=$?
+[[ $status == 2 && "$msg" == *"checksum mismatch"* ]] || { echo "FAIL: corrupt: $status $msg"; exit 1; }
+echo "resume CLI: all checks passed"

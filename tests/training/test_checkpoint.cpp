@@ -1,0 +1,246 @@
+// Checkpoints: a run interrupted and resumed ends exactly as the uninterrupted run; other runs' or corrupt
+// checkpoints are refused with a clear error and change nothing.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "bayesdrop/io/model_file.hpp"
+#include "bayesdrop/models/zoo.hpp"
+#include "bayesdrop/optim/sgd.hpp"
+#include "bayesdrop/training/checkpoint.hpp"
+#include "bayesdrop/training/fit.hpp"
+#include "bayesdrop/training/recipe.hpp"
+
+using namespace bayesdrop;
+
+namespace {
+
+// n random 28x28 "images" of 10 classes: enough for the noise, schedules and gates to matter.
+Dataset<float> noise_data(std::uint64_t seed, Index n) {
+  Rng rng(seed);
+  Dataset<float> d;
+  d.shape = ImageShape{1, 28, 28};
+  d.images.resize(784, n);
+  rng.uniform(d.images);
+  d.labels.resize(n);
+  for (Index i = 0; i < n; ++i) d.labels[i] = Label((i * 7) % 10);
+  return d;
+}
+
+std::string temp_path(const std::string& name) { return "bayesdrop_test_checkpoint_" + name; }
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+// Everything of a history except the timings.
+void check_same_history(const std::vector<EpochLog>& a, const std::vector<EpochLog>& b) {
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    CHECK(a[i].epoch == b[i].epoch);
+    CHECK(a[i].train.cross_entropy == b[i].train.cross_entropy);
+    CHECK(a[i].train.accuracy == b[i].train.accuracy);
+    CHECK(a[i].train.kl == b[i].train.kl);
+    CHECK(a[i].train.elbo.total() == b[i].train.elbo.total());
+    CHECK(a[i].train.examples == b[i].train.examples);
+    CHECK(a[i].test.cross_entropy == b[i].test.cross_entropy);
+    CHECK(a[i].test.accuracy == b[i].test.accuracy);
+    CHECK(a[i].lr == b[i].lr);
+    CHECK(a[i].kl_weight == b[i].kl_weight);
+    CHECK(a[i].n_active == b[i].n_active);
+  }
+}
+
+struct Run {
+  ModelSpec spec;
+  Recipe recipe;
+  int epochs = 4;
+};
+
+// Trains run.spec from seed 3 for run.epochs epochs with `options`; returns the model bytes and the history.
+std::pair<std::string, std::vector<EpochLog>> train(const Run& run, const FitOptions& options) {
+  const auto train_set = noise_data(1, 60), test_set = noise_data(2, 30);
+  Rng rng(3);
+  auto model = build_model<float>(run.spec, rng);
+  FitOptions o = options;
+  o.with_epochs(run.epochs).with_batch(20);
+  auto history = fit(model, run.recipe, train_set, &test_set, rng, o);
+  return {serialize_model(model), history};
+}
+
+}  // namespace
+
+TEST_CASE("a run interrupted after an epoch and resumed ends with the same model and history", "[training]") {
+  // Sparse VD with its warm-up and linear decay (the KL weight and rate change every epoch), and BBD with two rate
+  // groups and piecewise steps: each draws noise every batch, so a generator or optimiser restored wrongly shows.
+  Recipe svd = Recipe::sparse_vd();
+  Recipe bbd = Recipe::assignment();
+  for (const Run& run : {Run{ModelSpec{"lenet300", "sparsevd"}, svd, 3}, Run{ModelSpec{"lenet300", "bbd"}, bbd, 3}}) {
+    CAPTURE(run.spec.dropout);
+    const std::string path = temp_path(run.spec.dropout);
+    std::remove(path.c_str());
+    const auto straight = train(run, FitOptions{});
+
+    // The interrupted run: stopped (by an exception, as a kill would) after epoch 1, its checkpoint written.
+    int seen = 0;
+    FitOptions first = FitOptions{}.with_checkpoint(path, "settings").with_on_epoch([&](const EpochLog& log) {
+      ++seen;
+      if (log.epoch == 1) throw std::runtime_error("interrupted");
+    });
+    CHECK_THROWS_WITH(train(run, first), "interrupted");
+    CHECK(seen == 1);
+
+    // The resumed run starts from another generator state and freshly built model: the checkpoint restores both.
+    const auto resumed = train(run, FitOptions{}.with_checkpoint(path, "settings").with_resume(path));
+    CHECK(resumed.first == straight.first);
+    check_same_history(resumed.second, straight.second);
+    CHECK(resumed.second.front().train.seconds > 0);  // the epochs before the interruption keep their timings
+
+    // The checkpoint of the finished run resumes to nothing more to do.
+    int more = 0;
+    const auto again = train(run, FitOptions{}.with_resume(path).with_checkpoint(path, "settings").with_on_epoch(
+                                      [&](const EpochLog&) { ++more; }));
+    CHECK(more == 0);
+    CHECK(again.first == straight.first);
+    std::remove(path.c_str());
+  }
+}
+
+TEST_CASE("a checkpoint restores an SGD run's momentum and step count", "[training]") {
+  const auto data = noise_data(4, 32);
+  Dataset<double> d;
+  d.shape = data.shape;
+  d.images = data.images.template cast<double>();
+  d.labels = data.labels;
+  const std::string path = temp_path("sgd");
+  auto run = [&](int stop_after, bool resume) {
+    Rng rng(9);
+    auto model = build_model<double>(ModelSpec{"lenet300", "gaussian"}, rng);
+    Sgd<double> sgd({ParamGroup<double>{"all", model.parameters(), 0.05, 1e-4, LrSchedule::linear_decay(8, 0.25)}},
+                    SgdOptions{}.with_momentum(0.9));
+    FitOptions o = FitOptions{}.with_epochs(4).with_batch(16).with_checkpoint(path).with_on_epoch(
+        [&](const EpochLog& log) {
+          if (log.epoch == stop_after) throw std::runtime_error("interrupted");
+        });
+    if (resume) o.with_resume(path);
+    try {
+      fit(model, sgd, d, static_cast<const Dataset<double>*>(nullptr), rng, o);
+    } catch (const std::runtime_error&) {
+    }
+    return std::make_pair(serialize_model(model), sgd.steps());
+  };
+  const auto straight = run(0, false);
+  CHECK(straight.second == 8);
+  run(1, false);
+  const auto resumed = run(0, true);
+  CHECK(resumed.second == 8);
+  CHECK(resumed.first == straight.first);
+  std::remove(path.c_str());
+}
+
+TEST_CASE("a checkpoint of another run, a corrupt one or a missing one is refused and changes nothing",
+          "[training]") {
+  const std::string path = temp_path("refuse");
+  const auto train_set = noise_data(1, 60);
+  Recipe recipe = Recipe::assignment();
+  {
+    Rng rng(3);
+    auto model = build_model<float>(ModelSpec{"lenet300", "bbd"}, rng);
+    fit(model, recipe, train_set, static_cast<const Dataset<float>*>(nullptr), rng,
+        FitOptions{}.with_epochs(2).with_batch(30).with_checkpoint(path, "{\"dropout\": \"bbd\"}"));
+  }
+  const std::string good = read_bytes(path);
+  REQUIRE(good.size() > 1000);
+
+  // Resumes `spec` from the file at `file` with the given metadata and epochs; checks the model is left unchanged.
+  auto resume = [&](const ModelSpec& spec, const std::string& file, const std::string& metadata, int epochs) {
+    Rng rng(3);
+    auto model = build_model<float>(spec, rng);
+    const std::string before = serialize_model(model);
+    const Rng::Snapshot rng_before = rng.snapshot();
+    try {
+      fit(model, recipe, train_set, static_cast<const Dataset<float>*>(nullptr), rng,
+          FitOptions{}.with_epochs(epochs).with_batch(30).with_checkpoint(file, metadata).with_resume(file));
+    } catch (...) {
+      CHECK(serialize_model(model) == before);
+      CHECK(rng.snapshot().s0 == rng_before.s0);
+      throw;
+    }
+  };
+  const std::string meta = "{\"dropout\": \"bbd\"}";
+  SECTION("the same run resumes") { CHECK_NOTHROW(resume(ModelSpec{"lenet300", "bbd"}, path, meta, 2)); }
+  SECTION("another dropout type: another architecture") {
+    CHECK_THROWS_AS(resume(ModelSpec{"lenet300", "sbp"}, path, meta, 2), ShapeError);
+    CHECK_THROWS_WITH(resume(ModelSpec{"lenet300", "sbp"}, path, meta, 2),
+                      Catch::Contains(path) && Catch::Contains("StructuredBayesianPruning in the model"));
+  }
+  SECTION("another network") {
+    CHECK_THROWS_AS(resume(ModelSpec{"mlp", "bbd"}, path, meta, 2), ShapeError);
+  }
+  SECTION("other settings (metadata)") {
+    CHECK_THROWS_WITH(resume(ModelSpec{"lenet300", "bbd"}, path, "{\"dropout\": \"bbd\", \"p\": 0.3}", 2),
+                      Catch::Contains("other settings") && Catch::Contains(path));
+  }
+  SECTION("another length") {
+    CHECK_THROWS_WITH(resume(ModelSpec{"lenet300", "bbd"}, path, meta, 3),
+                      Catch::Contains("run of 2 epochs") && Catch::Contains("this run has 3 epochs"));
+  }
+  SECTION("a flipped byte") {
+    std::string bad = good;
+    bad[bad.size() / 2] ^= 0x10;
+    write_bytes(path + ".bad", bad);
+    CHECK_THROWS_AS(resume(ModelSpec{"lenet300", "bbd"}, path + ".bad", meta, 2), DataError);
+    CHECK_THROWS_WITH(resume(ModelSpec{"lenet300", "bbd"}, path + ".bad", meta, 2),
+                      Catch::Contains("checkpoint '" + path + ".bad'") && Catch::Contains("checksum mismatch"));
+  }
+  SECTION("a truncated file") {
+    write_bytes(path + ".bad", good.substr(0, good.size() - 100));
+    CHECK_THROWS_WITH(resume(ModelSpec{"lenet300", "bbd"}, path + ".bad", meta, 2), Catch::Contains("checksum mismatch"));
+    write_bytes(path + ".bad", good.substr(0, 5));
+    CHECK_THROWS_WITH(resume(ModelSpec{"lenet300", "bbd"}, path + ".bad", meta, 2), Catch::Contains("truncated"));
+  }
+  SECTION("a model file is not a checkpoint") {
+    Rng rng(1);
+    save_model(build_model<float>(ModelSpec{"lenet300", "bbd"}, rng), path + ".bad");
+    CHECK_THROWS_WITH(resume(ModelSpec{"lenet300", "bbd"}, path + ".bad", meta, 2),
+                      Catch::Contains("not a bayesdrop checkpoint"));
+  }
+  SECTION("a missing file") {
+    CHECK_THROWS_WITH(resume(ModelSpec{"lenet300", "bbd"}, path + ".missing", meta, 2),
+                      Catch::Contains("cannot open") && Catch::Contains(path + ".missing"));
+  }
+  std::remove((path + ".bad").c_str());
+  std::remove(path.c_str());
+}
+
+TEST_CASE("a checkpoint that cannot be written leaves the previous one intact", "[training]") {
+  const std::string path = temp_path("intact");
+  const auto train_set = noise_data(1, 60);
+  Rng rng(3);
+  auto model = build_model<float>(ModelSpec{"lenet300", "none"}, rng);
+  Adam<float> adam({ParamGroup<float>{"all", model.parameters(), 1e-3}});
+  CheckpointInfo info;
+  info.epochs = 3;
+  info.batch = 30;
+  save_checkpoint(path, model, adam, rng, info);
+  const std::string before = read_bytes(path);
+  // A directory where the temporary file should go: opening it for writing fails, as on a full or read-only disk.
+  REQUIRE(std::system(("mkdir -p " + path + ".tmp").c_str()) == 0);
+  fit(model, adam, train_set, static_cast<const Dataset<float>*>(nullptr), rng,
+      FitOptions{}.with_epochs(1).with_batch(30));
+  info.epochs_done = 0;
+  CHECK_THROWS_WITH(save_checkpoint(path, model, adam, rng, info),
+                    Catch::Contains("checkpoint '" + path + "'") && Catch::Contains("cannot write"));
+  CHECK(read_bytes(path) == before);
+  std::remove((path + ".tmp").c_str());
+  std::remove(path.c_str());
+}
