@@ -60,6 +60,7 @@
 #include "bayesdrop/models/compact.hpp"
 #include "bayesdrop/models/lenet5.hpp"
 #include "bayesdrop/models/mlp.hpp"
+#include "bayesdrop/models/registry.hpp"
 #include "bayesdrop/models/sequential.hpp"
 #include "bayesdrop/models/summary.hpp"
 #include "bayesdrop/models/zoo.hpp"

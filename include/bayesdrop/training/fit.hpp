@@ -1,6 +1,6 @@
 // Training a model for a number of epochs with the ELBO loss: the loop every example and test shares.
 //
-//   Recipe recipe = Recipe::for_dropout("bbd");
+//   Recipe recipe = recipe_for_dropout("bbd");
 //   auto history = fit(model, recipe, train, &test, rng, FitOptions{}.with_epochs(60).with_on_epoch(print));
 //
 // Per epoch: the KL weight from the recipe's warm-up, one shuffled pass over the training set (EpochRunner), an
