@@ -106,3 +106,19 @@ TEST_CASE("Sequential skips the input gradient of parameter-free front layers wh
   for (std::size_t i = 0; i < with_dx.size(); ++i) CHECK(net.parameters()[i]->grad == with_dx[i]);
   CHECK(dx.rows() == 6);
 }
+
+TEST_CASE("Sequential backward before any forward says to call forward first", "[model][sequential]") {
+  Rng rng(4);
+  Sequential<float> net;
+  net.emplace<Linear>(3, 4, rng);
+  net.emplace<ReLU>(4);
+  net.emplace<Linear>(4, 2, rng);
+  Matrix<float> x(3, 5), dx;
+  rng.uniform(x);
+  const Matrix<float> dy = Matrix<float>::Ones(2, 5);
+  CHECK_THROWS_WITH(net.backward(x, dy, &dx), Catch::Contains("Sequential") && Catch::Contains("no forward yet") &&
+                                                  Catch::Contains("call forward"));
+  net.forward(x, Context::train(rng));
+  net.backward(x, dy, &dx);
+  CHECK(dx.rows() == 3);
+}
