@@ -7,6 +7,7 @@
 #pragma once
 
 // core: types, errors, random numbers, the layer contract
+#include "bayesdrop/core/compact_form.hpp"
 #include "bayesdrop/core/context.hpp"
 #include "bayesdrop/core/error.hpp"
 #include "bayesdrop/core/init.hpp"
