@@ -50,6 +50,7 @@
 #include "bayesdrop/layers/sparse_vd_conv2d.hpp"
 #include "bayesdrop/layers/sparse_vd_linear.hpp"
 #include "bayesdrop/layers/sparse_vd_options.hpp"
+#include "bayesdrop/layers/sparse_vd_posterior.hpp"
 #include "bayesdrop/layers/structured_bayesian_pruning.hpp"
 #include "bayesdrop/layers/variational_dropout.hpp"
 #include "bayesdrop/layers/variational_linear.hpp"

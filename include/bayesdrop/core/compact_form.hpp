@@ -157,7 +157,8 @@ class GateForm : public CompactForm<Scalar> {
   bool folds_into_next() const override { return true; }
   CompactRows<Scalar> fold(CompactRows<Scalar> a, const std::string& where) override {
     if (!s_.allFinite() || (s_.array() < Scalar(0)).any()) {
-      throw InvalidArgument(where + " has a negative or non-finite evaluation scale; only scales >= 0 commute with ReLU");
+      throw InvalidArgument(where +
+                            " has a negative or non-finite evaluation scale; only scales >= 0 commute with ReLU");
     }
     const Index positive = Index((s_.array() > Scalar(0)).count());
     if (positive != n_active_) {

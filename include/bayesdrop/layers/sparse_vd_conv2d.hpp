@@ -35,6 +35,7 @@
 #include "bayesdrop/layers/conv2d.hpp"
 #include "bayesdrop/layers/im2col.hpp"
 #include "bayesdrop/layers/sparse_vd_options.hpp"
+#include "bayesdrop/layers/sparse_vd_posterior.hpp"
 
 namespace bayesdrop {
 

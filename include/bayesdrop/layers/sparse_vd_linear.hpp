@@ -39,6 +39,7 @@
 #include "bayesdrop/layers/eval_only.hpp"
 #include "bayesdrop/layers/linear.hpp"
 #include "bayesdrop/layers/sparse_vd_options.hpp"
+#include "bayesdrop/layers/sparse_vd_posterior.hpp"
 
 namespace bayesdrop {
 

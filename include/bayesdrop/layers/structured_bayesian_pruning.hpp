@@ -52,7 +52,9 @@
 #include <Eigen/Core>
 #include <cmath>
 #include <string>
+#include <utility>
 
+#include "bayesdrop/core/parallel.hpp"
 #include "bayesdrop/layers/gate.hpp"
 #include "bayesdrop/math/truncated_log_normal.hpp"
 
@@ -255,14 +257,7 @@ class StructuredBayesianPruning final : public Gate<Scalar> {
   /// write to slots of unit k.
   template <class Fn>
   void for_each_unit(Fn&& fn) const {
-    const Index n = this->units();
-#ifdef _OPENMP
-    const int threads = n >= kSbpParallelUnits ? Eigen::nbThreads() : 1;
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-    for (Index k = 0; k < n; ++k) fn(k);
-#else
-    for (Index k = 0; k < n; ++k) fn(k);
-#endif
+    parallel_for(this->units(), kSbpParallelUnits, std::forward<Fn>(fn));
   }
   static bool inside(double v) { return v >= kSbpParamMin && v <= kSbpParamMax; }
 
