@@ -65,7 +65,7 @@ void epoch(benchmark::State& state, const std::string& dropout) {
   const bd::Dataset<float>& train = training_set();
   bd::Rng rng(kSeed);
   auto model = bd::build_model<float>(bd::ModelSpec{"mlp", dropout}, rng);
-  const bd::Recipe recipe = bd::Recipe::for_dropout(dropout);
+  const bd::Recipe recipe = bd::recipe_for_dropout(dropout);
   bd::Adam<float> adam(recipe.param_groups(model, 600, 1));
   bd::EpochRunner<float> runner(bd::EpochOptions{}.with_batch(bench::kBatch).with_kl_weight(1.0));
   runner.train_epoch(model, adam, head(train, 20 * bench::kBatch), rng);  // warm-up

@@ -91,7 +91,7 @@ void check_outputs(const Settings& opt) {
 }
 
 bd::Recipe recipe_for(const Settings& opt) {
-  bd::Recipe r = bd::Recipe::for_dropout(opt.spec.dropout, opt.spec.model);
+  bd::Recipe r = bd::recipe_for_dropout(opt.spec.dropout, opt.spec.model);
   trainer::apply_authors_flags(opt.authors, r);
   if (opt.epochs > 0) r.epochs = opt.epochs;
   if (opt.batch > 0) r.batch = opt.batch;
@@ -294,8 +294,7 @@ int main(int argc, char** argv) {
                  "Network: mlp = 784-500-300-10, lenet300 = 784-300-100-10, lenet5 = LeNet-5-Caffe")
       ->check(CLI::IsMember(bd::model_names()))
       ->capture_default_str();
-  app.add_option("--dropout", opt.spec.dropout,
-                 "Gates on the inputs of every dense layer (and lenet5's conv channels); sparsevd: sparse VD layers")
+  app.add_option("--dropout", opt.spec.dropout, "Dropout family (models/registry.hpp):\n" + bd::dropout_help())
       ->check(CLI::IsMember(bd::dropout_names()))
       ->capture_default_str();
   app.add_option("--p", opt.spec.p_hidden, "Drop rate on hidden units (binary, gaussian; initial for variational)")

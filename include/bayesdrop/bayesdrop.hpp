@@ -7,6 +7,7 @@
 #pragma once
 
 // core: types, errors, random numbers, the layer contract
+#include "bayesdrop/core/compact_form.hpp"
 #include "bayesdrop/core/context.hpp"
 #include "bayesdrop/core/error.hpp"
 #include "bayesdrop/core/init.hpp"
@@ -49,6 +50,7 @@
 #include "bayesdrop/layers/sparse_vd_conv2d.hpp"
 #include "bayesdrop/layers/sparse_vd_linear.hpp"
 #include "bayesdrop/layers/sparse_vd_options.hpp"
+#include "bayesdrop/layers/sparse_vd_posterior.hpp"
 #include "bayesdrop/layers/structured_bayesian_pruning.hpp"
 #include "bayesdrop/layers/variational_dropout.hpp"
 #include "bayesdrop/layers/variational_linear.hpp"
@@ -60,6 +62,7 @@
 #include "bayesdrop/models/compact.hpp"
 #include "bayesdrop/models/lenet5.hpp"
 #include "bayesdrop/models/mlp.hpp"
+#include "bayesdrop/models/registry.hpp"
 #include "bayesdrop/models/sequential.hpp"
 #include "bayesdrop/models/summary.hpp"
 #include "bayesdrop/models/zoo.hpp"

@@ -83,3 +83,21 @@ TEST_CASE("float and double instantiate every member", "[layer][linear]") {
   CHECK(f.name() == "Linear");
   CHECK(d.output_rows() == 2);
 }
+
+TEST_CASE("Linear backward refuses an x other than the training forward's batch", "[layer][linear]") {
+  Rng rng(7);
+  Linear<float> lin(4, 2, rng);
+  Matrix<float> x(4, 3), y, dx;
+  rng.uniform(x);
+  const Matrix<float> dy = Matrix<float>::Ones(2, 3);
+  CHECK_THROWS_WITH(lin.backward(x, dy, &dx), Catch::Contains("Linear") && Catch::Contains("no forward yet"));
+  lin.forward(x, y, Context::train(rng));
+  const Matrix<float> wide(5, 3);  // wrong number of rows: dW = dy x^T would silently come out 2x5
+  CHECK_THROWS_WITH(lin.backward(wide, dy, &dx), Catch::Contains("Linear") && Catch::Contains("training forward"));
+  CHECK_THROWS_AS(lin.backward(Matrix<float>(4, 5), Matrix<float>::Ones(2, 5), &dx), ShapeError);  // other batch
+  lin.forward(x, y, Context::eval());
+  CHECK_THROWS_WITH(lin.backward(x, dy, &dx), Catch::Contains("evaluation mode"));
+  lin.forward(x, y, Context::train(rng));
+  lin.backward(x, dy, &dx);
+  CHECK(dx.rows() == 4);
+}

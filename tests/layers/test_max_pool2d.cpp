@@ -100,7 +100,7 @@ TEST_CASE("MaxPool2d backward scatters dy to the argmax and overwrites dx", "[la
   CHECK(pool.argmax()(0, 0) == 1);
   // Ties go to the first maximum in row-major window order.
   Matrix<double> flat = Matrix<double>::Ones(20, 1);
-  pool.forward(flat, y, Context::eval());
+  pool.forward(flat, y, Context::train(rng));
   CHECK(pool.argmax()(0, 0) == 0);
   CHECK(pool.argmax()(3, 0) == 12);
   // dx may be skipped.
@@ -119,8 +119,9 @@ TEST_CASE("MaxPool2d rejects bad sizes and shapes with clear errors", "[layer][p
   Matrix<float> x(31, 2), y;
   CHECK_THROWS_WITH(pool.forward(x, y, Context::eval()), Catch::Contains("MaxPool2d") && Catch::Contains("31 rows"));
   Matrix<float> good = Matrix<float>::Zero(32, 2), dy = Matrix<float>::Zero(8, 3), dx;
-  pool.forward(good, y, Context::eval());
-  CHECK_THROWS_AS(pool.backward(good, dy, &dx), ShapeError);
+  Rng rng(2);
+  pool.forward(good, y, Context::train(rng));
+  CHECK_THROWS_AS(pool.backward(good, dy, &dx), ShapeError);  // dy has 3 columns, the batch 2
   Matrix<float> other = Matrix<float>::Zero(32, 5), dy5 = Matrix<float>::Zero(8, 5);
   CHECK_THROWS_AS(pool.backward(other, dy5, &dx), ShapeError);  // no forward on a batch of 5
 }

@@ -10,7 +10,8 @@ TEST_CASE("ReLU clips negatives and passes the gradient where x > 0", "[layer][r
   ReLU<double> relu(3);
   Matrix<double> x(3, 2), y, dx, dy = Matrix<double>::Constant(3, 2, 2.0);
   x << -1, 2, 0, -3, 4, 0.5;
-  relu.forward(x, y, Context::eval());
+  Rng rng(1);
+  relu.forward(x, y, Context::train(rng));  // backward needs a training forward (the same values as evaluation)
   Matrix<double> expected(3, 2);
   expected << 0, 2, 0, 0, 4, 0.5;
   CHECK(y == expected);
@@ -47,4 +48,19 @@ TEST_CASE("Flatten passes values and gradients through", "[layer][flatten]") {
   CHECK_THROWS_AS(Flatten<float>(ImageShape{0, 28, 28}), InvalidArgument);
   Matrix<double> bad(23, 3);
   CHECK_THROWS_AS(flat.forward(bad, y, Context::eval()), ShapeError);
+}
+
+TEST_CASE("ReLU backward refuses an x other than the training forward's batch", "[layer][relu]") {
+  ReLU<float> relu(3);
+  Rng rng(3);
+  Matrix<float> x(3, 2), y, dx;
+  rng.normal(x);
+  const Matrix<float> dy = Matrix<float>::Ones(3, 2);
+  CHECK_THROWS_AS(relu.backward(x, dy, &dx), ShapeError);  // no forward yet
+  relu.forward(x, y, Context::train(rng));
+  // Four rows for a layer of three: before, the mask of the wrong x was applied to dy without complaint.
+  const Matrix<float> tall = Matrix<float>::Ones(4, 2);
+  CHECK_THROWS_WITH(relu.backward(tall, dy, &dx), Catch::Contains("ReLU") && Catch::Contains("training forward"));
+  relu.backward(x, dy, &dx);
+  CHECK(dx == (x.array() > 0).select(dy, 0.0f).matrix());
 }

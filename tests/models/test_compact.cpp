@@ -384,3 +384,111 @@ TEST_CASE("compact: the eval-only layers refuse to train", "[models][compact]") 
   dy.setOnes();
   CHECK_THROWS_WITH(small.backward(x, dy, &dx), Catch::Contains("train the original model"));
 }
+
+namespace {
+CompactRows<double> rows(std::vector<double> scale, std::vector<double> value) {
+  CompactRows<double> a{Eigen::Map<Vector<double>>(scale.data(), Index(scale.size())),
+                        Eigen::Map<Vector<double>>(value.data(), Index(value.size()))};
+  return a;
+}
+}  // namespace
+
+TEST_CASE("compact forms: each library layer says what its compact form is", "[models][compact]") {
+  Rng rng(10);
+  // Layers compact() cannot take have none.
+  CHECK(BatchNorm1d<double>(3).compact_form() == nullptr);
+
+  SECTION("Linear: a scaled input folds into its columns, a constant input into its bias") {
+    Linear<double> lin(3, 2, rng);
+    lin.bias().value << 0.5, -0.25;
+    auto form = lin.compact_form();
+    REQUIRE(form);
+    CHECK(form->carries_weights());
+    CHECK_FALSE(form->folds_into_next());
+    const Matrix<double> w = lin.weight().value;
+    // input 0 scaled by 2, input 1 the constant 3, input 2 the constant 0 (pruned)
+    const CompactRows<double> out = form->fold(rows({2, 0, 0}, {0, 3, 0}), "test");
+    CHECK(out.scale == Vector<double>::Ones(2));
+    const std::vector<char> need = form->needed_inputs({1, 1}, rows({2, 0, 0}, {0, 3, 0}));
+    CHECK(need == std::vector<char>{1, 0, 0});
+    std::vector<LayerPtr<double>> built;
+    const std::vector<Index> produced = form->build({0}, {1, 1}, built, CompactOptions{}, "test");
+    CHECK(produced == std::vector<Index>{0, 1});
+    REQUIRE(built.size() == 1);
+    auto& small = dynamic_cast<Linear<double>&>(*built[0]);
+    CHECK(small.weight().value == 2.0 * w.col(0));
+    CHECK(small.bias().value.col(0) == lin.bias().value.col(0) + 3.0 * w.col(1));
+  }
+  SECTION("SparseVDLinear: below the density threshold a SparseLinear, else a dense Linear") {
+    SparseVDLinear<double> svd(4, 3, rng);
+    auto form = svd.compact_form();
+    REQUIRE(form);
+    form->fold(rows({1, 1, 1, 1}, {0, 0, 0, 0}), "test");
+    std::vector<LayerPtr<double>> sparse, dense;
+    form->build({0, 1, 2, 3}, {1, 1, 1}, sparse, CompactOptions{}.with_sparse_density(1.0), "test");
+    form->build({0, 1, 2, 3}, {1, 1, 1}, dense, CompactOptions{}.with_sparse_density(0.0), "test");
+    CHECK(sparse.at(0)->name() == "SparseLinear");
+    CHECK(dense.at(0)->name() == "Linear");
+    Matrix<double> x(4, 2);
+    rng.uniform(x);
+    Matrix<double> got, ref;
+    sparse[0]->forward(x, got, Context::eval());
+    svd.forward(x, ref, Context::eval());
+    CHECK(got.isApprox(ref));
+  }
+  SECTION("Conv2d and SparseVDConv2d: a smaller Conv2d over the kept channels") {
+    Conv2d<double> conv(ImageShape{2, 4, 4}, 3, 3, rng);
+    SparseVDConv2d<double> svd(ImageShape{2, 4, 4}, 3, 3, rng);
+    for (Layer<double>* l : std::vector<Layer<double>*>{&conv, &svd}) {
+      auto form = l->compact_form();
+      REQUIRE(form);
+      CHECK(form->carries_weights());
+      // channel 1 pruned: the form reads channel 0 only
+      CompactRows<double> in = rows(std::vector<double>(32, 1.0), std::vector<double>(32, 0.0));
+      in.scale.segment(16, 16).setZero();
+      form->fold(in, "test");
+      std::vector<LayerPtr<double>> built;
+      form->build(std::vector<Index>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, std::vector<char>(12, 1),
+                  built, CompactOptions{}, "test");
+      REQUIRE(built.size() == 1);
+      CHECK(built[0]->name() == "Conv2d");
+      CHECK(built[0]->input_rows() == 16);
+      CHECK(built[0]->output_rows() == 12);
+    }
+  }
+  SECTION("ReLU rebuilds over the kept rows and clamps constants; Flatten disappears") {
+    auto relu = ReLU<double>(3).compact_form();
+    REQUIRE(relu);
+    CHECK(relu->fold(rows({1, 0, 0}, {0, -2, 5}), "test").value == rows({}, {0, 0, 5}).value);
+    std::vector<LayerPtr<double>> built;
+    CHECK(relu->build({0, 2}, {1, 1, 1}, built, CompactOptions{}, "test") == std::vector<Index>{0, 2});
+    REQUIRE(built.size() == 1);
+    CHECK(built[0]->input_rows() == 2);
+    auto flat = Flatten<double>(ImageShape{1, 2, 2}).compact_form();
+    REQUIRE(flat);
+    built.clear();
+    CHECK(flat->build({1, 3}, {1, 1, 1, 1}, built, CompactOptions{}, "test") == std::vector<Index>{1, 3});
+    CHECK(built.empty());
+  }
+  SECTION("MaxPool2d pools the kept channels and needs whole channels") {
+    auto pool = MaxPool2d<double>(ImageShape{2, 2, 2}).compact_form();
+    REQUIRE(pool);
+    const CompactRows<double> out = pool->fold(rows({1, 1, 1, 1, 0, 0, 0, 0}, {0, 0, 0, 0, 4, 4, 4, 4}), "test");
+    CHECK(out.scale == rows({1, 0}, {0, 4}).scale);
+    CHECK(out.value == rows({1, 0}, {0, 4}).value);
+    CHECK(pool->needed_inputs({0, 1}, out) == std::vector<char>{0, 0, 0, 0, 1, 1, 1, 1});
+    CHECK_THROWS_AS(pool->fold(rows({1, 0, 1, 1, 1, 1, 1, 1}, {0, 0, 0, 0, 0, 0, 0, 0}), "test"), InvalidArgument);
+    std::vector<LayerPtr<double>> built;
+    CHECK(pool->build({4, 5, 6, 7}, {0, 1}, built, CompactOptions{}, "test") == std::vector<Index>{1});  // rows of the original output
+    CHECK(built.at(0)->input_rows() == 4);
+  }
+  SECTION("gates multiply the picture by their evaluation scale and fold into the next weight layer") {
+    StructuredBayesianPruning<double> sbp(3);
+    auto form = sbp.compact_form();
+    REQUIRE(form);
+    CHECK(form->folds_into_next());
+    CHECK_FALSE(form->carries_weights());
+    const CompactRows<double> out = form->fold(rows({1, 1, 1}, {0, 0, 0}), "test");
+    CHECK(out.scale.isApprox(sbp.eval_scale()));
+  }
+}

@@ -34,7 +34,8 @@ TEST_CASE("Sequential with cross-entropy: gradients of every parameter match fin
   for (Index j = 0; j < 9; ++j) y[j] = Label(rng.uniform_index(3));
 
   SoftmaxCrossEntropy<double> ce;
-  auto loss = [&] { return ce.forward(net.forward(x, Context::eval()), y); };
+  Rng unused(0);  // deterministic layers: a training forward (which backward needs) equals evaluation
+  auto loss = [&] { return ce.forward(net.forward(x, Context::train(unused)), y); };
 
   net.zero_grad();
   loss();
@@ -96,7 +97,7 @@ TEST_CASE("Sequential skips the input gradient of parameter-free front layers wh
   Matrix<double> x(6, 5), dy(2, 5), dx;
   rng.normal(x);
   rng.normal(dy);
-  net.forward(x, Context::eval());
+  net.forward(x, Context::train(rng));
   net.zero_grad();
   net.backward(x, dy, &dx);
   std::vector<Matrix<double>> with_dx;
@@ -105,4 +106,20 @@ TEST_CASE("Sequential skips the input gradient of parameter-free front layers wh
   net.backward(x, dy, nullptr);
   for (std::size_t i = 0; i < with_dx.size(); ++i) CHECK(net.parameters()[i]->grad == with_dx[i]);
   CHECK(dx.rows() == 6);
+}
+
+TEST_CASE("Sequential backward before any forward says to call forward first", "[model][sequential]") {
+  Rng rng(4);
+  Sequential<float> net;
+  net.emplace<Linear>(3, 4, rng);
+  net.emplace<ReLU>(4);
+  net.emplace<Linear>(4, 2, rng);
+  Matrix<float> x(3, 5), dx;
+  rng.uniform(x);
+  const Matrix<float> dy = Matrix<float>::Ones(2, 5);
+  CHECK_THROWS_WITH(net.backward(x, dy, &dx), Catch::Contains("Sequential") && Catch::Contains("no forward yet") &&
+                                                  Catch::Contains("call forward"));
+  net.forward(x, Context::train(rng));
+  net.backward(x, dy, &dx);
+  CHECK(dx.rows() == 3);
 }

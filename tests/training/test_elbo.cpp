@@ -71,7 +71,7 @@ TEST_CASE("KL warm-up: rw_linear is 0 up to epoch 5, (epoch - 5) / 15 to epoch 2
 }
 
 TEST_CASE("recipes: the assignment's rates and steps, sparse VD's decay and warm-up", "[training][schedule]") {
-  const Recipe a = Recipe::for_dropout("bbd");
+  const Recipe a = recipe_for_dropout("bbd");
   CHECK(a.name == "assignment");
   const LrSchedule s = a.schedule(600, 60);  // 60 epochs of 600 batches: boundaries at 600 * 59 * {0.5, 0.75}
   CHECK(s.factor(0) == 1.0);
@@ -81,7 +81,8 @@ TEST_CASE("recipes: the assignment's rates and steps, sparse VD's decay and warm
   CHECK(s.factor(26550) == Approx(0.01));
   CHECK(a.kl_schedule(60).is_constant());
 
-  const Recipe v = Recipe::for_dropout("sparsevd", "lenet300");
+  const Recipe v = recipe_for_dropout("sparsevd", "lenet300");
+  CHECK(v.name == "sparsevd");
   CHECK(v.weight_decay == 0.0);
   CHECK(v.lr_noise == v.lr_weights);
   const LrSchedule d = v.schedule(10, 100);  // 1000 steps
@@ -94,7 +95,9 @@ TEST_CASE("recipes: the assignment's rates and steps, sparse VD's decay and warm
   CHECK(v.kl_schedule(12).at(1) == 0.0);  // 5 and 20 scaled by 12/60: 1 and 4
   CHECK(v.kl_schedule(12).at(2.5) == Approx(0.5));
 
-  const Recipe l5 = Recipe::for_dropout("sparsevd", "lenet5");
+  const Recipe l5 = recipe_for_dropout("sparsevd", "lenet5");
+  CHECK(l5.name == "sparsevd_lenet5");
+  CHECK_THROWS_WITH(recipe_for_dropout("sparse_vd"), Catch::Contains("unknown dropout type 'sparse_vd'"));
   CHECK(l5.schedule(10, 100).factor(500) == Approx(0.5).margin(1e-3));
 
   Rng rng(1);

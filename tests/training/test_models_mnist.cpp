@@ -35,7 +35,7 @@ EpochLog run(const ModelSpec& spec, Index n_train, int epochs) {
   const Dataset<float> subset = first(train, n_train);
   Rng rng(bayesdrop::test::test_seed());
   auto model = build_model<float>(spec, rng);
-  const auto history = fit(model, Recipe::for_dropout(spec.dropout, spec.model).with_constant_lr(), subset, &test, rng,
+  const auto history = fit(model, recipe_for_dropout(spec.dropout, spec.model).with_constant_lr(), subset, &test, rng,
                            FitOptions{}.with_epochs(epochs));
   return history.back();
 }

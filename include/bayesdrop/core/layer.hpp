@@ -13,7 +13,8 @@
 //
 // backward(x, dy, dx)
 //   \pre  the most recent forward of this layer was in Mode::train with this same x; dy is output_rows() x B and
-//         holds d loss / d y.
+//         holds d loss / d y. Every layer checks this with check_backward() (ShapeError otherwise), its forward
+//         starting with check_forward() so that the base class knows the batch.
 //   \post *dx is resized to input_rows() x B and OVERWRITTEN with d loss / d x, unless dx is null (the caller does
 //         not need it, e.g. for the first layer), in which case the layer skips that work.
 //         Every parameter's grad is INCREMENTED (+=) by d loss / d value, so gradients of several terms can be
@@ -27,6 +28,8 @@
 //               without a posterior). kl_backward(c) INCREMENTS every parameter's grad by c * d kl() / d value.
 // sparsity()    counts of active input units and weights (see core/sparsity.hpp); layers that cannot be pruned
 //               report everything active. Evaluation-mode decisions (thresholds) define "active".
+// compact_form() optional: how compact() rebuilds the layer without its pruned parts (core/compact_form.hpp);
+//               null for a layer compact() cannot take.
 #pragma once
 
 #include <memory>
@@ -40,6 +43,9 @@
 #include "bayesdrop/core/types.hpp"
 
 namespace bayesdrop {
+
+template <class Scalar>
+class CompactForm;  // core/compact_form.hpp
 
 template <class Scalar>
 class Layer {
@@ -71,8 +77,46 @@ class Layer {
   virtual SparsityStats sparsity() const {
     return SparsityStats{input_rows(), input_rows(), 0, 0};
   }
+  /// The layer's part in compact() (core/compact_form.hpp), or null (the default) for a layer compact() refuses.
+  virtual std::shared_ptr<CompactForm<Scalar>> compact_form() const { return nullptr; }
 
  protected:
+  /// The start of every forward: check_input(x), then note_forward(x, ctx).
+  void check_forward(const MatrixType& x, const Context& ctx) {
+    check_input(x);
+    note_forward(x, ctx);
+  }
+  /// Remembers the batch of this forward (rows and columns of x) and whether it was a training forward, for
+  /// check_backward().
+  void note_forward(const MatrixType& x, const Context& ctx) {
+    forward_rows_ = x.rows();
+    forward_cols_ = x.cols();
+    training_forward_ = ctx.training();
+  }
+  /// The start of every backward: the contract's precondition, checked alike for every layer. Throws ShapeError
+  /// unless the most recent forward was in Mode::train on a batch of x's shape (rows and columns), and unless dy is
+  /// output_rows() x x.cols(). A layer's caches (masks, noise, moments) are then those of this batch. A container
+  /// whose layers check the mode themselves passes any_mode = true: then any forward on this batch will do.
+  void check_backward(const MatrixType& x, const MatrixType& dy, bool any_mode = false) const {
+    if ((!training_forward_ && !any_mode) || x.rows() != forward_rows_ || x.cols() != forward_cols_) {
+      const bool same_batch = x.rows() == forward_rows_ && x.cols() == forward_cols_;
+      const std::string last = forward_rows_ < 0 ? "there was no forward yet"
+                               : same_batch      ? "the most recent forward was in evaluation mode"
+                                                 : "the most recent forward had x " +
+                                                  detail::shape_string(forward_rows_, forward_cols_);
+      throw ShapeError(std::string(name()) + ": backward needs a training forward on this batch (x " +
+                       detail::shape_string(x.rows(), x.cols()) + "), but " + last +
+                       "; call forward(x, y, Context::train(rng)) with the same x first");
+    }
+    check_output_grad(x, dy);
+  }
+  /// The generator of a training forward; the error for a Context without one names this layer. A forward that
+  /// fails here did not happen, so it is forgotten: a backward after it is refused.
+  Rng& training_rng(const Context& ctx) {
+    if (ctx.rng == nullptr) forward_rows_ = forward_cols_ = -1;
+    return ctx.require_rng(std::string(name()).c_str());
+  }
+
   /// Forward-side shape check with a message that names the layer.
   void check_input(const MatrixType& x) const {
     if (x.rows() != input_rows()) {
@@ -87,6 +131,9 @@ class Layer {
                        " but the layer produced " + detail::shape_string(output_rows(), x.cols()));
     }
   }
+ private:
+  Index forward_rows_ = -1, forward_cols_ = -1;  // the batch of the most recent forward (-1: none yet)
+  bool training_forward_ = false;                // and whether it was in Mode::train
 };
 
 template <class Scalar>

@@ -40,4 +40,20 @@ void parallel_chunks(Index n, Fn&& fn) {
   }
 }
 
+/// Calls fn(k) for every k in [0, n), on Eigen::nbThreads() OpenMP threads (static schedule) when n >= min_parallel
+/// and on the calling thread otherwise: for per-unit work that costs as much as a small matrix product per unit
+/// (SBP's truncated-normal quantities). fn must write only to the slots of its own k; the result does not depend
+/// on the thread count.
+template <class Fn>
+void parallel_for(Index n, Index min_parallel, Fn&& fn) {
+#ifdef _OPENMP
+  const int threads = n >= min_parallel ? Eigen::nbThreads() : 1;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+  for (Index k = 0; k < n; ++k) fn(k);
+#else
+  (void)min_parallel;
+  for (Index k = 0; k < n; ++k) fn(k);
+#endif
+}
+
 }  // namespace bayesdrop

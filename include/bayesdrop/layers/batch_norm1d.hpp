@@ -71,7 +71,7 @@ class BatchNorm1d final : public Layer<Scalar> {
   Index output_rows() const override { return gamma_.value.rows(); }
 
   void forward(const MatrixType& x, MatrixType& y, const Context& ctx) override {
-    this->check_input(x);
+    this->check_forward(x, ctx);
     const auto gamma = gamma_.value.col(0).array();
     const auto beta = beta_.value.col(0).array();
     if (!ctx.batch_statistics()) {
@@ -103,13 +103,7 @@ class BatchNorm1d final : public Layer<Scalar> {
   }
 
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
-    this->check_output_grad(x, dy);
-    if (x_hat_.cols() != x.cols() || x_hat_.rows() != x.rows()) {
-      throw ShapeError("BatchNorm1d: backward needs the statistics of a training forward on a batch of " +
-                       std::to_string(x.cols()) + " columns, but the cached batch is " +
-                       detail::shape_string(x_hat_.rows(), x_hat_.cols()) +
-                       "; call forward in Mode::train with the same x first");
-    }
+    this->check_backward(x, dy);
     sum_dy_ = dy.rowwise().sum();
     sum_dy_xhat_.array() = (dy.array() * x_hat_.array()).rowwise().sum();
     gamma_.grad.col(0) += sum_dy_xhat_;

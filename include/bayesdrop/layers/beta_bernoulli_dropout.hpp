@@ -237,7 +237,7 @@ class BetaBernoulliDropout final : public Gate<Scalar> {
   std::string_view name() const override { return "BetaBernoulliDropout"; }
 
   void forward(const MatrixType& x, MatrixType& y, const Context& ctx) override {
-    this->check_input(x);
+    this->check_forward(x, ctx);
     const Index units = this->units();
     if (!ctx.training()) {
       gate_.resize(units);
@@ -245,7 +245,7 @@ class BetaBernoulliDropout final : public Gate<Scalar> {
       this->scale_per_unit(x, gate_, y);
       return;
     }
-    Rng& rng = ctx.require_rng("BetaBernoulliDropout");
+    Rng& rng = this->training_rng(ctx);
     // One pi per unit for the whole minibatch, with d logit(pi) / d raw_a and d raw_b for backward; whole-vector
     // expressions in double (units entries).
     u_.resize(units);
@@ -302,13 +302,7 @@ class BetaBernoulliDropout final : public Gate<Scalar> {
   }
 
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
-    this->check_output_grad(x, dy);
-    if (z_.cols() != x.cols() || z_.rows() != this->units()) {
-      throw ShapeError("BetaBernoulliDropout: backward needs the gates of a training forward on a batch of " +
-                       std::to_string(x.cols()) + " columns, but the cached gates are " +
-                       detail::shape_string(z_.rows(), z_.cols()) +
-                       "; call forward in Mode::train with the same x first");
-    }
+    this->check_backward(x, dy);
     const Scalar inv_tau = Scalar(1.0 / options_.temperature);
     // d logit(pi_k) = sum_n dz_kn z_kn (1 - z_kn) / tau, dz_kn = sum over the unit's values of dy * x
     if (this->spatial() == 1) {

@@ -57,12 +57,12 @@ class BinaryDropout final : public Gate<Scalar> {
   }
 
   void forward(const MatrixType& x, MatrixType& y, const Context& ctx) override {
-    this->check_input(x);
+    this->check_forward(x, ctx);
     if (!ctx.training() || p_ == 0.0) {
       y = x;
       return;
     }
-    Rng& rng = ctx.require_rng("BinaryDropout");
+    Rng& rng = this->training_rng(ctx);
     const Scalar keep = Scalar(1.0 - p_);
     const Scalar scale = Scalar(1.0 / (1.0 - p_));
     mask_.resize(this->units(), x.cols());
@@ -77,13 +77,12 @@ class BinaryDropout final : public Gate<Scalar> {
   }
 
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
-    this->check_output_grad(x, dy);
+    this->check_backward(x, dy);
     if (!dx) return;
     if (p_ == 0.0) {
       *dx = dy;
       return;
     }
-    check_cached(x);
     if (this->spatial() == 1) {
       dx->resize(dy.rows(), dy.cols());
       dx->array() = dy.array() * mask_.array();  // dx = dy * m / (1 - p)
@@ -98,15 +97,6 @@ class BinaryDropout final : public Gate<Scalar> {
   const MatrixType& mask() const { return mask_; }
 
  private:
-  void check_cached(const MatrixType& x) const {
-    if (mask_.cols() != x.cols() || mask_.rows() != this->units()) {
-      throw ShapeError("BinaryDropout: backward needs the mask of a training forward on a batch of " +
-                       std::to_string(x.cols()) + " columns, but the cached mask is " +
-                       detail::shape_string(mask_.rows(), mask_.cols()) +
-                       "; call forward in Mode::train with the same x first");
-    }
-  }
-
   double p_ = 0.5;
   MatrixType mask_;
 };

@@ -16,6 +16,7 @@
 
 #include <string>
 
+#include "bayesdrop/core/compact_form.hpp"
 #include "bayesdrop/core/init.hpp"
 #include "bayesdrop/core/layer.hpp"
 #include "bayesdrop/layers/im2col.hpp"
@@ -48,21 +49,51 @@ class Conv2d final : public Layer<Scalar> {
       : Conv2d(input, out_channels, kernel, kernel, rng, options) {}
 
   std::string_view name() const override { return "Conv2d"; }
+
+  /// A Conv2d over `input` images with the given weights (out_channels x C_in*kernel_h*kernel_w) and, if `bias`,
+  /// the bias b (compact() builds its layers so).
+  static std::unique_ptr<Conv2d> with_weights(ImageShape input, Index kernel_h, Index kernel_w, const MatrixType& w,
+                                              const Vector<Scalar>& b, bool bias) {
+    Rng rng(0);  // the constructor draws initial weights; they are overwritten
+    auto conv = std::make_unique<Conv2d>(input, w.rows(), kernel_h, kernel_w, rng,
+                                         Conv2dOptions{}.with_init(Init::zeros()).with_bias(bias));
+    conv->weight_.value = w;
+    if (bias) conv->bias_.value.col(0) = b;
+    return conv;
+  }
+  /// compact(): the kept input and output channels as a smaller Conv2d.
+  std::shared_ptr<CompactForm<Scalar>> compact_form() const override {
+    return compact_conv_form(geometry_, weight_.value, has_bias_, bias_.value);
+  }
+  /// The compact form of a convolution with these effective weights (also SparseVDConv2d's).
+  static std::shared_ptr<CompactForm<Scalar>> compact_conv_form(const Conv2dGeometry& g, MatrixType w, bool has_bias,
+                                                                const MatrixType& bias) {
+    CompactWeights<Scalar> c = dense_compact_weights<Scalar>(std::move(w), has_bias, bias);
+    c.image = true;
+    c.in_spatial = g.input.height * g.input.width;
+    c.out_spatial = g.positions();
+    c.block = g.kernel_h * g.kernel_w;
+    return std::make_shared<WeightForm<Scalar>>(
+        std::move(c), [g](const MatrixType& w, const Vector<Scalar>& b, bool bias, const CompactOptions&) {
+          const ImageShape in{w.cols() / (g.kernel_h * g.kernel_w), g.input.height, g.input.width};
+          return LayerPtr<Scalar>(with_weights(in, g.kernel_h, g.kernel_w, w, b, bias));
+        });
+  }
   Index input_rows() const override { return geometry_.input.size(); }
   Index output_rows() const override { return weight_.value.rows() * geometry_.positions(); }
   const ImageShape& input_shape() const { return geometry_.input; }
   ImageShape output_shape() const { return geometry_.output(weight_.value.rows()); }
   const Conv2dGeometry& geometry() const { return geometry_; }
 
-  void forward(const MatrixType& x, MatrixType& y, const Context&) override {
-    this->check_input(x);
+  void forward(const MatrixType& x, MatrixType& y, const Context& ctx) override {
+    this->check_forward(x, ctx);
     im2col(x, geometry_, cols_);
     z_.noalias() = cols_ * weight_.value.transpose();  // z = cols W^T, one row per output position
     positions_to_images(z_, geometry_.positions(), y, has_bias_ ? bias_.value.data() : nullptr);
   }
 
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
-    this->check_output_grad(x, dy);
+    this->check_backward(x, dy);
     images_to_positions(dy, weight_.value.rows(), geometry_.positions(), dz_);
     weight_.grad.noalias() += dz_.transpose() * cols_;                       // dW = dz^T cols
     if (has_bias_) bias_.grad.col(0) += dz_.colwise().sum().transpose();     // db = sum over positions and images

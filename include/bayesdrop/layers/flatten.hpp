@@ -4,6 +4,7 @@
 // x to y and marks, for shape checks and readers, where a convolutional stack ends and dense layers begin.
 #pragma once
 
+#include "bayesdrop/core/compact_form.hpp"
 #include "bayesdrop/core/layer.hpp"
 
 namespace bayesdrop {
@@ -22,16 +23,18 @@ class Flatten final : public Layer<Scalar> {
   }
 
   std::string_view name() const override { return "Flatten"; }
+  /// compact(): nothing to build; the kept rows need not be whole channels any more.
+  std::shared_ptr<CompactForm<Scalar>> compact_form() const override { return std::make_shared<RowwiseForm<Scalar>>(); }
   Index input_rows() const override { return shape_.size(); }
   Index output_rows() const override { return shape_.size(); }
   const ImageShape& image_shape() const { return shape_; }
 
-  void forward(const MatrixType& x, MatrixType& y, const Context&) override {
-    this->check_input(x);
+  void forward(const MatrixType& x, MatrixType& y, const Context& ctx) override {
+    this->check_forward(x, ctx);
     y = x;
   }
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
-    this->check_output_grad(x, dy);
+    this->check_backward(x, dy);
     if (dx) *dx = dy;
   }
 

@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "bayesdrop/core/compact_form.hpp"
 #include "bayesdrop/core/layer.hpp"
 
 namespace bayesdrop {
@@ -34,6 +35,10 @@ class Gate : public Layer<Scalar> {
   virtual VectorType eval_scale() const { return VectorType::Ones(units_); }
   /// Units counted as inputs: features or channels; active ones are those kept in evaluation.
   SparsityStats sparsity() const override { return SparsityStats{units_, n_active(), 0, 0}; }
+  /// compact(): folded into the next weight layer through eval_scale() (GateForm), so every gate compacts.
+  std::shared_ptr<CompactForm<Scalar>> compact_form() const override {
+    return std::make_shared<GateForm<Scalar>>(eval_scale(), n_active(), spatial_);
+  }
 
  protected:
   /// One gate per feature of a units-long input.

@@ -90,12 +90,12 @@ class GaussianDropout final : public Gate<Scalar> {
   double p() const { return alpha_ / (1.0 + alpha_); }
 
   void forward(const MatrixType& x, MatrixType& y, const Context& ctx) override {
-    this->check_input(x);
+    this->check_forward(x, ctx);
     if (!ctx.training() || alpha_ == 0.0) {
       y = x;
       return;
     }
-    Rng& rng = ctx.require_rng("GaussianDropout");
+    Rng& rng = this->training_rng(ctx);
     const Scalar s = Scalar(std::sqrt(alpha_));
     z_.resize(this->units(), x.cols());
     rng.normal(z_);                           // eps
@@ -109,17 +109,11 @@ class GaussianDropout final : public Gate<Scalar> {
   }
 
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
-    this->check_output_grad(x, dy);
+    this->check_backward(x, dy);
     if (!dx) return;
     if (alpha_ == 0.0) {
       *dx = dy;
       return;
-    }
-    if (z_.cols() != x.cols() || z_.rows() != this->units()) {
-      throw ShapeError("GaussianDropout: backward needs the noise of a training forward on a batch of " +
-                       std::to_string(x.cols()) + " columns, but the cached noise is " +
-                       detail::shape_string(z_.rows(), z_.cols()) +
-                       "; call forward in Mode::train with the same x first");
     }
     if (this->spatial() == 1) {
       dx->resize(dy.rows(), dy.cols());

@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "bayesdrop/core/compact_form.hpp"
 #include "bayesdrop/core/init.hpp"
 #include "bayesdrop/core/layer.hpp"
 
@@ -36,17 +37,34 @@ class Linear final : public Layer<Scalar> {
   }
 
   std::string_view name() const override { return "Linear"; }
+
+  /// A Linear holding the given weights (out x in) and, if `bias`, the bias b (compact() builds its layers so).
+  static std::unique_ptr<Linear> with_weights(const MatrixType& w, const Vector<Scalar>& b, bool bias) {
+    Rng rng(0);  // the constructor draws initial weights; they are overwritten
+    auto lin = std::make_unique<Linear>(w.cols(), w.rows(), rng, LinearOptions{}.with_init(Init::zeros()).with_bias(bias));
+    lin->weight_.value = w;
+    if (bias) lin->bias_.value.col(0) = b;
+    return lin;
+  }
+  /// compact(): the kept block of the weights as a smaller Linear.
+  std::shared_ptr<CompactForm<Scalar>> compact_form() const override {
+    return std::make_shared<WeightForm<Scalar>>(
+        dense_compact_weights<Scalar>(weight_.value, has_bias_, bias_.value),
+        [](const MatrixType& w, const Vector<Scalar>& b, bool bias, const CompactOptions&) -> LayerPtr<Scalar> {
+          return with_weights(w, b, bias);
+        });
+  }
   Index input_rows() const override { return weight_.value.cols(); }
   Index output_rows() const override { return weight_.value.rows(); }
 
-  void forward(const MatrixType& x, MatrixType& y, const Context&) override {
-    this->check_input(x);
+  void forward(const MatrixType& x, MatrixType& y, const Context& ctx) override {
+    this->check_forward(x, ctx);
     y.noalias() = weight_.value * x;
     if (has_bias_) y.colwise() += bias_.value.col(0);
   }
 
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
-    this->check_output_grad(x, dy);
+    this->check_backward(x, dy);
     weight_.grad.noalias() += dy * x.transpose();               // dL/dW = dy x^T
     if (has_bias_) bias_.grad.col(0) += dy.rowwise().sum();     // dL/db = sum over the batch
     if (dx) dx->noalias() = weight_.value.transpose() * dy;     // dL/dx = W^T dy

@@ -12,6 +12,7 @@
 
 #include <string>
 
+#include "bayesdrop/core/compact_form.hpp"
 #include "bayesdrop/core/layer.hpp"
 
 namespace bayesdrop {
@@ -43,8 +44,13 @@ class MaxPool2d final : public Layer<Scalar> {
   ImageShape output_shape() const { return ImageShape{input_.channels, input_.height / k_, input_.width / k_}; }
   Index kernel() const { return k_; }
 
-  void forward(const MatrixType& x, MatrixType& y, const Context&) override {
-    this->check_input(x);
+  /// compact(): a MaxPool2d over the kept channels; a channel that is the constant c pools to c.
+  std::shared_ptr<CompactForm<Scalar>> compact_form() const override {
+    return std::make_shared<Form>(input_, output_shape(), k_);
+  }
+
+  void forward(const MatrixType& x, MatrixType& y, const Context& ctx) override {
+    this->check_forward(x, ctx);
     const Index B = x.cols(), H = input_.height, W = input_.width, Ho = H / k_, Wo = W / k_;
     y.resize(output_rows(), B);
     argmax_.resize(output_rows(), B);
@@ -76,11 +82,7 @@ class MaxPool2d final : public Layer<Scalar> {
   }
 
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
-    this->check_output_grad(x, dy);
-    if (argmax_.rows() != output_rows() || argmax_.cols() != x.cols()) {
-      throw ShapeError("MaxPool2d: backward needs a forward pass on a batch of " + std::to_string(x.cols()) +
-                       " images first");
-    }
+    this->check_backward(x, dy);
     if (!dx) return;
     dx->setZero(input_rows(), x.cols());
     for (Index b = 0; b < x.cols(); ++b) {
@@ -92,6 +94,35 @@ class MaxPool2d final : public Layer<Scalar> {
   const IndexMatrix& argmax() const { return argmax_; }
 
  private:
+  struct Form : CompactForm<Scalar> {
+    ImageShape in, out;
+    Index k;
+    Form(ImageShape i, ImageShape o, Index kernel) : in(i), out(o), k(kernel) {}
+    CompactRows<Scalar> fold(CompactRows<Scalar> a, const std::string& where) override {
+      const Index hw = in.height * in.width, pq = out.height * out.width;
+      detail::require_uniform(a, in.channels, hw, where);
+      CompactRows<Scalar> pooled{Vector<Scalar>(out.size()), Vector<Scalar>(out.size())};
+      for (Index ch = 0; ch < in.channels; ++ch) {
+        pooled.scale.segment(ch * pq, pq).setConstant(a.scale[ch * hw]);
+        pooled.value.segment(ch * pq, pq).setConstant(a.value[ch * hw]);
+      }
+      return pooled;
+    }
+    std::vector<char> needed_inputs(const std::vector<char>& need_out, const CompactRows<Scalar>&) const override {
+      const Index hw = in.height * in.width;
+      std::vector<char> need(std::size_t(in.size()), 0);
+      for (Index ch : detail::flagged_units(need_out, out.height * out.width)) std::fill_n(need.begin() + ch * hw, hw, 1);
+      return need;
+    }
+    std::vector<Index> build(const std::vector<Index>& have, const std::vector<char>&,
+                             std::vector<LayerPtr<Scalar>>& layers, const CompactOptions&,
+                             const std::string&) const override {
+      const std::vector<Index> channels = detail::units_of(have, in.height * in.width);
+      layers.push_back(std::make_unique<MaxPool2d>(ImageShape{Index(channels.size()), in.height, in.width}, k));
+      return detail::unit_rows(channels, out.height * out.width);
+    }
+  };
+
   ImageShape input_;
   Index k_;
   IndexMatrix argmax_;

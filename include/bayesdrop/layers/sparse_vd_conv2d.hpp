@@ -32,8 +32,10 @@
 #include <string>
 
 #include "bayesdrop/core/layer.hpp"
+#include "bayesdrop/layers/conv2d.hpp"
 #include "bayesdrop/layers/im2col.hpp"
 #include "bayesdrop/layers/sparse_vd_options.hpp"
+#include "bayesdrop/layers/sparse_vd_posterior.hpp"
 
 namespace bayesdrop {
 
@@ -61,7 +63,7 @@ class SparseVDConv2d final : public Layer<Scalar> {
   const Conv2dGeometry& geometry() const { return geometry_; }
 
   void forward(const MatrixType& x, MatrixType& y, const Context& ctx) override {
-    this->check_input(x);
+    this->check_forward(x, ctx);
     const Index P = geometry_.positions();
     const Scalar* bias_values = post_.has_bias() ? post_.bias.value.data() : nullptr;
     im2col(x, geometry_, cols_);
@@ -70,7 +72,7 @@ class SparseVDConv2d final : public Layer<Scalar> {
       positions_to_images(zmu_, P, y, bias_values);
       return;
     }
-    Rng& rng = ctx.require_rng("SparseVDConv2d");
+    Rng& rng = this->training_rng(ctx);
     post_.prepare_train();
     zmu_.noalias() = cols_ * post_.mean_weight().transpose();      // mu = conv(x, theta_m)
     colsq_ = cols_.array().square();
@@ -92,12 +94,8 @@ class SparseVDConv2d final : public Layer<Scalar> {
   }
 
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
-    this->check_output_grad(x, dy);
+    this->check_backward(x, dy);
     const Index P = geometry_.positions();
-    if (zvar_.rows() != x.cols() * P || eps_.rows() != zvar_.rows()) {
-      throw ShapeError("SparseVDConv2d: backward needs a training forward on a batch of " +
-                       std::to_string(x.cols()) + " images first");
-    }
     images_to_positions(dy, out_channels(), P, dz_);           // d loss / d mu, one row per output position
     // d loss / d var = dy o eps / (2 sd)
     dzvar_ = dz_.array() * eps_.array() * (Scalar(0.5) / (zvar_.array() + Scalar(kSparseVDVarianceEpsilon)).sqrt());
@@ -138,6 +136,11 @@ class SparseVDConv2d final : public Layer<Scalar> {
   /// log alpha = clip(log sigma^2 - log(theta^2 + 1e-8), -8, 8) at the current parameters (C_out x C_in*kh*kw).
   MatrixType log_alpha() const { return post_.log_alpha(); }
   /// The filters the evaluation forward uses: theta with pruned entries set to zero.
+  /// compact(): the evaluation weights' kept block as a dense Conv2d.
+  std::shared_ptr<CompactForm<Scalar>> compact_form() const override {
+    return Conv2d<Scalar>::compact_conv_form(geometry_, eval_weight(), has_bias(), post_.bias.value);
+  }
+
   MatrixType eval_weight() const { return post_.kept().select(post_.theta.value.array(), Scalar(0)).matrix(); }
 
   Parameter<Scalar>& theta() { return post_.theta; }

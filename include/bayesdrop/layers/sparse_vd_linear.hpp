@@ -34,8 +34,12 @@
 
 #include <string>
 
+#include "bayesdrop/core/compact_form.hpp"
 #include "bayesdrop/core/layer.hpp"
+#include "bayesdrop/layers/eval_only.hpp"
+#include "bayesdrop/layers/linear.hpp"
 #include "bayesdrop/layers/sparse_vd_options.hpp"
+#include "bayesdrop/layers/sparse_vd_posterior.hpp"
 
 namespace bayesdrop {
 
@@ -54,7 +58,7 @@ class SparseVDLinear final : public Layer<Scalar> {
   Index output_rows() const override { return post_.theta.value.rows(); }
 
   void forward(const MatrixType& x, MatrixType& y, const Context& ctx) override {
-    this->check_input(x);
+    this->check_forward(x, ctx);
     const Index batch = x.cols();
     if (!ctx.training()) {
       const MatrixType& w = post_.prepare_eval();
@@ -62,7 +66,7 @@ class SparseVDLinear final : public Layer<Scalar> {
       y.noalias() += w * x;                                     // y = (theta o mask) x + b
       return;
     }
-    Rng& rng = ctx.require_rng("SparseVDLinear");
+    Rng& rng = this->training_rng(ctx);
     post_.prepare_train();
     set_bias(y, batch);
     y.noalias() += post_.mean_weight() * x;                     // mu = theta_m x + b
@@ -74,11 +78,7 @@ class SparseVDLinear final : public Layer<Scalar> {
   }
 
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
-    this->check_output_grad(x, dy);
-    if (var_.cols() != x.cols() || eps_.cols() != x.cols()) {
-      throw ShapeError("SparseVDLinear: backward needs a training forward on a batch of " + std::to_string(x.cols()) +
-                       " observations first");
-    }
+    this->check_backward(x, dy);
     // d loss / d var = dy o eps / (2 sd)
     dvar_ = dy.array() * eps_.array() * (Scalar(0.5) / (var_.array() + Scalar(kSparseVDVarianceEpsilon)).sqrt());
     if (post_.has_bias()) post_.bias.grad.col(0) += dy.rowwise().sum();  // db = sum over the batch
@@ -116,6 +116,19 @@ class SparseVDLinear final : public Layer<Scalar> {
   /// log alpha = clip(log sigma^2 - log(theta^2 + 1e-8), -8, 8) at the current parameters (out x in).
   MatrixType log_alpha() const { return post_.log_alpha(); }
   /// The weights the evaluation forward uses: theta with pruned entries set to zero.
+  /// compact(): the evaluation weights' kept block as a dense Linear or, below CompactOptions::sparse_density, a
+  /// SparseLinear.
+  std::shared_ptr<CompactForm<Scalar>> compact_form() const override {
+    return std::make_shared<WeightForm<Scalar>>(
+        dense_compact_weights<Scalar>(eval_weight(), has_bias(), post_.bias.value),
+        [](const MatrixType& w, const Vector<Scalar>& b, bool bias, const CompactOptions& options) -> LayerPtr<Scalar> {
+          if (double((w.array() != Scalar(0)).count()) < options.sparse_density * double(w.size())) {
+            return std::make_unique<SparseLinear<Scalar>>(w.sparseView(), bias ? b : Vector<Scalar>());
+          }
+          return Linear<Scalar>::with_weights(w, b, bias);
+        });
+  }
+
   MatrixType eval_weight() const {
     return post_.kept().select(post_.theta.value.array(), Scalar(0)).matrix();
   }

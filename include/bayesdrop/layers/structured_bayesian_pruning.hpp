@@ -52,7 +52,9 @@
 #include <Eigen/Core>
 #include <cmath>
 #include <string>
+#include <utility>
 
+#include "bayesdrop/core/parallel.hpp"
 #include "bayesdrop/layers/gate.hpp"
 #include "bayesdrop/math/truncated_log_normal.hpp"
 
@@ -164,13 +166,13 @@ class StructuredBayesianPruning final : public Gate<Scalar> {
   std::string_view name() const override { return "StructuredBayesianPruning"; }
 
   void forward(const MatrixType& x, MatrixType& y, const Context& ctx) override {
-    this->check_input(x);
+    this->check_forward(x, ctx);
     if (!ctx.training()) {
       refresh_eval();
       this->scale_per_unit(x, multiplier_, y);
       return;
     }
-    Rng& rng = ctx.require_rng("StructuredBayesianPruning");
+    Rng& rng = this->training_rng(ctx);
     rng.uniform(u_);  // one uniform per unit per minibatch, on (0, 1]
     const double a = options_.log_theta_min, b = options_.log_theta_max;
     for_each_unit([&](Index k) {
@@ -183,16 +185,10 @@ class StructuredBayesianPruning final : public Gate<Scalar> {
       dtheta_dls_[k] = inside(ls) ? Scalar(theta * s.d_log_sigma) : Scalar(0);
     });
     this->scale_per_unit(x, theta_, y);
-    trained_ = true;
   }
 
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
-    this->check_output_grad(x, dy);
-    if (!trained_) {
-      throw InvalidArgument(
-          "StructuredBayesianPruning: backward needs the factors of a training forward; call forward in Mode::train "
-          "(Context::train(rng)) with the same x first");
-    }
+    this->check_backward(x, dy);
     this->grad_per_unit(x, dy, dtheta_);  // d loss / d theta_k
     mu_.grad.col(0).array() += dtheta_.array() * dtheta_dmu_.array();
     log_sigma_.grad.col(0).array() += dtheta_.array() * dtheta_dls_.array();
@@ -261,14 +257,7 @@ class StructuredBayesianPruning final : public Gate<Scalar> {
   /// write to slots of unit k.
   template <class Fn>
   void for_each_unit(Fn&& fn) const {
-    const Index n = this->units();
-#ifdef _OPENMP
-    const int threads = n >= kSbpParallelUnits ? Eigen::nbThreads() : 1;
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-    for (Index k = 0; k < n; ++k) fn(k);
-#else
-    for (Index k = 0; k < n; ++k) fn(k);
-#endif
+    parallel_for(this->units(), kSbpParallelUnits, std::forward<Fn>(fn));
   }
   static bool inside(double v) { return v >= kSbpParamMin && v <= kSbpParamMax; }
 
@@ -318,7 +307,6 @@ class StructuredBayesianPruning final : public Gate<Scalar> {
   Parameter<Scalar> mu_, log_sigma_;
   // training: the uniforms, the factors and d theta / d (mu, log sigma) of the last draw; d loss / d theta
   VectorType u_, theta_, dtheta_dmu_, dtheta_dls_, dtheta_;
-  bool trained_ = false;
   // evaluation: E[theta], SNR and the multiplier, for the parameters they were computed at
   mutable VectorType mean_, snr_, multiplier_, cached_mu_, cached_log_sigma_;
   mutable Index n_active_ = 0;

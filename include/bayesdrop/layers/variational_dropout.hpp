@@ -103,12 +103,12 @@ class VariationalDropout final : public Gate<Scalar> {
   std::string_view name() const override { return "VariationalDropout"; }
 
   void forward(const MatrixType& x, MatrixType& y, const Context& ctx) override {
-    this->check_input(x);
+    this->check_forward(x, ctx);
     if (!ctx.training()) {
       y = x;
       return;
     }
-    Rng& rng = ctx.require_rng("VariationalDropout");
+    Rng& rng = this->training_rng(ctx);
     project_onto_cap();
     // sqrt(alpha) per unit, alpha = exp(log_alpha)
     if (shared_) {
@@ -130,13 +130,7 @@ class VariationalDropout final : public Gate<Scalar> {
   }
 
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
-    this->check_output_grad(x, dy);
-    if (eps_.cols() != x.cols() || eps_.rows() != this->units()) {
-      throw ShapeError("VariationalDropout: backward needs the noise of a training forward on a batch of " +
-                       std::to_string(x.cols()) + " columns, but the cached noise is " +
-                       detail::shape_string(eps_.rows(), eps_.cols()) +
-                       "; call forward in Mode::train with the same x first");
-    }
+    this->check_backward(x, dy);
     // g_k = sum_b eps_kb * dz_kb, dz_kb = sum over the unit's values of dy * x (d loss / d z)
     if (this->spatial() == 1) {
       if (dx) {

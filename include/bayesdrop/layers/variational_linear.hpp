@@ -125,13 +125,13 @@ class VariationalLinear final : public Layer<Scalar> {
   Index output_rows() const override { return weight_.value.rows(); }
 
   void forward(const MatrixType& x, MatrixType& y, const Context& ctx) override {
-    this->check_input(x);
+    this->check_forward(x, ctx);
     y.noalias() = weight_.value * x;  // mean = W x (+ b below)
     if (!ctx.training()) {
       if (has_bias_) y.colwise() += bias_.value.col(0);
       return;
     }
-    Rng& rng = ctx.require_rng("VariationalLinear");
+    Rng& rng = this->training_rng(ctx);
     project_onto_cap();
     // alpha = exp(log_alpha); aw2 = alpha o W^2
     alpha_.array() = log_alpha_.value.array().exp();
@@ -153,13 +153,7 @@ class VariationalLinear final : public Layer<Scalar> {
   }
 
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
-    this->check_output_grad(x, dy);
-    if (eps_.cols() != x.cols() || x2_.cols() != x.cols()) {
-      throw ShapeError("VariationalLinear: backward needs the noise of a training forward on a batch of " +
-                       std::to_string(x.cols()) + " columns, but the cached noise is " +
-                       detail::shape_string(eps_.rows(), eps_.cols()) +
-                       "; call forward in Mode::train with the same x first");
-    }
+    this->check_backward(x, dy);
     gvar_.array() = dy.array() * eps_.array() / (Scalar(2) * std_.array());  // g = d loss / d var
     v_.noalias() = gvar_ * x2_.transpose();                                  // V = g (x o x)^T
     weight_.grad.noalias() += dy * x.transpose();                            // mean path: dy x^T

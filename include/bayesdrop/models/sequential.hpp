@@ -68,6 +68,7 @@ class Sequential final : public Layer<Scalar> {
   /// Runs the chain and returns a reference to the last layer's output (valid until the next forward).
   const MatrixType& forward(const MatrixType& x, const Context& ctx) {
     require_layers("forward");
+    this->note_forward(x, ctx);
     const MatrixType* in = &x;
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       layers_[i]->forward(*in, outputs_[i], ctx);
@@ -83,6 +84,7 @@ class Sequential final : public Layer<Scalar> {
   /// for no input gradient: with a parameter-free gate in front of the first Linear, this saves its largest product.
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
     require_layers("backward");
+    this->check_backward(x, dy, true);  // before any forward: says to call forward first; the layers check the mode
     const std::size_t stop = dx ? 0 : first_trainable_;
     const MatrixType* upstream = &dy;
     for (std::size_t i = layers_.size(); i-- > stop;) {

@@ -4,24 +4,18 @@
 //   Sequential<float> net = build_model<float>(spec, rng);
 //
 // Networks: "mlp" (784-500-300-10, the course assignment's), "lenet300" (LeNet-300-100), "lenet5" (LeNet-5-Caffe).
-// Dropout types: "none", "binary", "gaussian", "variational" (Kingma's type A, learned alpha), "bbd" (beta-Bernoulli),
-// "sbp" (structured Bayesian pruning) put a gate on the inputs of every dense layer (and on the conv channels of
-// lenet5); "sparsevd" replaces the dense and conv layers by their sparse variational dropout versions.
+// Dropout types: the families of models/registry.hpp (dropout_names()). A family with a gate gets one on the inputs
+// of every dense layer (and on the conv channels of lenet5); a family with its own dense or conv layers replaces
+// Linear and Conv2d by them.
 #pragma once
 
 #include <algorithm>
 #include <string>
 #include <vector>
 
-#include "bayesdrop/layers/beta_bernoulli_dropout.hpp"
-#include "bayesdrop/layers/binary_dropout.hpp"
-#include "bayesdrop/layers/gaussian_dropout.hpp"
-#include "bayesdrop/layers/sparse_vd_conv2d.hpp"
-#include "bayesdrop/layers/sparse_vd_linear.hpp"
-#include "bayesdrop/layers/structured_bayesian_pruning.hpp"
-#include "bayesdrop/layers/variational_dropout.hpp"
 #include "bayesdrop/models/lenet5.hpp"
 #include "bayesdrop/models/mlp.hpp"
+#include "bayesdrop/models/registry.hpp"
 
 namespace bayesdrop {
 
@@ -36,79 +30,73 @@ struct ModelSpec {
 
 /// Networks build_model knows.
 inline std::vector<std::string> model_names() { return {"mlp", "lenet300", "lenet5"}; }
-/// Dropout types build_model knows.
-inline std::vector<std::string> dropout_names() {
-  return {"none", "binary", "gaussian", "variational", "sparsevd", "bbd", "sbp"};
-}
 
 namespace detail {
 
 inline void require_name(const std::vector<std::string>& names, const std::string& value, const char* what,
                          const char* caller = "build_model") {
   if (std::find(names.begin(), names.end(), value) != names.end()) return;
-  std::string list;
-  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-  throw InvalidArgument(std::string(caller) + ": unknown " + what + " '" + value + "'; choose one of " + list);
+  throw InvalidArgument(std::string(caller) + ": unknown " + what + " '" + value + "'; choose one of " +
+                        join_names(names));
 }
 
 }  // namespace detail
 
-/// A gate of the named dropout type over `shape` (channels x height x width, or {units, 1, 1} for a dense input),
-/// with drop rate p for binary, Gaussian and (initially) variational dropout; null for "none" and "sparsevd", which
-/// have no gate. Throws InvalidArgument for an unknown name.
+/// A gate of the named dropout family over `shape` (channels x height x width, or {units, 1, 1} for a dense input),
+/// with drop rate p where the family takes one; null for a family without gates ("none", "sparsevd"). Throws
+/// InvalidArgument for an unknown name.
 template <class Scalar>
 LayerPtr<Scalar> make_gate(const std::string& dropout, ImageShape shape, double p, Rng& rng) {
-  detail::require_name(dropout_names(), dropout, "dropout type", "make_gate");
-  if (dropout == "binary") return std::make_unique<BinaryDropout<Scalar>>(shape, p);
-  if (dropout == "gaussian") return std::make_unique<GaussianDropout<Scalar>>(shape, p);
-  if (dropout == "variational") {
-    return std::make_unique<VariationalDropout<Scalar>>(shape, VariationalDropoutOptions{}.with_p(p));
-  }
-  if (dropout == "bbd") {
-    return std::make_unique<BetaBernoulliDropout<Scalar>>(shape, rng, BetaBernoulliOptions::assignment());
-  }
-  if (dropout == "sbp") return std::make_unique<StructuredBayesianPruning<Scalar>>(shape);
-  return nullptr;  // "none" and "sparsevd" have no gates
+  const auto& gate = dropout_family(dropout, "make_gate").factories<Scalar>().gate;
+  if (!gate) return nullptr;
+  GateSite site;
+  site.shape = shape;
+  site.p_input = site.p_hidden = p;
+  return gate(site, rng);
 }
 
 /// Builds the network of `spec`; throws InvalidArgument for an unknown name or a drop rate outside [0, 1).
 template <class Scalar>
 Sequential<Scalar> build_model(const ModelSpec& spec, Rng& rng) {
   detail::require_name(model_names(), spec.model, "model");
-  detail::require_name(dropout_names(), spec.dropout, "dropout type");
+  const DropoutFactories<Scalar>& family = dropout_family(spec.dropout, "build_model").template factories<Scalar>();
   for (double p : {spec.p_input, spec.p_hidden}) {
     if (!(p >= 0 && p < 1)) throw InvalidArgument("build_model: drop rates must lie in [0, 1), got " + std::to_string(p));
   }
-  const std::string dropout = spec.dropout;
-  const bool sparse_vd = dropout == "sparsevd";
+  const bool lenet5_net = spec.model == "lenet5";
+  // The gate in front of layer `index` guards the input (p_input) when it sits on the pixels or, in lenet5, on the
+  // channels of the first convolution (its gates 0 and 1); every other gate guards hidden units (p_hidden).
+  auto site = [&spec, lenet5_net](ImageShape shape, std::size_t index) {
+    GateSite s;
+    s.shape = shape;
+    s.index = index;
+    s.on_input = lenet5_net ? index < 2 : index == 0;
+    s.p_input = spec.p_input;
+    s.p_hidden = spec.p_hidden;
+    return s;
+  };
+  auto gate = [family, site](ImageShape shape, std::size_t index, Rng& r) -> LayerPtr<Scalar> {
+    return family.gate ? family.gate(site(shape, index), r) : nullptr;
+  };
+  auto dense = [family](Index in, Index out, std::size_t, Rng& r) { return family.dense(in, out, r); };
 
-  if (spec.model == "lenet5") {
+  if (lenet5_net) {
     LeNet5Options<Scalar> options;
-    options.with_gate([=](ImageShape shape, std::size_t index, Rng& r) {
-      return make_gate<Scalar>(dropout, shape, index < 2 ? spec.p_input : spec.p_hidden, r);
-    });
-    if (sparse_vd) {
-      options.with_conv([](ImageShape in, Index channels, Index kernel, std::size_t, Rng& r) -> LayerPtr<Scalar> {
-        return std::make_unique<SparseVDConv2d<Scalar>>(in, channels, kernel, r);
-      });
-      options.with_dense([](Index in, Index out, std::size_t, Rng& r) -> LayerPtr<Scalar> {
-        return std::make_unique<SparseVDLinear<Scalar>>(in, out, r);
+    options.with_gate(gate);
+    if (family.conv) {
+      options.with_conv([family](ImageShape in, Index channels, Index kernel, std::size_t, Rng& r) {
+        return family.conv(in, channels, kernel, r);
       });
     }
+    if (family.dense) options.with_dense(dense);
     return lenet5<Scalar>(rng, options);
   }
 
   const std::vector<Index> sizes =
       spec.model == "mlp" ? std::vector<Index>{784, 500, 300, 10} : std::vector<Index>{784, 300, 100, 10};
   MlpOptions<Scalar> options;
-  options.with_gate([=](Index units, std::size_t index, Rng& r) {
-    return make_gate<Scalar>(dropout, ImageShape{units, 1, 1}, index == 0 ? spec.p_input : spec.p_hidden, r);
-  });
-  if (sparse_vd) {
-    options.with_dense([](Index in, Index out, std::size_t, Rng& r) -> LayerPtr<Scalar> {
-      return std::make_unique<SparseVDLinear<Scalar>>(in, out, r);
-    });
-  }
+  options.with_gate([gate](Index units, std::size_t index, Rng& r) { return gate(ImageShape{units, 1, 1}, index, r); });
+  if (family.dense) options.with_dense(dense);
   return mlp<Scalar>(sizes, rng, options);
 }
 

@@ -1,6 +1,6 @@
 // Training recipes: the optimiser settings of each method's reference code, as named presets.
 //
-//   Recipe r = Recipe::for_dropout("bbd");            // the course assignment's recipe
+//   Recipe r = recipe_for_dropout("bbd");             // the course assignment's recipe (models/registry.hpp)
 //   Adam<float> adam(r.param_groups(model, 600, 60));  // weights and noise parameters at their own rates
 //   runner.set_kl_weight(r.kl_schedule(epochs).at(epoch));
 //
@@ -8,10 +8,10 @@
 // plain network): Adam, weights and biases at 1e-3 with
 // L2 1e-4 (coupled, as TF's 1e-4 * l2_loss), noise parameters at 1e-2 without L2, both divided by 10 at 50 % and by
 // 100 at 75 % of the steps; no KL warm-up.
-// "sparse_vd" (section 5, LeNet-300-100 script): Adam 1e-3 for every parameter, no L2, constant for the first half
+// "sparsevd" (section 5, LeNet-300-100 script): Adam 1e-3 for every parameter, no L2, constant for the first half
 // then linear to 0 (lr_linear); the KL weight ramps from 0 at epoch 5 to 1 at epoch 20 (rw_linear), both epochs
 // scaled down for runs shorter than 60 epochs so that short runs still warm up.
-// "sparse_vd_lenet5" (lenet5-ard.py): as sparse_vd with the rate linear to 0 from the start (lr_linear_to0).
+// "sparsevd_lenet5" (lenet5-ard.py): as sparsevd with the rate linear to 0 from the start (lr_linear_to0).
 #pragma once
 
 #include <algorithm>
@@ -50,9 +50,9 @@ struct Recipe {
   static Recipe assignment() { return Recipe{}; }
 
   /// Sparse VD's LeNet-300-100 recipe.
-  static Recipe sparse_vd() {
+  static Recipe sparsevd() {
     Recipe r;
-    r.name = "sparse_vd";
+    r.name = "sparsevd";
     r.lr_noise = r.lr_weights;
     r.weight_decay = 0;
     r.lr_shape = LrShape::linear_decay;
@@ -63,9 +63,9 @@ struct Recipe {
   }
 
   /// Sparse VD's LeNet-5 recipe.
-  static Recipe sparse_vd_lenet5() {
-    Recipe r = sparse_vd();
-    r.name = "sparse_vd_lenet5";
+  static Recipe sparsevd_lenet5() {
+    Recipe r = sparsevd();
+    r.name = "sparsevd_lenet5";
     r.decay_start = 0.0;
     return r;
   }
@@ -92,12 +92,6 @@ struct Recipe {
     r.boundaries.clear();
     r.factors = {1.0};
     return r;
-  }
-
-  /// The preset a dropout type trains with by default, for the network `model` ("mlp", "lenet300", "lenet5").
-  static Recipe for_dropout(const std::string& dropout, const std::string& model = "mlp") {
-    if (dropout == "sparsevd") return model == "lenet5" ? sparse_vd_lenet5() : sparse_vd();
-    return assignment();
   }
 
   /// The learning-rate schedule of a run of `run_epochs` epochs of `steps_per_epoch` optimiser steps. The piecewise
