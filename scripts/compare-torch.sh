@@ -14,7 +14,7 @@
 #   --json FILE       also write rows (dropout, ours_s, torch_s, ratio) and bound_s as JSON
 # The reference runs under the first of $BAYESDROP_TORCH_PYTHON, python3, /usr/bin/python3 that can import torch.
 # Needs Debian's python3-torch and libopenblas0-pthread (sudo apt-get install python3-torch libopenblas0-pthread).
-# Targets (../shared/docs/targets.md §3): ours <= 0.5 x PyTorch for every type; plain epoch <= 1.5 x bound_s.
+# Targets: ours <= 0.5 x PyTorch for every type; plain epoch <= 1.5 x bound_s.
 # Timings need a quiet machine: the script prints the load average before and after.
 # Exit status: 0 when it ran (the verdicts are in the table), 2 on usage or set-up errors.
 set -euo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turns bayesdrop-mnist reports into a results table with its targets (../shared/docs/targets.md), as markdown and
+"""Turns bayesdrop-mnist reports into a results table with its targets, as markdown and
 JSON: --set table is the course assignment's table (section 1, scripts/reproduce-table.sh), --set papers the
 papers' 200-epoch rows (section 2, scripts/reproduce-papers.sh). A row passes when every target of it holds.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the papers' 200-epoch MNIST rows (../shared/docs/targets.md section 2) from scratch, one seeded run each, and
+# Runs the papers' 200-epoch MNIST rows from scratch, one seeded run each, and
 # writes results/papers.md and results/papers.json (each run's report, log and pictures under results/papers/), and
 # the figures of the runs and of the table in results/figures/papers/ (scripts/plot.py). Prints which run of how many
 # is going and an estimate of the time left.

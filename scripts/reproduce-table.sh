@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces the course assignment's table (../shared/docs/targets.md section 1): the MLP 784-500-300-10 trained for
+# Reproduces the course assignment's table: the MLP 784-500-300-10 trained for
 # 60 epochs with each dropout type and its recipe, one seeded run per row, and writes
 #   results/table.md, results/table.json      the table, with the targets and whether each row meets them
 #   results/runs/<dropout>.json, .log          each run's report and log
@@ -13,7 +13,7 @@
 # the mean and spread over the seeds, its targets checked on the mean.
 #
 # The gated rows (bbd, sbp) start from the plain network trained for --pretrain epochs (default 20), as the
-# reference code of both methods starts from a pretrained network (methods.md sections 7 and 8); their 60 epochs
+# reference code of both methods starts from a pretrained network; their 60 epochs
 # come after that.
 #
 # Prints which run of how many is going and an estimate of the time left. Takes about 25 minutes on a 2-core machine (see README); run it on an otherwise idle machine, since the timings

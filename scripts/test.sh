@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # THE test command (the README's second command; .ci/run runs it):
-#   1. install the Debian dependencies (scripts/install-deps.sh; a no-op when they are present)
+#   1. install the Debian dependencies (scripts/install-deps.sh; a no-op when they are present), then
+#      scripts/lint.sh: the sources formatted as .clang-format says, cppcheck clean over the headers
 #   2. configure + build the `release` preset, run all its tests:  ctest --preset release
 #      (the MNIST tests read BAYESDROP_MNIST_DIR; without it they exit with the skip code 77, which ctest's
 #      SKIP_RETURN_CODE turns into "Skipped": counted as skipped below, never as passed), then build its `docs`
@@ -94,6 +95,7 @@ else
 fi
 
 stage "install-deps" scripts/install-deps.sh || true
+stage "lint" scripts/lint.sh || true
 
 build_and_test() {  # build_and_test <preset>
   stage "build $1" configure_and_build "$1" || true
