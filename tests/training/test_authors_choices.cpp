@@ -22,7 +22,7 @@ TEST_CASE("train_clip masks sparse VD weights of log alpha >= 3 in training", "[
     auto* layer = dynamic_cast<SparseVDLinear<double>*>(&model.layer(0));
     layer->parameters()[0]->value(0, 0) = 0.7;   // theta
     layer->parameters()[1]->value(0, 0) = 10.0;  // log sigma^2: log alpha = 10 - log 0.49, clipped to 8
-    Recipe recipe = Recipe::sparse_vd();
+    Recipe recipe = Recipe::sparsevd();
     recipe.train_clip = clip;
     apply_model_choices(model, recipe);
     CHECK(layer->options().train_mask == clip);

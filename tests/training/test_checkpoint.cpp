@@ -82,7 +82,7 @@ std::pair<std::string, std::vector<EpochLog>> train(const Run& run, const FitOpt
 TEST_CASE("a run interrupted after an epoch and resumed ends with the same model and history", "[training]") {
   // Sparse VD with its warm-up and linear decay (the KL weight and rate change every epoch), and BBD with two rate
   // groups and piecewise steps: each draws noise every batch, so a generator or optimiser restored wrongly shows.
-  Recipe svd = Recipe::sparse_vd();
+  Recipe svd = Recipe::sparsevd();
   Recipe bbd = Recipe::assignment();
   for (const Run& run : {Run{ModelSpec{"lenet300", "sparsevd"}, svd, 3}, Run{ModelSpec{"lenet300", "bbd"}, bbd, 3}}) {
     CAPTURE(run.spec.dropout);
