@@ -9,8 +9,10 @@
 //    ReLU(s x) = s ReLU(x) and max(s x) = s max(x). A pruned unit (s_k = 0) is the constant 0.
 //  * A weight layer's output that no kept weight reaches is the constant bias b_i (sparse VD rows with every weight
 //    pruned; a channel whose filters only read pruned channels). Constants pass through ReLU and max-pooling as
-//    constants and are folded into the next weight layer's bias, b' += W[:, k] c_k (for a valid convolution the
-//    kernel sum of the channel times c_k), so they cost nothing at run time. The last weight layer keeps all outputs.
+//    constants and are folded into the next weight layer's bias, b' += W[:, k] c_k (for an unpadded convolution the
+//    kernel sum of the channel times c_k), so they cost nothing at run time. A zero-padded convolution reads less of
+//    the constant at the border than inside, which no bias can express: compact() refuses a nonzero constant there.
+//    The last weight layer keeps all outputs. Rebuilt layers keep their padding and stride.
 //  * Backwards from the output, a unit is kept only if a kept weight of the next weight layer reads it. Dropped
 //    units leave the rows of the previous weight layer and the inputs of ReLU and MaxPool2d; dropped input pixels
 //    become a SelectRows in front, and features dropped inside a channel (a dense gate behind the convolutions)
@@ -218,7 +220,13 @@ Sequential<Scalar> compact(const Sequential<Scalar>& model, const CompactOptions
         if (s > 0) {
           cols *= s;  // exact: s > 0 commutes with the ReLU and max-pooling between the gate and this layer
         } else {
-          if (v != Scalar(0)) c.b += cols.rowwise().sum() * v;  // a valid conv reads the whole kernel everywhere
+          if (v != Scalar(0) && c.conv && c.geometry.padded() && (cols.array() != Scalar(0)).any()) {
+            throw InvalidArgument(compact_where(i, l.name()) + " reads input channel " + std::to_string(u) +
+                                  ", a constant " + std::to_string(double(v)) +
+                                  " after pruning, through zero padding: its contribution differs at the border, "
+                                  "so compact() cannot fold it into the bias");
+          }
+          if (v != Scalar(0)) c.b += cols.rowwise().sum() * v;  // an unpadded conv reads the whole kernel everywhere
           cols.setZero();
         }
       }
@@ -339,7 +347,9 @@ Sequential<Scalar> compact(const Sequential<Scalar>& model, const CompactOptions
         const Conv2dGeometry& g = c.geometry;
         auto& conv =
             result.template emplace<Conv2d>(ImageShape{in_n, g.input.height, g.input.width}, out_n, g.kernel_h,
-                                            g.kernel_w, rng, Conv2dOptions{}.with_init(Init::zeros()).with_bias(bias));
+                                            g.kernel_w, rng,
+                                            Conv2dOptions{}.with_init(Init::zeros()).with_bias(bias).with_window(
+                                                g.window()));
         conv.weight().value = w;
         if (bias) conv.bias().value.col(0) = b;
       } else if (c.sparse_vd && double((w.array() != Scalar(0)).count()) < options.sparse_density * double(w.size())) {
@@ -356,7 +366,7 @@ Sequential<Scalar> compact(const Sequential<Scalar>& model, const CompactOptions
     } else if (const auto* p = dynamic_cast<const MaxPool2d<Scalar>*>(&l)) {
       const ImageShape is = p->input_shape(), os = p->output_shape();
       const std::vector<Index> channels = detail::units_of(have, is.height * is.width);
-      result.template emplace<MaxPool2d>(ImageShape{Index(channels.size()), is.height, is.width}, p->kernel());
+      result.template emplace<MaxPool2d>(ImageShape{Index(channels.size()), is.height, is.width}, p->options());
       have = detail::unit_rows(channels, os.height * os.width);
     }  // gates are folded; Flatten only copies, and the kept rows need not be whole channels any more
   }
