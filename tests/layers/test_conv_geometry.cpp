@@ -2,7 +2,6 @@
 // loops that read the padding as 0 (convolutions) or skip it (pooling), finite-difference gradients in double,
 // invalid geometry refused with the layer's name and numbers, and compact() keeping padding and stride.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <limits>
 
@@ -114,8 +113,9 @@ std::string describe(const GeometryCase& cs) {
   const auto& w = cs.window;
   return "input " + std::to_string(cs.in.channels) + "x" + std::to_string(cs.in.height) + "x" +
          std::to_string(cs.in.width) + ", kernel " + std::to_string(cs.kh) + "x" + std::to_string(cs.kw) +
-         (w.same ? ", same" : ", pad " + std::to_string(w.pad_top) + "/" + std::to_string(w.pad_bottom) + "/" +
-                                  std::to_string(w.pad_left) + "/" + std::to_string(w.pad_right)) +
+         (w.same ? ", same"
+                 : ", pad " + std::to_string(w.pad_top) + "/" + std::to_string(w.pad_bottom) + "/" +
+                       std::to_string(w.pad_left) + "/" + std::to_string(w.pad_right)) +
          ", stride " + std::to_string(w.stride_h) + "x" + std::to_string(w.stride_w);
 }
 
@@ -229,8 +229,8 @@ TEST_CASE("SparseVDConv2d with padding and stride: gradients match finite differ
   for (SparseVDVariance variance : {SparseVDVariance::clipped_alpha, SparseVDVariance::sigma2}) {
     for (const auto& cs : kCases) {
       INFO(describe(cs) << (variance == SparseVDVariance::sigma2 ? ", variance sigma2" : ", variance clipped_alpha"));
-      SparseVDConv2d<double> layer(cs.in, cs.out_channels, cs.kh, cs.kw, rng,
-                                   SparseVDOptions{}.with_variance(variance), cs.window);
+      SparseVDConv2d<double> layer(cs.in, cs.out_channels, cs.kh, cs.kw, rng, SparseVDOptions{}.with_variance(variance),
+                                   cs.window);
       // log alpha spread over (-8, 8) without touching the clip: theta and log sigma^2 both get data gradients
       rng.normal(layer.log_sigma2().value);
       layer.log_sigma2().value.array() = layer.log_sigma2().value.array() - 3.0;
@@ -255,7 +255,7 @@ TEMPLATE_TEST_CASE("MaxPool2d with its own window, stride and padding equals nes
     Index ho, wo;
   };
   const PoolCase cases[] = {
-      {ImageShape{2, 6, 8}, MaxPool2dOptions{}, 3, 4},                            // LeNet's 2/2
+      {ImageShape{2, 6, 8}, MaxPool2dOptions{}, 3, 4},                                // LeNet's 2/2
       {ImageShape{1, 7, 7}, MaxPool2dOptions{}.with_kernel(3).with_stride(2), 3, 3},  // overlapping 3/2
       {ImageShape{3, 8, 11}, MaxPool2dOptions{}.with_kernel(3).with_stride(2), 3, 5},
       {ImageShape{2, 6, 9}, MaxPool2dOptions{}.with_kernel(3).with_stride(2).with_padding(1), 3, 5},
@@ -264,8 +264,8 @@ TEMPLATE_TEST_CASE("MaxPool2d with its own window, stride and padding equals nes
   };
   Rng rng(46);
   for (const auto& cs : cases) {
-    INFO("input " << cs.in.channels << "x" << cs.in.height << "x" << cs.in.width << ", window "
-                  << cs.options.kernel_h << "x" << cs.options.kernel_w);
+    INFO("input " << cs.in.channels << "x" << cs.in.height << "x" << cs.in.width << ", window " << cs.options.kernel_h
+                  << "x" << cs.options.kernel_w);
     MaxPool2d<TestType> pool(cs.in, cs.options);
     REQUIRE(pool.output_shape().channels == cs.in.channels);
     REQUIRE(pool.output_shape().height == cs.ho);
@@ -287,8 +287,8 @@ TEST_CASE("MaxPool2d 3/2: a maximum shared by overlapping windows receives the s
           "[layer][pool][geometry]") {
   MaxPool2d<double> pool(ImageShape{1, 5, 5}, MaxPool2dOptions{}.with_kernel(3).with_stride(2));  // 2x2 outputs
   Matrix<double> x(25, 1);
-  x << 1, 2, 3, 4, 5,  //
-      6, 7, 8, 9, 10,  //
+  x << 1, 2, 3, 4, 5,      //
+      6, 7, 8, 9, 10,      //
       11, 12, 99, 13, 14,  //
       15, 16, 17, 18, 19,  //
       20, 21, 22, 23, 24;
@@ -362,9 +362,11 @@ TEST_CASE("compact() keeps the padding and stride of convolutions and pooling", 
   Sequential<double> model;
   auto& c1 = model.emplace<SparseVDConv2d>(ImageShape{2, 9, 8}, 4, 3, rng, SparseVDOptions{},
                                            WindowOptions{}.with_same_padding().with_stride(2));  // 4x5x4
-  auto& pool = model.emplace<MaxPool2d>(ImageShape{4, 5, 4}, MaxPool2dOptions{}.with_kernel(3).with_stride(2).with_padding(1));
+  auto& pool =
+      model.emplace<MaxPool2d>(ImageShape{4, 5, 4}, MaxPool2dOptions{}.with_kernel(3).with_stride(2).with_padding(1));
   model.emplace<ReLU>(Index(4 * 3 * 2));
-  auto& c2 = model.emplace<Conv2d>(ImageShape{4, 3, 2}, 3, 2, rng, Conv2dOptions{}.with_padding(1, 0).with_stride(1, 2));
+  auto& c2 =
+      model.emplace<Conv2d>(ImageShape{4, 3, 2}, 3, 2, rng, Conv2dOptions{}.with_padding(1, 0).with_stride(1, 2));
   model.emplace<Flatten>(c2.output_shape());
   model.emplace<Linear>(c2.output_shape().size(), 5, rng);
   REQUIRE(pool.output_shape().height == 3);
@@ -409,7 +411,8 @@ TEST_CASE("compact() keeps the padding and stride of convolutions and pooling", 
   CHECK(saw_pool);
 }
 
-TEST_CASE("compact() refuses to fold a constant channel into a zero-padded convolution", "[models][compact][geometry]") {
+TEST_CASE("compact() refuses to fold a constant channel into a zero-padded convolution",
+          "[models][compact][geometry]") {
   Rng rng(50);
   for (const bool padded : {false, true}) {
     Sequential<double> model;
@@ -425,8 +428,8 @@ TEST_CASE("compact() refuses to fold a constant channel into a zero-padded convo
     c1.bias().value << 0.0, 0.7;
     INFO((padded ? "padded" : "valid") << " second convolution");
     if (padded) {
-      CHECK_THROWS_WITH(compact(model), Catch::Contains("Conv2d") && Catch::Contains("padding") &&
-                                            Catch::Contains("channel 1"));
+      CHECK_THROWS_WITH(compact(model),
+                        Catch::Contains("Conv2d") && Catch::Contains("padding") && Catch::Contains("channel 1"));
     } else {
       Sequential<double> small = compact(model);
       Matrix<double> x(36, 4);

@@ -32,19 +32,37 @@ struct Conv2dOptions {
 
   Conv2dOptions& with_init(Init i) { init = i; return *this; }
   Conv2dOptions& with_bias(bool b) { bias = b; return *this; }
-  Conv2dOptions& with_window(WindowOptions w) { window = w; return *this; }
+  Conv2dOptions& with_window(WindowOptions w) {
+    window = w;
+    return *this;
+  }
   /// p zero rows and columns on every side.
-  Conv2dOptions& with_padding(Index p) { window.with_padding(p); return *this; }
+  Conv2dOptions& with_padding(Index p) {
+    window.with_padding(p);
+    return *this;
+  }
   /// ph zero rows above and below, pw zero columns left and right.
-  Conv2dOptions& with_padding(Index ph, Index pw) { window.with_padding(ph, pw); return *this; }
+  Conv2dOptions& with_padding(Index ph, Index pw) {
+    window.with_padding(ph, pw);
+    return *this;
+  }
   Conv2dOptions& with_padding(Index top, Index bottom, Index left, Index right) {
     window.with_padding(top, bottom, left, right);
     return *this;
   }
   /// (k - 1) / 2 on every side of an odd kernel: stride 1 keeps the image size.
-  Conv2dOptions& with_same_padding() { window.with_same_padding(); return *this; }
-  Conv2dOptions& with_stride(Index s) { window.with_stride(s); return *this; }
-  Conv2dOptions& with_stride(Index sh, Index sw) { window.with_stride(sh, sw); return *this; }
+  Conv2dOptions& with_same_padding() {
+    window.with_same_padding();
+    return *this;
+  }
+  Conv2dOptions& with_stride(Index s) {
+    window.with_stride(s);
+    return *this;
+  }
+  Conv2dOptions& with_stride(Index sh, Index sw) {
+    window.with_stride(sh, sw);
+    return *this;
+  }
 };
 
 template <class Scalar>

@@ -37,12 +37,12 @@ struct Conv2dGeometry;
 /// convolution). The setters only record; the layer that uses the options checks them against its kernel and
 /// input (Conv2dGeometry::validate) and names itself in the error.
 struct WindowOptions {
-  Index pad_top = 0, pad_bottom = 0;   ///< zero rows added above and below the image, >= 0. Default: 0
-  Index pad_left = 0, pad_right = 0;   ///< zero columns added left and right of the image, >= 0. Default: 0
+  Index pad_top = 0, pad_bottom = 0;  ///< zero rows added above and below the image, >= 0. Default: 0
+  Index pad_left = 0, pad_right = 0;  ///< zero columns added left and right of the image, >= 0. Default: 0
   /// "same" padding: (k - 1) / 2 on every side for an odd k x k kernel, so that stride 1 keeps the image size and
   /// stride s gives ceil(H / s) rows (PyTorch's padding=(k-1)/2). Replaces the explicit padding. Default: false
   bool same = false;
-  Index stride_h = 1, stride_w = 1;    ///< step between windows, >= 1. Default: 1
+  Index stride_h = 1, stride_w = 1;  ///< step between windows, >= 1. Default: 1
 
   /// p zero rows and columns on every side.
   WindowOptions& with_padding(Index p) { return with_padding(p, p, p, p); }
@@ -75,7 +75,7 @@ struct Conv2dGeometry {
   Index kernel_h = 1;  ///< kernel height, 1 <= kernel_h <= pad_top + input.height + pad_bottom
   Index kernel_w = 1;  ///< kernel width, 1 <= kernel_w <= pad_left + input.width + pad_right
   Index pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;  ///< zero padding per side, >= 0
-  Index stride_h = 1, stride_w = 1;                                 ///< >= 1
+  Index stride_h = 1, stride_w = 1;                                ///< >= 1
 
   /// Ho = floor((H + pt + pb - kh) / sh) + 1.
   Index output_height() const { return (input.height + pad_top + pad_bottom - kernel_h) / stride_h + 1; }
@@ -117,7 +117,8 @@ struct Conv2dGeometry {
       throw InvalidArgument(w + ": the kernel " + std::to_string(kernel_h) + "x" + std::to_string(kernel_w) +
                             " must be positive and fit inside the " + std::to_string(input.height) + "x" +
                             std::to_string(input.width) + " image padded to " + std::to_string(ph) + "x" +
-                            std::to_string(pw) + " (no output position otherwise); pad the image or use a "
+                            std::to_string(pw) +
+                            " (no output position otherwise); pad the image or use a "
                             "smaller kernel");
     }
   }
@@ -143,7 +144,7 @@ namespace detail {
 /// The output columns [first, last) of a window row whose input column j*stride + offset lies inside [0, size):
 /// offset = (kernel column) - (left padding). Output columns outside the range read the padding.
 inline void inside_range(Index size, Index out, Index stride, Index offset, Index& first, Index& last) {
-  first = offset >= 0 ? 0 : (-offset + stride - 1) / stride;                    // j*stride + offset >= 0
+  first = offset >= 0 ? 0 : (-offset + stride - 1) / stride;                       // j*stride + offset >= 0
   last = offset > size - 1 ? 0 : std::min(out, (size - 1 - offset) / stride + 1);  // j*stride + offset <= size - 1
   first = std::min(first, last);
 }

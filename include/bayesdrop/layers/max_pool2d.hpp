@@ -56,14 +56,15 @@ struct MaxPool2dOptions {
       throw InvalidArgument(w + ": the pooling window must be positive, got " + std::to_string(kernel_h) + "x" +
                             std::to_string(kernel_w));
     }
-    const Conv2dGeometry g{input,   kernel_h, kernel_w, pad_top, pad_bottom, pad_left, pad_right,
-                           stride_h.value_or(kernel_h), stride_w.value_or(kernel_w)};
+    Conv2dGeometry g{input, kernel_h, kernel_w, pad_top, pad_bottom, pad_left, pad_right};
+    g.stride_h = stride_h.value_or(kernel_h);
+    g.stride_w = stride_w.value_or(kernel_w);
     g.validate(who);
     if (pad_top >= kernel_h || pad_bottom >= kernel_h || pad_left >= kernel_w || pad_right >= kernel_w) {
-      throw InvalidArgument(w + ": padding (top " + std::to_string(pad_top) + ", bottom " +
-                            std::to_string(pad_bottom) + ", left " + std::to_string(pad_left) + ", right " +
-                            std::to_string(pad_right) + ") must be smaller than the " + std::to_string(kernel_h) +
-                            "x" + std::to_string(kernel_w) + " window, or a window could hold no pixel");
+      throw InvalidArgument(w + ": padding (top " + std::to_string(pad_top) + ", bottom " + std::to_string(pad_bottom) +
+                            ", left " + std::to_string(pad_left) + ", right " + std::to_string(pad_right) +
+                            ") must be smaller than the " + std::to_string(kernel_h) + "x" + std::to_string(kernel_w) +
+                            " window, or a window could hold no pixel");
     }
     return g;
   }
@@ -76,8 +77,7 @@ class MaxPool2d final : public Layer<Scalar> {
   using IndexMatrix = Eigen::Matrix<Index, Eigen::Dynamic, Eigen::Dynamic>;
 
   /// Pools `input` images with a kernel x kernel window and stride `kernel` (default 2); the window must fit.
-  explicit MaxPool2d(ImageShape input, Index kernel = 2)
-      : MaxPool2d(input, MaxPool2dOptions{}.with_kernel(kernel)) {}
+  explicit MaxPool2d(ImageShape input, Index kernel = 2) : MaxPool2d(input, MaxPool2dOptions{}.with_kernel(kernel)) {}
   /// Pools `input` images with the window, stride and padding of `options`.
   MaxPool2d(ImageShape input, MaxPool2dOptions options)
       : options_(options), geometry_(options.geometry(input, "MaxPool2d")) {}

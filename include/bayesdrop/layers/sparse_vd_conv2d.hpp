@@ -1,5 +1,6 @@
-// 2-D convolution (zero padding and stride as Conv2d's, by default valid and 1) with sparse variational dropout on every weight (Molchanov, Ashukha &
-// Vetrov 2017): w = theta + sigma eps per weight, log-uniform prior, weights with log alpha >= 3 pruned.
+// 2-D convolution (zero padding and stride as Conv2d's, by default valid and 1) with sparse variational dropout on
+// every weight (Molchanov, Ashukha & Vetrov 2017): w = theta + sigma eps per weight, log-uniform prior, weights with
+// log alpha >= 3 pruned.
 //
 // @inproceedings{molchanov2017variational,
 //   title     = {Variational Dropout Sparsifies Deep Neural Networks},
