@@ -345,11 +345,9 @@ Sequential<Scalar> compact(const Sequential<Scalar>& model, const CompactOptions
       const Index in_n = Index(in_units.size()), out_n = Index(out_units.size());
       if (c.conv) {
         const Conv2dGeometry& g = c.geometry;
-        auto& conv =
-            result.template emplace<Conv2d>(ImageShape{in_n, g.input.height, g.input.width}, out_n, g.kernel_h,
-                                            g.kernel_w, rng,
-                                            Conv2dOptions{}.with_init(Init::zeros()).with_bias(bias).with_window(
-                                                g.window()));
+        auto& conv = result.template emplace<Conv2d>(
+            ImageShape{in_n, g.input.height, g.input.width}, out_n, g.kernel_h, g.kernel_w, rng,
+            Conv2dOptions{}.with_init(Init::zeros()).with_bias(bias).with_window(g.window()));
         conv.weight().value = w;
         if (bias) conv.bias().value.col(0) = b;
       } else if (c.sparse_vd && double((w.array() != Scalar(0)).count()) < options.sparse_density * double(w.size())) {
