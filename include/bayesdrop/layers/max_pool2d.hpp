@@ -14,6 +14,7 @@
 // pass scatters dy to; with overlapping windows an input can be the maximum of several outputs and receives the sum.
 #pragma once
 
+#include <algorithm>
 #include <optional>
 #include <string>
 
