@@ -186,6 +186,7 @@ struct CompactWeights {
   Vector<Scalar> b;  ///< effective bias: constants folded in (zero when the layer has none)
   bool had_bias = false;
   bool image = false;  ///< a convolution: its input must be scaled per channel
+  bool padded = false;  ///< a zero-padded convolution: a constant input channel cannot move into the bias
   Index in_spatial = 1, out_spatial = 1, block = 1;
   Index units_in() const { return w.cols() / block; }
 };
@@ -206,7 +207,8 @@ CompactWeights<Scalar> dense_compact_weights(Matrix<Scalar> w, bool has_bias, co
 /// a gate and the next weight layer: ReLU(s x) = s ReLU(x) and max(s x) = s max(x). A unit that is the constant
 /// c_k (scale 0: pruned, c_k = 0, or a row no kept weight reached) leaves its columns and adds to the bias,
 /// b' += W[:, k] c_k (for a valid convolution the kernel sum of the channel times c_k: it reads the whole kernel
-/// everywhere).
+/// everywhere). A zero-padded convolution reads less of a nonzero constant at the border than inside, which no bias
+/// can express: compact() refuses that case.
 template <class Scalar>
 void fold_into_weights(CompactWeights<Scalar>& c, const CompactRows<Scalar>& a, const std::string& where) {
   if (c.image) detail::require_uniform(a, c.units_in(), c.in_spatial, where);
@@ -216,6 +218,12 @@ void fold_into_weights(CompactWeights<Scalar>& c, const CompactRows<Scalar>& a, 
     if (s > 0) {
       cols *= s;
     } else {
+      if (v != Scalar(0) && c.padded && (cols.array() != Scalar(0)).any()) {
+        throw InvalidArgument(where + " reads input channel " + std::to_string(u) + ", a constant " +
+                              std::to_string(double(v)) +
+                              " after pruning, through zero padding: its contribution differs at the border, so "
+                              "compact() cannot fold it into the bias");
+      }
       if (v != Scalar(0)) c.b += cols.rowwise().sum() * v;
       cols.setZero();
     }

@@ -1,11 +1,14 @@
-// 2-D convolution (cross-correlation, as in every deep-learning library), valid padding, stride 1.
+// 2-D convolution (cross-correlation, as in every deep-learning library) with zero padding and stride; by default
+// valid padding and stride 1.
 //
-//   training and evaluation:  y(o, i, j) = b(o) + sum_{c, di, dj} W(o, (c*kh + di)*kw + dj) x(c, i + di, j + dj)
-//                             (both modes are the same; Conv2d has no noise)
+//   training and evaluation:  y(o, i, j) = b(o) + sum_{c, di, dj} W(o, (c*kh + di)*kw + dj) x(c, i*sh + di - pt,
+//                                                                                             j*sw + dj - pl)
+//                             with x = 0 in the padding (both modes are the same; Conv2d has no noise)
 //   computed as:              cols = im2col(x) ((B*P) x K),  z = cols W^T ((B*P) x C_out),  y = reorder(z) + b
 //   backward:                 dz = reorder(dy);  dW += dz^T cols;  db += column sums of dz;  dx = col2im(dz W)
 //
-// Shapes: input image (C_in, H, W), output image (C_out, H - kh + 1, W - kw + 1), both stored one image per column
+// Shapes: input image (C_in, H, W), output image (C_out, Ho, Wo) with Ho = floor((H + pt + pb - kh) / sh) + 1 and
+// Wo = floor((W + pl + pr - kw) / sw) + 1 (H - kh + 1, W - kw + 1 by default), both stored one image per column
 // (core/types.hpp). Parameters: weight W (C_out x C_in*kh*kw; row o is filter o, flattened channel, row, column),
 // bias b (C_out x 1), initialised by Conv2dOptions::init with fan_in = C_in*kh*kw, fan_out = C_out*kh*kw (Glorot
 // uniform by default, Lasagne's and Keras's conv default) and zero.
@@ -26,9 +29,41 @@ namespace bayesdrop {
 struct Conv2dOptions {
   Init init = Init::glorot_uniform();  ///< weight initialiser (fans C_in*kh*kw and C_out*kh*kw). Default: Glorot uniform
   bool bias = true;                    ///< learn one additive bias per output channel. Default: true
+  WindowOptions window;                ///< zero padding and stride (layers/im2col.hpp). Default: valid, stride 1
 
   Conv2dOptions& with_init(Init i) { init = i; return *this; }
   Conv2dOptions& with_bias(bool b) { bias = b; return *this; }
+  Conv2dOptions& with_window(WindowOptions w) {
+    window = w;
+    return *this;
+  }
+  /// p zero rows and columns on every side.
+  Conv2dOptions& with_padding(Index p) {
+    window.with_padding(p);
+    return *this;
+  }
+  /// ph zero rows above and below, pw zero columns left and right.
+  Conv2dOptions& with_padding(Index ph, Index pw) {
+    window.with_padding(ph, pw);
+    return *this;
+  }
+  Conv2dOptions& with_padding(Index top, Index bottom, Index left, Index right) {
+    window.with_padding(top, bottom, left, right);
+    return *this;
+  }
+  /// (k - 1) / 2 on every side of an odd kernel: stride 1 keeps the image size.
+  Conv2dOptions& with_same_padding() {
+    window.with_same_padding();
+    return *this;
+  }
+  Conv2dOptions& with_stride(Index s) {
+    window.with_stride(s);
+    return *this;
+  }
+  Conv2dOptions& with_stride(Index sh, Index sw) {
+    window.with_stride(sh, sw);
+    return *this;
+  }
 };
 
 template <class Scalar>
@@ -36,9 +71,10 @@ class Conv2d final : public Layer<Scalar> {
  public:
   using typename Layer<Scalar>::MatrixType;
 
-  /// A kernel_h x kernel_w kernel over `input` images, producing `out_channels` channels.
+  /// A kernel_h x kernel_w kernel over `input` images, producing `out_channels` channels, with the padding and
+  /// stride of options.window (throws InvalidArgument for geometry without an output position).
   Conv2d(ImageShape input, Index out_channels, Index kernel_h, Index kernel_w, Rng& rng, Conv2dOptions options = {})
-      : geometry_(checked(Conv2dGeometry{input, kernel_h, kernel_w}, out_channels)),
+      : geometry_(checked(options.window.geometry(input, kernel_h, kernel_w, "Conv2d"), out_channels)),
         weight_("weight", ParamRole::weight, out_channels, geometry_.patch_size()),
         bias_("bias", ParamRole::bias, out_channels, 1),
         has_bias_(options.bias) {
@@ -50,13 +86,13 @@ class Conv2d final : public Layer<Scalar> {
 
   std::string_view name() const override { return "Conv2d"; }
 
-  /// A Conv2d over `input` images with the given weights (out_channels x C_in*kernel_h*kernel_w) and, if `bias`,
-  /// the bias b (compact() builds its layers so).
+  /// A Conv2d over `input` images with the given weights (out_channels x C_in*kernel_h*kernel_w), padding and
+  /// stride and, if `bias`, the bias b (compact() builds its layers so).
   static std::unique_ptr<Conv2d> with_weights(ImageShape input, Index kernel_h, Index kernel_w, const MatrixType& w,
-                                              const Vector<Scalar>& b, bool bias) {
+                                              const Vector<Scalar>& b, bool bias, const WindowOptions& window = {}) {
     Rng rng(0);  // the constructor draws initial weights; they are overwritten
     auto conv = std::make_unique<Conv2d>(input, w.rows(), kernel_h, kernel_w, rng,
-                                         Conv2dOptions{}.with_init(Init::zeros()).with_bias(bias));
+                                         Conv2dOptions{}.with_init(Init::zeros()).with_bias(bias).with_window(window));
     conv->weight_.value = w;
     if (bias) conv->bias_.value.col(0) = b;
     return conv;
@@ -73,10 +109,11 @@ class Conv2d final : public Layer<Scalar> {
     c.in_spatial = g.input.height * g.input.width;
     c.out_spatial = g.positions();
     c.block = g.kernel_h * g.kernel_w;
+    c.padded = g.padded();
     return std::make_shared<WeightForm<Scalar>>(
         std::move(c), [g](const MatrixType& w, const Vector<Scalar>& b, bool bias, const CompactOptions&) {
           const ImageShape in{w.cols() / (g.kernel_h * g.kernel_w), g.input.height, g.input.width};
-          return LayerPtr<Scalar>(with_weights(in, g.kernel_h, g.kernel_w, w, b, bias));
+          return LayerPtr<Scalar>(with_weights(in, g.kernel_h, g.kernel_w, w, b, bias, g.window()));
         });
   }
   Index input_rows() const override { return geometry_.input.size(); }
@@ -123,7 +160,6 @@ class Conv2d final : public Layer<Scalar> {
 
  private:
   static Conv2dGeometry checked(Conv2dGeometry g, Index out_channels) {
-    g.validate("Conv2d");
     if (out_channels <= 0) {
       throw InvalidArgument("Conv2d: out_channels must be positive, got " + std::to_string(out_channels));
     }

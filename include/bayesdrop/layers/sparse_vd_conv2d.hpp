@@ -1,5 +1,6 @@
-// 2-D convolution (valid padding, stride 1) with sparse variational dropout on every weight (Molchanov, Ashukha &
-// Vetrov 2017): w = theta + sigma eps per weight, log-uniform prior, weights with log alpha >= 3 pruned.
+// 2-D convolution (zero padding and stride as Conv2d's, by default valid and 1) with sparse variational dropout on
+// every weight (Molchanov, Ashukha & Vetrov 2017): w = theta + sigma eps per weight, log-uniform prior, weights with
+// log alpha >= 3 pruned.
 //
 // @inproceedings{molchanov2017variational,
 //   title     = {Variational Dropout Sparsifies Deep Neural Networks},
@@ -18,7 +19,8 @@
 //   KL:  sum over weights of KL(log alpha),  -KL(la) ~= k1 sigmoid(k2 + k3 la) - 0.5 log1p(exp(-la)) - k1
 //        log alpha = clip(log sigma^2 - log(theta^2 + 1e-8), -8, 8)        (math/kl_sparse_vd.hpp)
 //
-// Shapes: input image (C_in, H, W), output (C_out, H - kh + 1, W - kw + 1), one image per column. Parameters (the
+// Shapes: input image (C_in, H, W), output (C_out, Ho, Wo) as for Conv2d (H - kh + 1, W - kw + 1 without padding and
+// stride), one image per column; padded entries of the patches are 0 in both products. Parameters (the
 // Conv2d weight shape; defaults and their sources in layers/sparse_vd_options.hpp):
 //   theta       (C_out x C_in*kh*kw, role weight): Glorot uniform, fans C_in*kh*kw and C_out*kh*kw (the authors' conv
 //               layer ignores its W=init.Normal() argument and keeps Lasagne's GlorotUniform).
@@ -44,15 +46,17 @@ class SparseVDConv2d final : public Layer<Scalar> {
  public:
   using typename Layer<Scalar>::MatrixType;
 
-  /// A kernel_h x kernel_w kernel over `input` images, producing `out_channels` channels.
+  /// A kernel_h x kernel_w kernel over `input` images, producing `out_channels` channels, with the zero padding and
+  /// stride of `window` (layers/im2col.hpp; throws InvalidArgument for geometry without an output position).
   SparseVDConv2d(ImageShape input, Index out_channels, Index kernel_h, Index kernel_w, Rng& rng,
-                 SparseVDOptions options = {})
-      : geometry_(checked(Conv2dGeometry{input, kernel_h, kernel_w}, out_channels)),
+                 SparseVDOptions options = {}, WindowOptions window = {})
+      : geometry_(checked(window.geometry(input, kernel_h, kernel_w, "SparseVDConv2d"), out_channels)),
         post_(out_channels, geometry_.patch_size(), geometry_.patch_size(), out_channels * kernel_h * kernel_w,
               validated(options), Init::glorot_uniform(), rng) {}
   /// A square kernel x kernel kernel.
-  SparseVDConv2d(ImageShape input, Index out_channels, Index kernel, Rng& rng, SparseVDOptions options = {})
-      : SparseVDConv2d(input, out_channels, kernel, kernel, rng, options) {}
+  SparseVDConv2d(ImageShape input, Index out_channels, Index kernel, Rng& rng, SparseVDOptions options = {},
+                 WindowOptions window = {})
+      : SparseVDConv2d(input, out_channels, kernel, kernel, rng, options, window) {}
 
   std::string_view name() const override { return "SparseVDConv2d"; }
   Index input_rows() const override { return geometry_.input.size(); }
@@ -156,7 +160,6 @@ class SparseVDConv2d final : public Layer<Scalar> {
 
  private:
   static Conv2dGeometry checked(Conv2dGeometry g, Index out_channels) {
-    g.validate("SparseVDConv2d");
     if (out_channels <= 0) {
       throw InvalidArgument("SparseVDConv2d: out_channels must be positive, got " + std::to_string(out_channels));
     }

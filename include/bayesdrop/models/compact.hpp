@@ -9,8 +9,10 @@
 //    ReLU(s x) = s ReLU(x) and max(s x) = s max(x). A pruned unit (s_k = 0) is the constant 0.
 //  * A weight layer's output that no kept weight reaches is the constant bias b_i (sparse VD rows with every weight
 //    pruned; a channel whose filters only read pruned channels). Constants pass through ReLU and max-pooling as
-//    constants and are folded into the next weight layer's bias, b' += W[:, k] c_k (for a valid convolution the
-//    kernel sum of the channel times c_k), so they cost nothing at run time. The last weight layer keeps all outputs.
+//    constants and are folded into the next weight layer's bias, b' += W[:, k] c_k (for an unpadded convolution the
+//    kernel sum of the channel times c_k), so they cost nothing at run time. A zero-padded convolution reads less of
+//    the constant at the border than inside, which no bias can express: compact() refuses a nonzero constant there.
+//    The last weight layer keeps all outputs. Rebuilt layers keep their padding and stride.
 //  * Backwards from the output, a unit is kept only if a kept weight of the next weight layer reads it. Dropped
 //    units leave the rows of the previous weight layer and the inputs of ReLU and MaxPool2d; dropped input pixels
 //    become a SelectRows in front, and features dropped inside a channel (a dense gate behind the convolutions)
