@@ -96,4 +96,6 @@ void register_all() {
 
 }  // namespace
 
-int main(int argc, char** argv) { return bench::run_main(argc, argv, register_all); }
+int main(int argc, char** argv) {
+  return bench::run_main(argc, argv, register_all);
+}

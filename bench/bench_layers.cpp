@@ -47,8 +47,8 @@ struct Shape {
 };
 
 const Shape kShapes[] = {
-    {"784x500", false, {784, 1, 1}, 500, true},   {"500x300", false, {500, 1, 1}, 300, false},
-    {"300x10", false, {300, 1, 1}, 10, false},    {"conv1", true, {1, 28, 28}, 20, true},
+    {"784x500", false, {784, 1, 1}, 500, true}, {"500x300", false, {500, 1, 1}, 300, false},
+    {"300x10", false, {300, 1, 1}, 10, false},  {"conv1", true, {1, 28, 28}, 20, true},
     {"conv2", true, {20, 12, 12}, 50, false},
 };
 
@@ -183,18 +183,17 @@ void register_all() {
   for (const Shape& shape : kShapes) {
     if (shape.conv) continue;
     const std::string n = shape.name;
-    with_threads(benchmark::RegisterBenchmark(("Lrt/" + n).c_str(), [&shape](benchmark::State& s) {
-      layer_train(s, shape, "sparsevd");
-    }));
-    with_threads(benchmark::RegisterBenchmark(("WeightsPerBatch/" + n).c_str(), [&shape](benchmark::State& s) {
-      weights_sampled(s, shape, false);
-    }));
-    with_threads(benchmark::RegisterBenchmark(("WeightsPerExample/" + n).c_str(), [&shape](benchmark::State& s) {
-      weights_sampled(s, shape, true);
-    }));
+    with_threads(benchmark::RegisterBenchmark(("Lrt/" + n).c_str(),
+                                              [&shape](benchmark::State& s) { layer_train(s, shape, "sparsevd"); }));
+    with_threads(benchmark::RegisterBenchmark(("WeightsPerBatch/" + n).c_str(),
+                                              [&shape](benchmark::State& s) { weights_sampled(s, shape, false); }));
+    with_threads(benchmark::RegisterBenchmark(("WeightsPerExample/" + n).c_str(),
+                                              [&shape](benchmark::State& s) { weights_sampled(s, shape, true); }));
   }
 }
 
 }  // namespace
 
-int main(int argc, char** argv) { return bench::run_main(argc, argv, register_all); }
+int main(int argc, char** argv) {
+  return bench::run_main(argc, argv, register_all);
+}

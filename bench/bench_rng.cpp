@@ -31,9 +31,15 @@ void BM_RngFill(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * n * Index(sizeof(Scalar)));
 }
 
-void BM_RngNormalFloat(benchmark::State& state) { BM_RngFill<float, true>(state); }
-void BM_RngNormalDouble(benchmark::State& state) { BM_RngFill<double, true>(state); }
-void BM_RngUniformFloat(benchmark::State& state) { BM_RngFill<float, false>(state); }
+void BM_RngNormalFloat(benchmark::State& state) {
+  BM_RngFill<float, true>(state);
+}
+void BM_RngNormalDouble(benchmark::State& state) {
+  BM_RngFill<double, true>(state);
+}
+void BM_RngUniformFloat(benchmark::State& state) {
+  BM_RngFill<float, false>(state);
+}
 
 }  // namespace
 

@@ -99,8 +99,8 @@ inline void time_products(benchmark::State& state, const std::vector<Mat>& xs, s
     b = (b + 1) % xs.size();
   }
   report_steps(state);
-  state.counters["gflops"] = benchmark::Counter(double(state.iterations()) * MlpProducts::flops() * 1e-9,
-                                                benchmark::Counter::kIsRate);
+  state.counters["gflops"] =
+      benchmark::Counter(double(state.iterations()) * MlpProducts::flops() * 1e-9, benchmark::Counter::kIsRate);
 }
 
 /// main() of a benchmark executable that registers its benchmarks at run time (one per dropout type, say).

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <sstream>
 #include <string>
 #include <vector>
@@ -57,7 +56,8 @@ inline void apply_authors_flags(const AuthorsFlags& f, bayesdrop::Recipe& r) {
         used = 0;
       }
       if (used == 0 || used != item.size() || !(v >= 0)) {
-        throw bayesdrop::InvalidArgument("--kl-scales: '" + item + "' is not a number >= 0; give a comma-separated "
+        throw bayesdrop::InvalidArgument("--kl-scales: '" + item +
+                                         "' is not a number >= 0; give a comma-separated "
                                          "list such as 40,16,1,1, or bbd-lenet5");
       }
       r.kl_scales.push_back(v);

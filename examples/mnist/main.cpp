@@ -4,24 +4,24 @@
 //   bayesdrop-mnist --data ~/mnist --load bbd.model            (evaluate a saved model again)
 //
 // The defaults of every dropout type are its method's recipe (bayesdrop/training/recipe.hpp); flags override them.
-#include <Eigen/Core>
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
+#include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <Eigen/Core>
 #include <cmath>
 #include <cstdio>
 #include <exception>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "../common/flags.hpp"
 #include "../common/model_metadata.hpp"
 #include "../common/outputs.hpp"
 #include "../common/run_checks.hpp"
-#include "bayesdrop/bayesdrop.hpp"
 #include "authors_flags.hpp"
+#include "bayesdrop/bayesdrop.hpp"
 #include "pictures.hpp"
 #include "report.hpp"
 
@@ -146,8 +146,8 @@ void pretrain_weights(bd::Sequential<Scalar>& model, const bd::ModelSpec& spec, 
                   log.train.cross_entropy, log.train.accuracy);
     });
   }
-  bd::fit(plain, bd::Recipe::assignment().with_constant_lr(), train, static_cast<const bd::Dataset<Scalar>*>(nullptr), rng,
-          options);
+  bd::fit(plain, bd::Recipe::assignment().with_constant_lr(), train, static_cast<const bd::Dataset<Scalar>*>(nullptr),
+          rng, options);
   bd::copy_pretrained_weights(plain, model);  // noise parameters keep their initial values (sparse VD: -10)
 }
 
@@ -289,7 +289,9 @@ int main(int argc, char** argv) {
   app.add_option("--data", opt.data_dir,
                  "Folder with the four IDX files (.gz or plain). Default: $BAYESDROP_MNIST_DIR or data/mnist; "
                  "for --dataset fashion, $BAYESDROP_FASHION_DIR or /usr/share/datasets/fashion-mnist");
-  app.add_option("--dataset", opt.dataset, "Data set")->check(CLI::IsMember({"mnist", "fashion"}))->capture_default_str();
+  app.add_option("--dataset", opt.dataset, "Data set")
+      ->check(CLI::IsMember({"mnist", "fashion"}))
+      ->capture_default_str();
   app.add_option("--model", opt.spec.model,
                  "Network: mlp = 784-500-300-10, lenet300 = 784-300-100-10, lenet5 = LeNet-5-Caffe")
       ->check(CLI::IsMember(bd::model_names()))
@@ -307,11 +309,13 @@ int main(int argc, char** argv) {
   app.add_option("--batch", opt.batch, "Mini-batch size. Default: the recipe's (100)")->check(flags::whole(1, 1000000));
   app.add_option("--lr", opt.lr, "Adam rate of weights and biases. Default: the recipe's (1e-3)")
       ->check(flags::real(0, HUGE_VAL, true));
-  app.add_option("--lr-noise", opt.lr_noise, "Adam rate of noise parameters. Default: the recipe's (10x --lr for "
-                                             "gates, 1x for sparse VD)")
+  app.add_option("--lr-noise", opt.lr_noise,
+                 "Adam rate of noise parameters. Default: the recipe's (10x --lr for "
+                 "gates, 1x for sparse VD)")
       ->check(flags::real(0, HUGE_VAL, true));
-  app.add_option("--weight-decay", opt.weight_decay, "L2 on weights and biases. Default: the recipe's (1e-4; 0 for "
-                                                     "sparse VD)")
+  app.add_option("--weight-decay", opt.weight_decay,
+                 "L2 on weights and biases. Default: the recipe's (1e-4; 0 for "
+                 "sparse VD)")
       ->check(flags::real(0, HUGE_VAL));
   app.add_option("--lr-schedule", opt.lr_schedule,
                  "recipe: the recipe's steps or decay; constant: hold the rates (short runs)")

@@ -2,10 +2,9 @@
 #pragma once
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "bayesdrop/bayesdrop.hpp"
 
@@ -21,8 +20,8 @@ inline std::string join(const std::vector<bd::Index>& v) {
 
 /// Prints one row per weight layer: inputs kept, outputs kept, memory and FLOPs kept, weight compression.
 inline void print_summary(const bd::ModelSummary& s) {
-  std::printf("%-6s %-16s %13s %13s %9s %9s %11s\n", "layer", "type", "inputs kept", "outputs kept", "memory",
-              "FLOPs", "compression");
+  std::printf("%-6s %-16s %13s %13s %9s %9s %11s\n", "layer", "type", "inputs kept", "outputs kept", "memory", "FLOPs",
+              "compression");
   for (std::size_t i = 0; i < s.layers.size(); ++i) {
     const auto& l = s.layers[i];
     const std::string in = std::to_string(l.active_in) + "/" + std::to_string(l.units_in);

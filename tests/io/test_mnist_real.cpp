@@ -63,7 +63,8 @@ TEST_CASE("mnist real: Fashion-MNIST (Debian dataset-fashion-mnist): sizes and b
   const std::string dir = "/usr/share/datasets/fashion-mnist";
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
-    bayesdrop::test::skip_test(dir + " is not present (apt-get install dataset-fashion-mnist, or run "
+    bayesdrop::test::skip_test(dir +
+                               " is not present (apt-get install dataset-fashion-mnist, or run "
                                "scripts/install-deps.sh), so the Fashion-MNIST checks did not run");
   }
   const auto train = bayesdrop::load_mnist<float>(dir, bayesdrop::Split::train);

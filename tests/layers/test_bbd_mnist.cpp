@@ -1,11 +1,11 @@
 // End to end on real MNIST: the MLP 784-500-300-10 with a beta-Bernoulli gate on the inputs of each of its three
 // dense layers (BetaBernoulliOptions::assignment()), trained as the reference code base does (juho-lee/bbdrop
-// and OpenXAIProject/Network-Structure-Dropout): BB starts from a pretrained base network, here one epoch of the plain MLP (Adam 1e-3, coupled L2 1e-4,
-// i.e. TF's 1e-4 * l2_loss), then the assignment's recipe: Adam with the gate parameters at 1e-2 and the weights and biases
-// at 1e-3 with L2 1e-4, both divided by 10 at 50 % and by 100 at 75 % of the five BB epochs, loss = mean CE +
-// KL / 60000, batch 100.
-// Checks: 95 % test accuracy after the first BB epoch; every BB epoch finite (the runner throws on a non-finite
-// cross-entropy of any batch; KL, parameters and gradients are checked after every epoch); the KL prunes pixels.
+// and OpenXAIProject/Network-Structure-Dropout): BB starts from a pretrained base network, here one epoch of the plain
+// MLP (Adam 1e-3, coupled L2 1e-4, i.e. TF's 1e-4 * l2_loss), then the assignment's recipe: Adam with the gate
+// parameters at 1e-2 and the weights and biases at 1e-3 with L2 1e-4, both divided by 10 at 50 % and by 100 at 75 % of
+// the five BB epochs, loss = mean CE + KL / 60000, batch 100. Checks: 95 % test accuracy after the first BB epoch;
+// every BB epoch finite (the runner throws on a non-finite cross-entropy of any batch; KL, parameters and gradients are
+// checked after every epoch); the KL prunes pixels.
 //
 // Why the pretraining epoch: from scratch the same recipe reaches only 93.6-93.7 % after one epoch (seeds 1, 2, 3:
 // 93.72, 93.65, 93.57 %; 92.9 % with the default options), because at initialisation each unit's pi, drawn once per
@@ -26,8 +26,8 @@
 #include <vector>
 
 #include "bayesdrop/io/mnist.hpp"
-#include "bayesdrop/losses/softmax_cross_entropy.hpp"
 #include "bayesdrop/layers/beta_bernoulli_dropout.hpp"
+#include "bayesdrop/losses/softmax_cross_entropy.hpp"
 #include "bayesdrop/models/mlp.hpp"
 #include "bayesdrop/optim/adam.hpp"
 #include "bayesdrop/training/epoch_runner.hpp"
@@ -39,16 +39,19 @@ using namespace bayesdrop;
 namespace {
 
 /// The MNIST folder; the test is skipped when BAYESDROP_MNIST_DIR is not set.
-const char* mnist_dir() { return bayesdrop::test::mnist_dir_or_skip(); }
+const char* mnist_dir() {
+  return bayesdrop::test::mnist_dir_or_skip();
+}
 
 /// The MLP 784-500-300-10 with a beta-Bernoulli gate of `options` on the inputs of each dense layer.
-Sequential<float> gated_mlp(Rng& rng, const BetaBernoulliOptions& options, std::vector<BetaBernoulliDropout<float>*>& gates) {
-  return mlp<float>(
-      {784, 500, 300, 10}, rng, MlpOptions<float>{}.with_gate([&](Index units, std::size_t, Rng& r) -> LayerPtr<float> {
-        auto g = std::make_unique<BetaBernoulliDropout<float>>(units, r, options);
-        gates.push_back(g.get());
-        return g;
-      }));
+Sequential<float> gated_mlp(Rng& rng, const BetaBernoulliOptions& options,
+                            std::vector<BetaBernoulliDropout<float>*>& gates) {
+  return mlp<float>({784, 500, 300, 10}, rng,
+                    MlpOptions<float>{}.with_gate([&](Index units, std::size_t, Rng& r) -> LayerPtr<float> {
+                      auto g = std::make_unique<BetaBernoulliDropout<float>>(units, r, options);
+                      gates.push_back(g.get());
+                      return g;
+                    }));
 }
 
 /// Whether every parameter, and every gradient of one fresh training batch (the first 100 examples, ELBO with
@@ -153,8 +156,8 @@ TEST_CASE("BBD MLP from scratch (raw_a = 2): 95 % after one epoch, finite for fi
   for (int epoch = 1; epoch <= epochs; ++epoch) {
     const EpochResult tr = runner.train_epoch(model, adam, train, rng);
     const EpochResult te = runner.evaluate(model, test);
-    INFO("epoch " << epoch << ": train CE " << tr.cross_entropy << ", KL " << tr.kl << ", test accuracy "
-                  << te.accuracy << ", n_active [" << gates[0]->n_active() << ", " << gates[1]->n_active() << ", "
+    INFO("epoch " << epoch << ": train CE " << tr.cross_entropy << ", KL " << tr.kl << ", test accuracy " << te.accuracy
+                  << ", n_active [" << gates[0]->n_active() << ", " << gates[1]->n_active() << ", "
                   << gates[2]->n_active() << "], " << tr.seconds << " s");
     CHECK(std::isfinite(tr.cross_entropy));
     CHECK(std::isfinite(tr.kl));

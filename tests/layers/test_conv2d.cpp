@@ -15,7 +15,8 @@ template void bayesdrop::images_to_positions<float>(const Matrix<float>&, Index,
 
 namespace {
 
-// The definition, written as nested loops: y(o, i, j) = b(o) + sum_{c, di, dj} W(o, (c kh + di) kw + dj) x(c, i+di, j+dj).
+// The definition, written as nested loops: y(o, i, j) = b(o) + sum_{c, di, dj} W(o, (c kh + di) kw + dj) x(c, i+di,
+// j+dj).
 template <class Scalar>
 Matrix<Scalar> direct_conv(const Matrix<Scalar>& x, ImageShape in, const Matrix<Scalar>& w, const Matrix<Scalar>& b,
                            Index kh, Index kw) {
@@ -115,7 +116,8 @@ TEST_CASE("positions_to_images and images_to_positions reorder and are inverse",
 
 TEST_CASE("multiply_row_blocks equals one product for any number of row blocks", "[layer][conv][im2col]") {
   Rng rng(13);
-  for (Index rows : {Index(1), detail::kProductRowBlock - 1, detail::kProductRowBlock, 2 * detail::kProductRowBlock + 7}) {
+  for (Index rows :
+       {Index(1), detail::kProductRowBlock - 1, detail::kProductRowBlock, 2 * detail::kProductRowBlock + 7}) {
     Matrix<double> lhs(rows, 6), rhs(6, 9), dst;
     rng.normal(lhs);
     rng.normal(rhs);
@@ -169,8 +171,8 @@ TEMPLATE_TEST_CASE("Conv2d equals a direct nested-loop convolution", "[layer][co
     rng.normal(x);
     conv.forward(x, y, Context::eval());
     const Matrix<TestType> expected = direct_conv(x, cs.in, conv.weight().value, conv.bias().value, cs.kh, cs.kw);
-    INFO("input " << cs.in.channels << "x" << cs.in.height << "x" << cs.in.width << ", kernel " << cs.kh << "x"
-                  << cs.kw << ", " << cs.out_channels << " filters");
+    INFO("input " << cs.in.channels << "x" << cs.in.height << "x" << cs.in.width << ", kernel " << cs.kh << "x" << cs.kw
+                  << ", " << cs.out_channels << " filters");
     REQUIRE(y.rows() == expected.rows());
     REQUIRE(y.cols() == expected.cols());
     const double tol = std::is_same_v<TestType, float> ? 1e-5 : 1e-12;
@@ -183,7 +185,8 @@ TEMPLATE_TEST_CASE("Conv2d equals a direct nested-loop convolution", "[layer][co
 }
 
 TEST_CASE("Conv2d gradients match finite differences", "[layer][conv][gradcheck]") {
-  const ConvCase cases[] = {{ImageShape{2, 5, 6}, 3, 3, 2}, {ImageShape{1, 4, 4}, 2, 2, 2}, {ImageShape{3, 3, 5}, 2, 3, 3}};
+  const ConvCase cases[] = {
+      {ImageShape{2, 5, 6}, 3, 3, 2}, {ImageShape{1, 4, 4}, 2, 2, 2}, {ImageShape{3, 3, 5}, 2, 3, 3}};
   Rng rng(22);
   for (const auto& cs : cases) {
     Conv2d<double> conv(cs.in, cs.out_channels, cs.kh, cs.kw, rng);

@@ -57,8 +57,8 @@ TEST_CASE("Linear rejects bad sizes and shapes with clear errors", "[layer][line
   CHECK_THROWS_AS(Linear<float>(3, -1, rng), InvalidArgument);
   Linear<float> lin(4, 2, rng);
   Matrix<float> x(5, 3), y;
-  CHECK_THROWS_WITH(lin.forward(x, y, Context::eval()), Catch::Contains("Linear") && Catch::Contains("5 rows") &&
-                                                            Catch::Contains("expects 4"));
+  CHECK_THROWS_WITH(lin.forward(x, y, Context::eval()),
+                    Catch::Contains("Linear") && Catch::Contains("5 rows") && Catch::Contains("expects 4"));
   Matrix<float> good(4, 3), dy(2, 4), dx;
   lin.forward(good, y, Context::eval());
   CHECK_THROWS_AS(lin.backward(good, dy, &dx), ShapeError);

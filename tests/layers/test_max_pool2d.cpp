@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <limits>
 
 #include "bayesdrop/layers/max_pool2d.hpp"
@@ -41,7 +40,7 @@ struct PoolCase {
 }  // namespace
 
 TEMPLATE_TEST_CASE("MaxPool2d equals direct nested-loop pooling", "[layer][pool]", float, double) {
-  const PoolCase cases[] = {{ImageShape{1, 4, 6}, 2}, {ImageShape{3, 5, 7}, 2}, {ImageShape{2, 9, 6}, 3},
+  const PoolCase cases[] = {{ImageShape{1, 4, 6}, 2},    {ImageShape{3, 5, 7}, 2}, {ImageShape{2, 9, 6}, 3},
                             {ImageShape{20, 24, 24}, 2}, {ImageShape{2, 3, 8}, 3}, {ImageShape{4, 5, 5}, 1}};
   Rng rng(31);
   for (const auto& cs : cases) {

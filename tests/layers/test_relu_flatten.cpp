@@ -26,7 +26,9 @@ TEST_CASE("ReLU input gradient matches finite differences away from the kink", "
   ReLU<double> relu(6);
   Matrix<double> x(6, 5);
   rng.normal(x);
-  x = (x.array() >= 0).select(x.array() + 0.1, x.array() - 0.1).matrix();  // keep |x| > h so that the kink is not crossed
+  x = (x.array() >= 0)
+          .select(x.array() + 0.1, x.array() - 0.1)
+          .matrix();  // keep |x| > h so that the kink is not crossed
   const auto r = test::check_input_gradient(relu, x, 1);
   INFO(r.what << ": " << r.error);
   CHECK(r.error < 1e-8);

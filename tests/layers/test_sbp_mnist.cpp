@@ -1,13 +1,12 @@
 // End to end on real MNIST: the MLP 784-500-300-10 with a structured-Bayesian-pruning gate on the inputs of each of its
-// three dense layers, with the course assignment's recipe (Network-Structure-Dropout): SBP at its defaults (mu 0, log sigma -5,
-// [a, b] = [-20, 0], SNR > 1), Adam with the gate parameters at 1e-2 and the weights and biases at 1e-3 with coupled
-// L2 1e-4 (TF's 1e-4 * l2_loss), both divided by 10 at 50 % and by 100 at 75 % of training, loss = mean CE +
-// KL / 60000, batch 100, no pretraining. After one epoch the test accuracy must reach 95 %; the five epochs must stay
+// three dense layers, with the course assignment's recipe (Network-Structure-Dropout): SBP at its defaults (mu 0, log
+// sigma -5, [a, b] = [-20, 0], SNR > 1), Adam with the gate parameters at 1e-2 and the weights and biases at 1e-3 with
+// coupled L2 1e-4 (TF's 1e-4 * l2_loss), both divided by 10 at 50 % and by 100 at 75 % of training, loss = mean CE + KL
+// / 60000, batch 100, no pretraining. After one epoch the test accuracy must reach 95 %; the five epochs must stay
 // finite throughout (the runner throws on a non-finite cross-entropy of any batch; the KL, the parameters, their
 // gradients, E[theta] and the SNR are checked after every epoch). Needs BAYESDROP_MNIST_DIR.
-#include <catch2/catch.hpp>
-
 #include <Eigen/Core>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
 #include <sstream>
@@ -59,9 +58,8 @@ TEST_CASE("SBP MLP 784-500-300-10 on MNIST: 95 % after one epoch, finite for fiv
     const EpochResult tr = runner.train_epoch(model, adam, train, rng);
     const EpochResult te = runner.evaluate(model, test);
     total_seconds += tr.seconds;
-    INFO("epoch " << epoch << ": train CE " << tr.cross_entropy << ", KL " << tr.kl << ", test accuracy "
-                  << te.accuracy << ", n_active " << n_active() << ", " << tr.seconds << " s (total "
-                  << total_seconds << " s)");
+    INFO("epoch " << epoch << ": train CE " << tr.cross_entropy << ", KL " << tr.kl << ", test accuracy " << te.accuracy
+                  << ", n_active " << n_active() << ", " << tr.seconds << " s (total " << total_seconds << " s)");
     CHECK(std::isfinite(tr.cross_entropy));
     CHECK(std::isfinite(tr.kl));
     CHECK(std::isfinite(te.cross_entropy));

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <vector>
 
@@ -65,7 +64,8 @@ Matrix<double> direct_conv(const Matrix<double>& x, ImageShape in, const Matrix<
           double s = b(o, 0);
           for (Index c = 0; c < in.channels; ++c)
             for (Index di = 0; di < kh; ++di)
-              for (Index dj = 0; dj < kw; ++dj) s += w(o, (c * kh + di) * kw + dj) * x((c * H + i + di) * W + j + dj, n);
+              for (Index dj = 0; dj < kw; ++dj)
+                s += w(o, (c * kh + di) * kw + dj) * x((c * H + i + di) * W + j + dj, n);
           y((o * Ho + i) * Wo + j, n) = s;
         }
   return y;
@@ -95,8 +95,7 @@ void check_same_moments(const Moments& a, const Moments& b) {
     const double se_mean = std::sqrt(va(i) / double(a.n) + vb(i) / double(b.n));
     // Var(sample variance) = 2 sigma^4 / (n - 1) for Gaussian samples.
     const double se_var = std::sqrt(2 * va(i) * va(i) / double(a.n - 1) + 2 * vb(i) * vb(i) / double(b.n - 1));
-    INFO("entry " << i << ": means " << a.mean(i) << " vs " << b.mean(i) << ", variances " << va(i) << " vs "
-                  << vb(i));
+    INFO("entry " << i << ": means " << a.mean(i) << " vs " << b.mean(i) << ", variances " << va(i) << " vs " << vb(i));
     CHECK(std::abs(a.mean(i) - b.mean(i)) < 5 * se_mean);
     CHECK(std::abs(va(i) - vb(i)) < 5 * se_var);
   }
@@ -170,7 +169,8 @@ TEST_CASE("sparse VD layers reject bad sizes, options and shapes with clear erro
   CHECK_THROWS_WITH(SparseVDOptions{}.with_log_sigma2_init(INFINITY), Catch::Contains("log_sigma2_init"));
   SparseVDOptions bad;
   bad.threshold = -20;  // set directly: the constructor validates too
-  CHECK_THROWS_WITH(SparseVDLinear<float>(3, 2, rng, bad), Catch::Contains("SparseVDLinear") && Catch::Contains("threshold"));
+  CHECK_THROWS_WITH(SparseVDLinear<float>(3, 2, rng, bad),
+                    Catch::Contains("SparseVDLinear") && Catch::Contains("threshold"));
   CHECK_THROWS_WITH(SparseVDConv2d<float>(ImageShape{1, 5, 5}, 2, 3, rng, bad),
                     Catch::Contains("SparseVDConv2d") && Catch::Contains("threshold"));
   CHECK_THROWS_AS(SparseVDConv2d<float>(ImageShape{1, 5, 5}, 0, 3, rng), InvalidArgument);
@@ -180,7 +180,8 @@ TEST_CASE("sparse VD layers reject bad sizes, options and shapes with clear erro
 
   SparseVDLinear<float> dense(4, 3, rng);
   Matrix<float> x = Matrix<float>::Zero(5, 2), y;
-  CHECK_THROWS_WITH(dense.forward(x, y, Context::eval()), Catch::Contains("SparseVDLinear") && Catch::Contains("5 rows"));
+  CHECK_THROWS_WITH(dense.forward(x, y, Context::eval()),
+                    Catch::Contains("SparseVDLinear") && Catch::Contains("5 rows"));
   Matrix<float> good = Matrix<float>::Zero(4, 2), dy = Matrix<float>::Zero(3, 2), dx;
   CHECK_THROWS_AS(dense.backward(good, dy, &dx), ShapeError);  // no training forward yet
   CHECK_THROWS_WITH(dense.forward(good, y, Context{Mode::train, nullptr}),
@@ -245,9 +246,9 @@ TEMPLATE_TEST_CASE("sparse VD evaluation is deterministic and masks log alpha >=
   conv.forward(img, c1, Context::eval());
   conv.forward(img, c2, Context::eval());
   CHECK(c1 == c2);
-  const Matrix<double> direct = direct_conv(img.template cast<double>(), ImageShape{2, 6, 5},
-                                            conv.eval_weight().template cast<double>(),
-                                            conv.bias().value.template cast<double>(), 3, 2);
+  const Matrix<double> direct =
+      direct_conv(img.template cast<double>(), ImageShape{2, 6, 5}, conv.eval_weight().template cast<double>(),
+                  conv.bias().value.template cast<double>(), 3, 2);
   CHECK((c1.template cast<double>() - direct).cwiseAbs().maxCoeff() < 1e-5);
   Rng d(3), e(3), f(4);
   conv.forward(img, c1, Context::train(d));
@@ -455,10 +456,10 @@ TEST_CASE("SparseVDLinear pre-activations have the moments of w x with w ~ N(the
     Matrix<double> x(in, examples);
     rng.normal(x);
     // sigma^2 of each weight, as the chosen form defines it.
-    const Matrix<double> s2 = form == SparseVDVariance::sigma2
-                                  ? Matrix<double>(dense.log_sigma2().value.array().exp().matrix())
-                                  : Matrix<double>((dense.log_alpha().array().exp() *
-                                                    dense.theta().value.array().square()).matrix());
+    const Matrix<double> s2 =
+        form == SparseVDVariance::sigma2
+            ? Matrix<double>(dense.log_sigma2().value.array().exp().matrix())
+            : Matrix<double>((dense.log_alpha().array().exp() * dense.theta().value.array().square()).matrix());
     // The layer: one forward over n copies of every example.
     Matrix<double> big(in, examples * n), y;
     for (Index j = 0; j < n; ++j) big.middleCols(j * examples, examples) = x;
@@ -591,8 +592,8 @@ TEMPLATE_TEST_CASE("sparse VD sparsity counts kept weights, compression and empt
   Matrix<TestType> img(48, 3), yc;
   rng.normal(img);
   conv.forward(img, yc, Context::eval());
-  const Matrix<double> expected = direct_conv(img.template cast<double>(), ImageShape{3, 4, 4}, kept_conv,
-                                              Matrix<double>::Zero(3, 1), 2, 2);
+  const Matrix<double> expected =
+      direct_conv(img.template cast<double>(), ImageShape{3, 4, 4}, kept_conv, Matrix<double>::Zero(3, 1), 2, 2);
   CHECK((yc.template cast<double>() - expected).cwiseAbs().maxCoeff() < 1e-5);
   // Everything pruned: compression stays finite, nothing is active.
   set_log_alpha(conv, Matrix<TestType>(Matrix<TestType>::Constant(3, 12, TestType(7))));

@@ -7,9 +7,8 @@
 // five epochs); this one-epoch test uses 0.01, small but non-zero, so that the KL gradient path runs on real data
 // and already prunes about a third of the weights. Measured (single thread): 95.5-95.8 % over seeds 1-4 at 0.01,
 // 95.7 % at 0, 93.1 % at 0.1; with Init::glorot_normal() 96.7 % at 0 and 96.3 % at 0.1.
-#include <catch2/catch.hpp>
-
 #include <Eigen/Core>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <memory>
 
@@ -28,10 +27,10 @@ TEST_CASE("one epoch of the sparse VD MLP on MNIST reaches 95 % test accuracy", 
   const auto train = load_mnist<float>(dir, Split::train);
   const auto test = load_mnist<float>(dir, Split::test);
   Rng rng(bayesdrop::test::test_seed());
-  auto model = mlp<float>({784, 500, 300, 10}, rng,
-                          MlpOptions<float>{}.with_dense([](Index in, Index out, std::size_t, Rng& r) {
-                            return std::make_unique<SparseVDLinear<float>>(in, out, r);
-                          }));
+  auto model =
+      mlp<float>({784, 500, 300, 10}, rng, MlpOptions<float>{}.with_dense([](Index in, Index out, std::size_t, Rng& r) {
+        return std::make_unique<SparseVDLinear<float>>(in, out, r);
+      }));
   REQUIRE(with_roles(model.parameters(), {ParamRole::noise}).size() == 3);
   Adam<float> adam({ParamGroup<float>{"all", model.parameters(), 1e-3}});
   const double kl_weight = 0.01;
@@ -47,9 +46,8 @@ TEST_CASE("one epoch of the sparse VD MLP on MNIST reaches 95 % test accuracy", 
       kept += s.active_weights;
     }
   }
-  INFO("train accuracy " << tr.accuracy << ", test accuracy " << te.accuracy << ", epoch " << tr.seconds
-                         << " s, KL " << kl_before << " -> " << tr.kl << ", weights kept " << kept << " / "
-                         << weights);
+  INFO("train accuracy " << tr.accuracy << ", test accuracy " << te.accuracy << ", epoch " << tr.seconds << " s, KL "
+                         << kl_before << " -> " << tr.kl << ", weights kept " << kept << " / " << weights);
   CHECK(te.accuracy >= 0.95);
   CHECK(te.examples == 10000);
   CHECK(weights == 784 * 500 + 500 * 300 + 300 * 10);

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <vector>
 
@@ -89,8 +88,8 @@ TEMPLATE_TEST_CASE("SBP training draws one factor per unit per minibatch, shared
   CHECK(y3 != y);
 }
 
-TEMPLATE_TEST_CASE("SBP evaluation is deterministic: x * E[theta] * 1[SNR > 1], no noise drawn", "[layer][sbp]",
-                   float, double) {
+TEMPLATE_TEST_CASE("SBP evaluation is deterministic: x * E[theta] * 1[SNR > 1], no noise drawn", "[layer][sbp]", float,
+                   double) {
   StructuredBayesianPruning<TestType> layer(5);
   // SNR from mpmath (test_truncated_log_normal.cpp): (0, 0) 2.09, (-20, 0) 1.068, (-3, 0) 0.848, (5, 5) 0.334,
   // (0, -5) 246.7
@@ -218,7 +217,8 @@ TEST_CASE("SBP sample mean and SNR equal E[theta] and the closed-form SNR (Monte
     const double se_mean = std::sqrt(var / n), se_var = std::sqrt((m4 - var * var) / n);
     // SNR = mean / sqrt(var): relative standard error from the delta method (mean and variance nearly independent)
     const double snr_mc = mean[k] / std::sqrt(var);
-    const double se_snr = snr_mc * std::sqrt((se_mean / mean[k]) * (se_mean / mean[k]) + 0.25 * (se_var / var) * (se_var / var));
+    const double se_snr =
+        snr_mc * std::sqrt((se_mean / mean[k]) * (se_mean / mean[k]) + 0.25 * (se_var / var) * (se_var / var));
     INFO("unit " << k << " (mu " << mu[std::size_t(k)] << ", log sigma " << ls[std::size_t(k)] << "): sample mean "
                  << mean[k] << " vs E " << e << "; sample var " << var << " vs " << var_exact << "; SNR " << snr_mc
                  << " vs " << snr);
@@ -229,8 +229,7 @@ TEST_CASE("SBP sample mean and SNR equal E[theta] and the closed-form SNR (Monte
 }
 
 TEST_CASE("SBP rejects invalid options, shapes and call orders with clear errors", "[layer][sbp]") {
-  CHECK_THROWS_WITH(SbpOptions{}.with_snr_threshold(-1.0),
-                    Catch::Contains("snr_threshold") && Catch::Contains("-1"));
+  CHECK_THROWS_WITH(SbpOptions{}.with_snr_threshold(-1.0), Catch::Contains("snr_threshold") && Catch::Contains("-1"));
   CHECK_THROWS_AS(SbpOptions{}.with_snr_threshold(std::nan("")), InvalidArgument);
   CHECK_THROWS_WITH(SbpOptions{}.with_log_theta_range(0.0, -20.0), Catch::Contains("a < b"));
   CHECK_THROWS_AS(SbpOptions{}.with_mu_init(INFINITY), InvalidArgument);
@@ -244,7 +243,8 @@ TEST_CASE("SBP rejects invalid options, shapes and call orders with clear errors
   StructuredBayesianPruning<float> layer(4);
   Matrix<float> bad(5, 2), y, dx;
   CHECK_THROWS_WITH(layer.forward(bad, y, Context::eval()), Catch::Contains("StructuredBayesianPruning") &&
-                                                              Catch::Contains("5 rows") && Catch::Contains("expects 4"));
+                                                                Catch::Contains("5 rows") &&
+                                                                Catch::Contains("expects 4"));
   Matrix<float> x = Matrix<float>::Ones(4, 2), dy = Matrix<float>::Ones(4, 2);
   CHECK_THROWS_WITH(layer.forward(x, y, Context{Mode::train, nullptr}), Catch::Contains("Rng"));
   CHECK_THROWS_WITH(layer.backward(x, dy, &dx), Catch::Contains("training forward"));

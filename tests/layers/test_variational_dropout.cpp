@@ -162,7 +162,7 @@ TEST_CASE("VariationalDropout: a log alpha over the cap is projected onto it and
   drop.kl_backward(1.0);
   const auto& g = drop.log_alpha().grad;
   CHECK(g(0, 0) != 0.0);
-  CHECK(data_grad(1, 0) != 0.0);  // at the cap the data term's gradient passes: the unit can learn a lower alpha
+  CHECK(data_grad(1, 0) != 0.0);      // at the cap the data term's gradient passes: the unit can learn a lower alpha
   CHECK(g(1, 0) != data_grad(1, 0));  // and so does the KL's
   CHECK(g(2, 0) != 0.0);
   // dx = dy * z, z = y / x

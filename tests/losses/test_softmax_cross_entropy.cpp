@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "bayesdrop/losses/softmax_cross_entropy.hpp"

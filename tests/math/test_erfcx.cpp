@@ -1,7 +1,6 @@
 // erfcx(x) = exp(x^2) erfc(x) against high-precision values.
 // Reference values: mpmath 1.3.0, mp.dps = 60, erfc(x) * exp(x^2) at the exact double x.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <limits>
 
@@ -10,7 +9,9 @@
 using namespace bayesdrop;
 
 namespace {
-double rel_err(double got, double want) { return std::fabs(got - want) / std::fabs(want); }
+double rel_err(double got, double want) {
+  return std::fabs(got - want) / std::fabs(want);
+}
 }  // namespace
 
 TEST_CASE("erfcx matches mpmath values on both sides of the continued-fraction switch", "[math][erfcx]") {

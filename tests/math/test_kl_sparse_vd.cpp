@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "bayesdrop/math/kl_sparse_vd.hpp"
@@ -70,7 +69,7 @@ TEST_CASE("sparse VD KL does not overflow far outside the clip range", "[math][s
 TEST_CASE("log alpha is log sigma^2 - log(theta^2 + 1e-8), clipped to [-8, 8]", "[math][sparse_vd]") {
   CHECK(sparse_vd_log_alpha_unclipped(0.5, -1.0) == Approx(-1.0 - std::log(0.25 + 1e-8)));
   CHECK(sparse_vd_log_alpha(0.5, -1.0) == Approx(-1.0 - std::log(0.25 + 1e-8)));
-  CHECK(sparse_vd_log_alpha(0.0, -10.0) == 8.0);    // -10 - log(1e-8) = 8.42 -> 8
+  CHECK(sparse_vd_log_alpha(0.0, -10.0) == 8.0);  // -10 - log(1e-8) = 8.42 -> 8
   CHECK(sparse_vd_log_alpha(1.0, -20.0) == -8.0);
   CHECK(sparse_vd_log_alpha_unclipped(0.0, 0.0) == Approx(-std::log(1e-8)));  // theta = 0 stays finite
   CHECK(sparse_vd_log_alpha_inside(7.99));

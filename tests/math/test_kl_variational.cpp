@@ -1,5 +1,5 @@
-// Kingma et al. 2015 KL approximation: anchors evaluated in double precision, derivative against finite differences, the cap,
-// and the block functions against the scalar ones.
+// Kingma et al. 2015 KL approximation: anchors evaluated in double precision, derivative against finite differences,
+// the cap, and the block functions against the scalar ones.
 #include <catch2/catch.hpp>
 #include <cmath>
 

@@ -89,8 +89,7 @@ TEST_CASE("the Kumaraswamy sample mean matches E[pi] = b B(1 + 1/a, b) within 5 
   }
 }
 
-TEST_CASE("Kumaraswamy moments have their closed-form special cases and their anchors",
-          "[math][kumaraswamy]") {
+TEST_CASE("Kumaraswamy moments have their closed-form special cases and their anchors", "[math][kumaraswamy]") {
   // a = 1: Beta(1, b), mean 1 / (1 + b); b = 1: pi^a uniform, mean a / (a + 1)
   for (double x : {0.2, 1.0, 3.5, 40.0}) {
     CHECK(kumaraswamy_mean(1.0, x) == Approx(1 / (1 + x)).epsilon(1e-13));

@@ -2,7 +2,6 @@
 // Reference values: mpmath 1.3.0, mp.dps = 60: sqrt(2) erfinv(2p - 1), or findroot of log(ncdf(x)) = log p for tail
 // probabilities, at the exact double p (or log p) below.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <limits>
 

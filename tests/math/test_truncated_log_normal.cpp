@@ -1,7 +1,6 @@
 // The truncated log-normal of structured Bayesian pruning: anchors, high-precision references in every regime,
 // finite values and derivatives over the whole clipped parameter range in float and double, finite differences.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <functional>
 #include <limits>

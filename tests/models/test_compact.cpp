@@ -479,7 +479,8 @@ TEST_CASE("compact forms: each library layer says what its compact form is", "[m
     CHECK(pool->needed_inputs({0, 1}, out) == std::vector<char>{0, 0, 0, 0, 1, 1, 1, 1});
     CHECK_THROWS_AS(pool->fold(rows({1, 0, 1, 1, 1, 1, 1, 1}, {0, 0, 0, 0, 0, 0, 0, 0}), "test"), InvalidArgument);
     std::vector<LayerPtr<double>> built;
-    CHECK(pool->build({4, 5, 6, 7}, {0, 1}, built, CompactOptions{}, "test") == std::vector<Index>{1});  // rows of the original output
+    CHECK(pool->build({4, 5, 6, 7}, {0, 1}, built, CompactOptions{}, "test") ==
+          std::vector<Index>{1});  // rows of the original output
     CHECK(built.at(0)->input_rows() == 4);
   }
   SECTION("gates multiply the picture by their evaluation scale and fold into the next weight layer") {

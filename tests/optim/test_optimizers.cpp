@@ -1,6 +1,5 @@
-#include <catch2/catch.hpp>
-
 #include <Eigen/Dense>
+#include <catch2/catch.hpp>
 #include <cmath>
 
 #include "bayesdrop/core/rng.hpp"
@@ -118,7 +117,8 @@ TEST_CASE("step() consumes the gradients: every one is zero afterwards, on the t
   CHECK(big.grad.isZero(0));
   CHECK(small.grad.isZero(0));
   CHECK(!big.value.isApprox(before));
-  for (const auto options : {SgdOptions{}, SgdOptions{}.with_momentum(0.9), SgdOptions{}.with_momentum(0.9).with_nesterov(true)}) {
+  for (const auto options :
+       {SgdOptions{}, SgdOptions{}.with_momentum(0.9), SgdOptions{}.with_momentum(0.9).with_nesterov(true)}) {
     fill();
     Sgd<float> sgd({ParamGroup<float>{"g", {&big, &small}, 1e-2, 1e-4}}, options);
     sgd.step();

@@ -20,8 +20,8 @@ namespace bayesdrop::test {
 
 struct GradCheckResult {
   double error = std::numeric_limits<double>::infinity();  ///< best relative error over the step ladder
-  double step = 0;                                          ///< the step that gave it
-  std::string what;                                         ///< what was checked, for failure messages
+  double step = 0;                                         ///< the step that gave it
+  std::string what;                                        ///< what was checked, for failure messages
 };
 
 inline double relative_error(const Matrix<double>& a, const Matrix<double>& b) {

@@ -1,6 +1,5 @@
 // The authors' training choices as recipe options: each changes what it should.
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "bayesdrop/io/model_file.hpp"

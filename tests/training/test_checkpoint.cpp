@@ -1,7 +1,6 @@
 // Checkpoints: a run interrupted and resumed ends exactly as the uninterrupted run; other runs' or corrupt
 // checkpoints are refused with a clear error and change nothing.
 #include <catch2/catch.hpp>
-
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -31,7 +30,9 @@ Dataset<float> noise_data(std::uint64_t seed, Index n) {
   return d;
 }
 
-std::string temp_path(const std::string& name) { return "bayesdrop_test_checkpoint_" + name; }
+std::string temp_path(const std::string& name) {
+  return "bayesdrop_test_checkpoint_" + name;
+}
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -107,8 +108,10 @@ TEST_CASE("a run interrupted after an epoch and resumed ends with the same model
 
     // The checkpoint of the finished run resumes to nothing more to do.
     int more = 0;
-    const auto again = train(run, FitOptions{}.with_resume(path).with_checkpoint(path, "settings").with_on_epoch(
-                                      [&](const EpochLog&) { ++more; }));
+    const auto again =
+        train(run, FitOptions{}.with_resume(path).with_checkpoint(path, "settings").with_on_epoch([&](const EpochLog&) {
+          ++more;
+        }));
     CHECK(more == 0);
     CHECK(again.first == straight.first);
     std::remove(path.c_str());
@@ -127,8 +130,8 @@ TEST_CASE("a checkpoint restores an SGD run's momentum and step count", "[traini
     auto model = build_model<double>(ModelSpec{"lenet300", "gaussian"}, rng);
     Sgd<double> sgd({ParamGroup<double>{"all", model.parameters(), 0.05, 1e-4, LrSchedule::linear_decay(8, 0.25)}},
                     SgdOptions{}.with_momentum(0.9));
-    FitOptions o = FitOptions{}.with_epochs(4).with_batch(16).with_checkpoint(path).with_on_epoch(
-        [&](const EpochLog& log) {
+    FitOptions o =
+        FitOptions{}.with_epochs(4).with_batch(16).with_checkpoint(path).with_on_epoch([&](const EpochLog& log) {
           if (log.epoch == stop_after) throw std::runtime_error("interrupted");
         });
     if (resume) o.with_resume(path);
@@ -147,8 +150,7 @@ TEST_CASE("a checkpoint restores an SGD run's momentum and step count", "[traini
   std::remove(path.c_str());
 }
 
-TEST_CASE("a checkpoint of another run, a corrupt one or a missing one is refused and changes nothing",
-          "[training]") {
+TEST_CASE("a checkpoint of another run, a corrupt one or a missing one is refused and changes nothing", "[training]") {
   const std::string path = temp_path("refuse");
   const auto train_set = noise_data(1, 60);
   Recipe recipe = Recipe::assignment();
@@ -177,7 +179,9 @@ TEST_CASE("a checkpoint of another run, a corrupt one or a missing one is refuse
     }
   };
   const std::string meta = "{\"dropout\": \"bbd\"}";
-  SECTION("the same run resumes") { CHECK_NOTHROW(resume(ModelSpec{"lenet300", "bbd"}, path, meta, 2)); }
+  SECTION("the same run resumes") {
+    CHECK_NOTHROW(resume(ModelSpec{"lenet300", "bbd"}, path, meta, 2));
+  }
   SECTION("another dropout type: another architecture") {
     CHECK_THROWS_AS(resume(ModelSpec{"lenet300", "sbp"}, path, meta, 2), ShapeError);
     CHECK_THROWS_WITH(resume(ModelSpec{"lenet300", "sbp"}, path, meta, 2),
@@ -204,7 +208,8 @@ TEST_CASE("a checkpoint of another run, a corrupt one or a missing one is refuse
   }
   SECTION("a truncated file") {
     write_bytes(path + ".bad", good.substr(0, good.size() - 100));
-    CHECK_THROWS_WITH(resume(ModelSpec{"lenet300", "bbd"}, path + ".bad", meta, 2), Catch::Contains("checksum mismatch"));
+    CHECK_THROWS_WITH(resume(ModelSpec{"lenet300", "bbd"}, path + ".bad", meta, 2),
+                      Catch::Contains("checksum mismatch"));
     write_bytes(path + ".bad", good.substr(0, 5));
     CHECK_THROWS_WITH(resume(ModelSpec{"lenet300", "bbd"}, path + ".bad", meta, 2), Catch::Contains("truncated"));
   }

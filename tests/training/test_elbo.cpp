@@ -1,6 +1,5 @@
 // The ELBO's parts, the KL warm-up and learning-rate presets, and errors that name the layer that produced a NaN.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <limits>
 
@@ -42,9 +41,9 @@ TEST_CASE("the training epoch reports the ELBO parts it minimised", "[training][
   });
   auto model = mlp<double>({4, 6, 2}, rng, options);
   const double wd = 1e-3;
-  Adam<double> adam({ParamGroup<double>{"w", with_roles(model.parameters(), {ParamRole::weight, ParamRole::bias}),
-                                        1e-3, wd},
-                     ParamGroup<double>{"noise", with_roles(model.parameters(), {ParamRole::noise}), 1e-3}});
+  Adam<double> adam(
+      {ParamGroup<double>{"w", with_roles(model.parameters(), {ParamRole::weight, ParamRole::bias}), 1e-3, wd},
+       ParamGroup<double>{"noise", with_roles(model.parameters(), {ParamRole::noise}), 1e-3}});
   EpochRunner<double> runner(EpochOptions{}.with_batch(16).with_kl_weight(0.3));
   const EpochResult r = runner.train_epoch(model, adam, data, rng);
   CHECK(r.elbo.n == 64);
@@ -144,16 +143,16 @@ TEST_CASE("fit runs the recipe's epochs, logs each and calls back", "[training]"
   auto model = build_model<float>(ModelSpec{"mlp", "bbd"}, rng);
   Recipe recipe = Recipe::assignment();
   int starts = 0, ends = 0;
-  const auto history = fit(model, recipe, data, &data, rng,
-                           FitOptions{}
-                               .with_epochs(2)
-                               .with_on_epoch([&](const EpochLog& log) { ends += log.epoch; })
-                               .with_on_epoch_start([&](int, const std::vector<double>& lr,
-                                                        const std::vector<Index>& n_active) {
-                                 ++starts;
-                                 CHECK(lr.size() == 2);
-                                 CHECK(n_active.size() == 3);
-                               }));
+  const auto history =
+      fit(model, recipe, data, &data, rng,
+          FitOptions{}
+              .with_epochs(2)
+              .with_on_epoch([&](const EpochLog& log) { ends += log.epoch; })
+              .with_on_epoch_start([&](int, const std::vector<double>& lr, const std::vector<Index>& n_active) {
+                ++starts;
+                CHECK(lr.size() == 2);
+                CHECK(n_active.size() == 3);
+              }));
   REQUIRE(history.size() == 2);
   CHECK(starts == 2);
   CHECK(ends == 3);

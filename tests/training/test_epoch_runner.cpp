@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <limits>
 
@@ -82,9 +81,8 @@ TEST_CASE("EpochRunner stops with a clear error when the loss is not finite", "[
   auto model = mlp<double>({5, 4, 2}, rng);
   Adam<double> adam({ParamGroup<double>{"all", model.parameters(), 1e-2}});
   EpochRunner<double> runner;
-  CHECK_THROWS_WITH(runner.train_epoch(model, adam, data, rng), Catch::Contains("cross-entropy") &&
-                                                                     Catch::Contains("nan") &&
-                                                                     Catch::Contains("learning rate"));
+  CHECK_THROWS_WITH(runner.train_epoch(model, adam, data, rng),
+                    Catch::Contains("cross-entropy") && Catch::Contains("nan") && Catch::Contains("learning rate"));
 }
 
 TEST_CASE("EpochRunner rejects bad options and data that does not fit the model", "[training]") {

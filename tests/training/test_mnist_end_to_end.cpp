@@ -1,8 +1,7 @@
 // End to end on real MNIST: one epoch of the plain MLP 784-500-300-10 (ReLU, batch 100, Adam 1e-3) must reach
 // more than 96 % test accuracy. Needs BAYESDROP_MNIST_DIR (.ci/run sets it when the data is present).
-#include <catch2/catch.hpp>
-
 #include <Eigen/Core>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 
 #include "bayesdrop/io/mnist.hpp"

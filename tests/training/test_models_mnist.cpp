@@ -1,9 +1,8 @@
 // End to end through the public API a user calls (build_model, Recipe, fit, summarize) on real MNIST: a short run
 // of every dropout type on the MLP, and of LeNet-5-Caffe with sparse VD and with SBP, each on a subset of the
 // training set, must pass a stated test accuracy. Needs BAYESDROP_MNIST_DIR (.ci/run sets it when the data is present).
-#include <catch2/catch.hpp>
-
 #include <Eigen/Core>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <string>
 
@@ -17,7 +16,9 @@ using namespace bayesdrop;
 
 namespace {
 
-const char* mnist_dir() { return bayesdrop::test::mnist_dir_or_skip(); }
+const char* mnist_dir() {
+  return bayesdrop::test::mnist_dir_or_skip();
+}
 
 Dataset<float> first(const Dataset<float>& d, Index n) {
   Dataset<float> s;
@@ -69,7 +70,7 @@ TEST_CASE("LeNet-5-Caffe with sparse VD learns MNIST and starts to prune", "[tra
   const EpochLog log = run(ModelSpec{"lenet5", "sparsevd"}, 10000, 2);
   INFO("test accuracy " << log.test.accuracy << ", epoch " << log.train.seconds << " s, kl " << log.train.elbo.kl);
   CHECK(log.test.accuracy > 0.84);  // seed 1 gave 86.7 % (the KL warms up within the two epochs)
-  CHECK(log.kl_weight > 0);  // the warm-up has begun by the second epoch of a two-epoch run
+  CHECK(log.kl_weight > 0);         // the warm-up has begun by the second epoch of a two-epoch run
 }
 
 TEST_CASE("LeNet-5-Caffe with SBP gates on conv channels and dense inputs learns MNIST", "[training][mnist]") {

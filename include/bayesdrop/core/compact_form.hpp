@@ -185,7 +185,7 @@ struct CompactWeights {
   Matrix<Scalar> w;  ///< effective weights: gate scales folded in, columns of constant inputs zeroed
   Vector<Scalar> b;  ///< effective bias: constants folded in (zero when the layer has none)
   bool had_bias = false;
-  bool image = false;  ///< a convolution: its input must be scaled per channel
+  bool image = false;   ///< a convolution: its input must be scaled per channel
   bool padded = false;  ///< a zero-padded convolution: a constant input channel cannot move into the bias
   Index in_spatial = 1, out_spatial = 1, block = 1;
   Index units_in() const { return w.cols() / block; }

@@ -57,13 +57,27 @@ void initialize(Matrix<Scalar>& w, Index fan_in, Index fan_out, const Init& init
     w *= Scalar(stddev);
   };
   switch (init.kind) {
-    case InitKind::glorot_uniform: fill_uniform(std::sqrt(6.0 / (fi + fo))); break;
-    case InitKind::glorot_normal: fill_normal(std::sqrt(2.0 / (fi + fo))); break;
-    case InitKind::he_uniform: fill_uniform(std::sqrt(6.0 / fi)); break;
-    case InitKind::he_normal: fill_normal(std::sqrt(2.0 / fi)); break;
-    case InitKind::normal: fill_normal(init.std); break;
-    case InitKind::uniform_fan_in: fill_uniform(1.0 / std::sqrt(fi)); break;
-    case InitKind::zeros: w.setZero(); break;
+    case InitKind::glorot_uniform:
+      fill_uniform(std::sqrt(6.0 / (fi + fo)));
+      break;
+    case InitKind::glorot_normal:
+      fill_normal(std::sqrt(2.0 / (fi + fo)));
+      break;
+    case InitKind::he_uniform:
+      fill_uniform(std::sqrt(6.0 / fi));
+      break;
+    case InitKind::he_normal:
+      fill_normal(std::sqrt(2.0 / fi));
+      break;
+    case InitKind::normal:
+      fill_normal(init.std);
+      break;
+    case InitKind::uniform_fan_in:
+      fill_uniform(1.0 / std::sqrt(fi));
+      break;
+    case InitKind::zeros:
+      w.setZero();
+      break;
   }
 }
 

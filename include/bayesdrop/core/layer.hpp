@@ -54,7 +54,7 @@ class Layer {
 
   virtual ~Layer() = default;
   Layer() = default;
-  Layer(const Layer&) = delete;             // parameters have identity: optimisers hold pointers to them
+  Layer(const Layer&) = delete;  // parameters have identity: optimisers hold pointers to them
   Layer& operator=(const Layer&) = delete;
   Layer(Layer&&) noexcept = default;
   Layer& operator=(Layer&&) noexcept = default;
@@ -74,9 +74,7 @@ class Layer {
   virtual std::vector<StateTensor<Scalar>> state() { return {}; }
   virtual Scalar kl() const { return Scalar(0); }
   virtual void kl_backward(Scalar /*coeff*/) {}
-  virtual SparsityStats sparsity() const {
-    return SparsityStats{input_rows(), input_rows(), 0, 0};
-  }
+  virtual SparsityStats sparsity() const { return SparsityStats{input_rows(), input_rows(), 0, 0}; }
   /// The layer's part in compact() (core/compact_form.hpp), or null (the default) for a layer compact() refuses.
   virtual std::shared_ptr<CompactForm<Scalar>> compact_form() const { return nullptr; }
 
@@ -100,10 +98,10 @@ class Layer {
   void check_backward(const MatrixType& x, const MatrixType& dy, bool any_mode = false) const {
     if ((!training_forward_ && !any_mode) || x.rows() != forward_rows_ || x.cols() != forward_cols_) {
       const bool same_batch = x.rows() == forward_rows_ && x.cols() == forward_cols_;
-      const std::string last = forward_rows_ < 0 ? "there was no forward yet"
-                               : same_batch      ? "the most recent forward was in evaluation mode"
-                                                 : "the most recent forward had x " +
-                                                  detail::shape_string(forward_rows_, forward_cols_);
+      const std::string last =
+          forward_rows_ < 0 ? "there was no forward yet"
+          : same_batch      ? "the most recent forward was in evaluation mode"
+                            : "the most recent forward had x " + detail::shape_string(forward_rows_, forward_cols_);
       throw ShapeError(std::string(name()) + ": backward needs a training forward on this batch (x " +
                        detail::shape_string(x.rows(), x.cols()) + "), but " + last +
                        "; call forward(x, y, Context::train(rng)) with the same x first");
@@ -120,8 +118,9 @@ class Layer {
   /// Forward-side shape check with a message that names the layer.
   void check_input(const MatrixType& x) const {
     if (x.rows() != input_rows()) {
-      throw ShapeError(std::string(name()) + ": input has " + std::to_string(x.rows()) + " rows but the layer expects " +
-                       std::to_string(input_rows()) + " (features per observation, one column per observation)");
+      throw ShapeError(std::string(name()) + ": input has " + std::to_string(x.rows()) +
+                       " rows but the layer expects " + std::to_string(input_rows()) +
+                       " (features per observation, one column per observation)");
     }
   }
   /// Backward-side shape check of dy against the cached batch.
@@ -131,6 +130,7 @@ class Layer {
                        " but the layer produced " + detail::shape_string(output_rows(), x.cols()));
     }
   }
+
  private:
   Index forward_rows_ = -1, forward_cols_ = -1;  // the batch of the most recent forward (-1: none yet)
   bool training_forward_ = false;                // and whether it was in Mode::train

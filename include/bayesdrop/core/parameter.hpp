@@ -17,13 +17,15 @@ enum class ParamRole {
 
 template <class Scalar>
 struct Parameter {
-  std::string name;      ///< e.g. "weight"; the model prefixes the layer ("2.weight")
+  std::string name;  ///< e.g. "weight"; the model prefixes the layer ("2.weight")
   ParamRole role = ParamRole::weight;
   Matrix<Scalar> value;  ///< the trained values
   Matrix<Scalar> grad;   ///< d loss / d value, same shape; accumulated by backward, cleared by zero_grad()
 
   Parameter(std::string name_, ParamRole role_, Index rows, Index cols)
-      : name(std::move(name_)), role(role_), value(Matrix<Scalar>::Zero(rows, cols)),
+      : name(std::move(name_)),
+        role(role_),
+        value(Matrix<Scalar>::Zero(rows, cols)),
         grad(Matrix<Scalar>::Zero(rows, cols)) {}
 
   Index size() const { return value.size(); }
@@ -34,8 +36,8 @@ struct Parameter {
 /// variance): saved and loaded with it, never touched by an optimiser. Points into the layer that owns it.
 template <class Scalar>
 struct StateTensor {
-  std::string name;          ///< e.g. "running_mean"
-  Matrix<Scalar>* value;     ///< owned by the layer; valid for the layer's lifetime
+  std::string name;       ///< e.g. "running_mean"
+  Matrix<Scalar>* value;  ///< owned by the layer; valid for the layer's lifetime
 };
 
 }  // namespace bayesdrop

@@ -64,7 +64,8 @@ class Rng {
     }
     for (int k = 0; k < kLanes; ++k) {
       if ((s.s0[k] | s.s1[k] | s.s2[k] | s.s3[k]) == 0) {
-        throw InvalidArgument("Rng::restore: lane " + std::to_string(k) + " is all zero, a state xoshiro never reaches");
+        throw InvalidArgument("Rng::restore: lane " + std::to_string(k) +
+                              " is all zero, a state xoshiro never reaches");
       }
     }
     s0_ = s.s0;

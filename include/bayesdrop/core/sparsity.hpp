@@ -20,7 +20,8 @@ struct SparsityStats {
 
   double fraction_in_kept() const { return units_in ? double(active_in) / double(units_in) : 1.0; }
   double fraction_weights_kept() const { return weights ? double(active_weights) / double(weights) : 1.0; }
-  /// weights / active weights, the compression ratio of the sparse VD paper (= weights when all are pruned, to stay finite).
+  /// weights / active weights, the compression ratio of the sparse VD paper (= weights when all are pruned, to stay
+  /// finite).
   double compression() const { return active_weights ? double(weights) / double(active_weights) : double(weights); }
 };
 

@@ -31,8 +31,9 @@
 // Active units: n_active() counts the units with E[pi] > threshold (or >= with Boundary::greater_equal), the ones the
 // evaluation forward keeps.
 //
-// Design choices where the references differ (juho-lee/bbdrop, OpenXAIProject/Network-Structure-Dropout); the defaults follow the authors' later
-// class-style TensorFlow / PyTorch code, BetaBernoulliOptions::assignment() the course assignment's code base:
+// Design choices where the references differ (juho-lee/bbdrop, OpenXAIProject/Network-Structure-Dropout); the defaults
+// follow the authors' later class-style TensorFlow / PyTorch code, BetaBernoulliOptions::assignment() the course
+// assignment's code base:
 //   option        default                       assignment()               (function-style TF)
 //   threshold     1e-3                          1e-2
 //   digamma       exact                         approximate
@@ -63,7 +64,8 @@ inline constexpr double kBetaBernoulliAlpha = 1e-4;
 inline constexpr double kBetaBernoulliTemperature = 0.1;
 /// E[pi] threshold of the later class-style TensorFlow and PyTorch code (juho-lee/bbdrop).
 inline constexpr double kBetaBernoulliPiThreshold = 1e-3;
-/// E[pi] threshold of the function-style TensorFlow code the course assignment derives from (Network-Structure-Dropout).
+/// E[pi] threshold of the function-style TensorFlow code the course assignment derives from
+/// (Network-Structure-Dropout).
 inline constexpr double kBetaBernoulliAssignmentPiThreshold = 1e-2;
 /// Initial raw_a on MNIST in every reference implementation: a = softplus(-1) = 0.31326.
 inline constexpr double kBetaBernoulliRawAInit = -1.0;

@@ -27,12 +27,19 @@
 namespace bayesdrop {
 
 struct Conv2dOptions {
-  Init init = Init::glorot_uniform();  ///< weight initialiser (fans C_in*kh*kw and C_out*kh*kw). Default: Glorot uniform
-  bool bias = true;                    ///< learn one additive bias per output channel. Default: true
-  WindowOptions window;                ///< zero padding and stride (layers/im2col.hpp). Default: valid, stride 1
+  Init init =
+      Init::glorot_uniform();  ///< weight initialiser (fans C_in*kh*kw and C_out*kh*kw). Default: Glorot uniform
+  bool bias = true;            ///< learn one additive bias per output channel. Default: true
+  WindowOptions window;        ///< zero padding and stride (layers/im2col.hpp). Default: valid, stride 1
 
-  Conv2dOptions& with_init(Init i) { init = i; return *this; }
-  Conv2dOptions& with_bias(bool b) { bias = b; return *this; }
+  Conv2dOptions& with_init(Init i) {
+    init = i;
+    return *this;
+  }
+  Conv2dOptions& with_bias(bool b) {
+    bias = b;
+    return *this;
+  }
   Conv2dOptions& with_window(WindowOptions w) {
     window = w;
     return *this;
@@ -132,11 +139,11 @@ class Conv2d final : public Layer<Scalar> {
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
     this->check_backward(x, dy);
     images_to_positions(dy, weight_.value.rows(), geometry_.positions(), dz_);
-    weight_.grad.noalias() += dz_.transpose() * cols_;                       // dW = dz^T cols
-    if (has_bias_) bias_.grad.col(0) += dz_.colwise().sum().transpose();     // db = sum over positions and images
+    weight_.grad.noalias() += dz_.transpose() * cols_;                    // dW = dz^T cols
+    if (has_bias_) bias_.grad.col(0) += dz_.colwise().sum().transpose();  // db = sum over positions and images
     if (dx) {
-      detail::multiply_row_blocks(dz_, weight_.value, dcols_, false);        // d cols = dz W
-      col2im(dcols_, geometry_, *dx);                                        // dx = col2im(d cols)
+      detail::multiply_row_blocks(dz_, weight_.value, dcols_, false);  // d cols = dz W
+      col2im(dcols_, geometry_, *dx);                                  // dx = col2im(d cols)
     }
   }
 
@@ -148,8 +155,8 @@ class Conv2d final : public Layer<Scalar> {
   SparsityStats sparsity() const override {
     const auto w = weight_.value.size();
     const Index c = weight_.value.rows();
-    return SparsityStats{geometry_.input.channels, geometry_.input.channels, w, w, c, c, geometry_.positions(),
-                         has_bias_ ? c : 0};
+    return SparsityStats{geometry_.input.channels, geometry_.input.channels, w, w, c, c,
+                         geometry_.positions(),    has_bias_ ? c : 0};
   }
 
   Parameter<Scalar>& weight() { return weight_; }

@@ -103,8 +103,9 @@ class Gate : public Layer<Scalar> {
     return Eigen::Map<const MatrixType>(m.col(j).data(), spatial_, units_);
   }
   static void check(bool ok, const char* who, Index n) {
-    if (!ok) throw InvalidArgument(std::string(who) + ": the number of gated units must be positive, got " +
-                                   std::to_string(n));
+    if (!ok)
+      throw InvalidArgument(std::string(who) + ": the number of gated units must be positive, got " +
+                            std::to_string(n));
   }
 
   Index units_;

@@ -71,7 +71,7 @@ struct WindowOptions {
 
 /// Shape of a 2-D convolution: the input image, the kernel, the zero padding and the stride.
 struct Conv2dGeometry {
-  ImageShape input;   ///< channels, height, width of one input image
+  ImageShape input;    ///< channels, height, width of one input image
   Index kernel_h = 1;  ///< kernel height, 1 <= kernel_h <= pad_top + input.height + pad_bottom
   Index kernel_w = 1;  ///< kernel width, 1 <= kernel_w <= pad_left + input.width + pad_right
   Index pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;  ///< zero padding per side, >= 0

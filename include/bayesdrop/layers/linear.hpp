@@ -19,8 +19,14 @@ struct LinearOptions {
   Init init = Init::glorot_uniform();  ///< weight initialiser. Default: Glorot uniform
   bool bias = true;                    ///< learn an additive bias. Default: true
 
-  LinearOptions& with_init(Init i) { init = i; return *this; }
-  LinearOptions& with_bias(bool b) { bias = b; return *this; }
+  LinearOptions& with_init(Init i) {
+    init = i;
+    return *this;
+  }
+  LinearOptions& with_bias(bool b) {
+    bias = b;
+    return *this;
+  }
 };
 
 template <class Scalar>
@@ -41,7 +47,8 @@ class Linear final : public Layer<Scalar> {
   /// A Linear holding the given weights (out x in) and, if `bias`, the bias b (compact() builds its layers so).
   static std::unique_ptr<Linear> with_weights(const MatrixType& w, const Vector<Scalar>& b, bool bias) {
     Rng rng(0);  // the constructor draws initial weights; they are overwritten
-    auto lin = std::make_unique<Linear>(w.cols(), w.rows(), rng, LinearOptions{}.with_init(Init::zeros()).with_bias(bias));
+    auto lin =
+        std::make_unique<Linear>(w.cols(), w.rows(), rng, LinearOptions{}.with_init(Init::zeros()).with_bias(bias));
     lin->weight_.value = w;
     if (bias) lin->bias_.value.col(0) = b;
     return lin;
@@ -65,9 +72,9 @@ class Linear final : public Layer<Scalar> {
 
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
     this->check_backward(x, dy);
-    weight_.grad.noalias() += dy * x.transpose();               // dL/dW = dy x^T
-    if (has_bias_) bias_.grad.col(0) += dy.rowwise().sum();     // dL/db = sum over the batch
-    if (dx) dx->noalias() = weight_.value.transpose() * dy;     // dL/dx = W^T dy
+    weight_.grad.noalias() += dy * x.transpose();            // dL/dW = dy x^T
+    if (has_bias_) bias_.grad.col(0) += dy.rowwise().sum();  // dL/db = sum over the batch
+    if (dx) dx->noalias() = weight_.value.transpose() * dy;  // dL/dx = W^T dy
   }
 
   std::vector<Parameter<Scalar>*> parameters() override {

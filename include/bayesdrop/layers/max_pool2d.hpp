@@ -170,15 +170,15 @@ class MaxPool2d final : public Layer<Scalar> {
     std::vector<char> needed_inputs(const std::vector<char>& need_out, const CompactRows<Scalar>&) const override {
       const Index hw = in.height * in.width;
       std::vector<char> need(std::size_t(in.size()), 0);
-      for (Index ch : detail::flagged_units(need_out, out.height * out.width)) std::fill_n(need.begin() + ch * hw, hw, 1);
+      for (Index ch : detail::flagged_units(need_out, out.height * out.width))
+        std::fill_n(need.begin() + ch * hw, hw, 1);
       return need;
     }
     std::vector<Index> build(const std::vector<Index>& have, const std::vector<char>&,
                              std::vector<LayerPtr<Scalar>>& layers, const CompactOptions&,
                              const std::string&) const override {
       const std::vector<Index> channels = detail::units_of(have, in.height * in.width);
-      layers.push_back(
-          std::make_unique<MaxPool2d>(ImageShape{Index(channels.size()), in.height, in.width}, options));
+      layers.push_back(std::make_unique<MaxPool2d>(ImageShape{Index(channels.size()), in.height, in.width}, options));
       return detail::unit_rows(channels, out.height * out.width);
     }
   };

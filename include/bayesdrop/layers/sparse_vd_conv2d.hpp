@@ -78,7 +78,7 @@ class SparseVDConv2d final : public Layer<Scalar> {
     }
     Rng& rng = this->training_rng(ctx);
     post_.prepare_train();
-    zmu_.noalias() = cols_ * post_.mean_weight().transpose();      // mu = conv(x, theta_m)
+    zmu_.noalias() = cols_ * post_.mean_weight().transpose();  // mu = conv(x, theta_m)
     colsq_ = cols_.array().square();
     zvar_.noalias() = colsq_ * post_.variance_weight().transpose();  // var = conv(x o x, S)
     eps_.resize(zmu_.rows(), zmu_.cols());
@@ -100,16 +100,16 @@ class SparseVDConv2d final : public Layer<Scalar> {
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
     this->check_backward(x, dy);
     const Index P = geometry_.positions();
-    images_to_positions(dy, out_channels(), P, dz_);           // d loss / d mu, one row per output position
+    images_to_positions(dy, out_channels(), P, dz_);  // d loss / d mu, one row per output position
     // d loss / d var = dy o eps / (2 sd)
     dzvar_ = dz_.array() * eps_.array() * (Scalar(0.5) / (zvar_.array() + Scalar(kSparseVDVarianceEpsilon)).sqrt());
     if (post_.has_bias()) post_.bias.grad.col(0) += dz_.colwise().sum().transpose();
     if (post_.masks_mean_gradient()) {
-      g_mean_.noalias() = dz_.transpose() * cols_;               // d loss / d theta_m = dz^T cols
+      g_mean_.noalias() = dz_.transpose() * cols_;  // d loss / d theta_m = dz^T cols
     } else {
       post_.theta.grad.noalias() += dz_.transpose() * cols_;
     }
-    g_var_.noalias() = dzvar_.transpose() * colsq_;              // d loss / d S = dvar^T (cols o cols)
+    g_var_.noalias() = dzvar_.transpose() * colsq_;  // d loss / d S = dvar^T (cols o cols)
     post_.accumulate_gradients(post_.masks_mean_gradient() ? &g_mean_ : nullptr, g_var_);
     if (dx) {
       // d cols = dz theta_m + 2 cols o (dvar S), then dx = col2im(d cols)
@@ -129,10 +129,10 @@ class SparseVDConv2d final : public Layer<Scalar> {
 
   /// units_in = input channels, active_in = input channels with a kept weight; weights and kept weights.
   SparsityStats sparsity() const override {
-    return SparsityStats{geometry_.input.channels,
-                         post_.active_column_groups(geometry_.kernel_h * geometry_.kernel_w),
-                         post_.theta.value.size(), post_.kept_weights(), post_.theta.value.rows(),
-                         post_.active_rows(), geometry_.positions(), post_.has_bias() ? post_.theta.value.rows() : 0};
+    return SparsityStats{geometry_.input.channels, post_.active_column_groups(geometry_.kernel_h * geometry_.kernel_w),
+                         post_.theta.value.size(), post_.kept_weights(),
+                         post_.theta.value.rows(), post_.active_rows(),
+                         geometry_.positions(),    post_.has_bias() ? post_.theta.value.rows() : 0};
   }
   /// Output channels that still have a kept weight.
   std::int64_t active_outputs() const { return post_.active_rows(); }

@@ -15,7 +15,7 @@
 //     theta_m = theta, or theta masked where log alpha >= 3 with train_mask (the scripts' train_clip=True);
 //     S = exp(clip(log alpha)) o theta^2 (default, the authors' code) or exp(log sigma^2) (SparseVDVariance::sigma2)
 //   evaluation (deterministic):  y = (theta o 1[log alpha < 3]) x + b
-//   KL:  sum_ij KL(log alpha_ij),  -KL(la) ~= k1 sigmoid(k2 + k3 la) - 0.5 log1p(exp(-la)) - k1   (math/kl_sparse_vd.hpp)
+//   KL:  sum_ij KL(log alpha_ij),  -KL(la) ~= k1 sigmoid(k2 + k3 la) - 0.5 log1p(exp(-la)) - k1 (math/kl_sparse_vd.hpp)
 //        log alpha = clip(log sigma^2 - log(theta^2 + 1e-8), -8, 8)
 //
 // Parameters (see layers/sparse_vd_options.hpp for the defaults and why):
@@ -63,15 +63,15 @@ class SparseVDLinear final : public Layer<Scalar> {
     if (!ctx.training()) {
       const MatrixType& w = post_.prepare_eval();
       set_bias(y, batch);
-      y.noalias() += w * x;                                     // y = (theta o mask) x + b
+      y.noalias() += w * x;  // y = (theta o mask) x + b
       return;
     }
     Rng& rng = this->training_rng(ctx);
     post_.prepare_train();
     set_bias(y, batch);
-    y.noalias() += post_.mean_weight() * x;                     // mu = theta_m x + b
+    y.noalias() += post_.mean_weight() * x;  // mu = theta_m x + b
     xsq_ = x.array().square();
-    var_.noalias() = post_.variance_weight() * xsq_;            // var = S (x o x)
+    var_.noalias() = post_.variance_weight() * xsq_;  // var = S (x o x)
     eps_.resize(output_rows(), batch);
     rng.normal(eps_);
     y.array() += (var_.array() + Scalar(kSparseVDVarianceEpsilon)).sqrt() * eps_.array();  // y = mu + sd o eps
@@ -83,11 +83,11 @@ class SparseVDLinear final : public Layer<Scalar> {
     dvar_ = dy.array() * eps_.array() * (Scalar(0.5) / (var_.array() + Scalar(kSparseVDVarianceEpsilon)).sqrt());
     if (post_.has_bias()) post_.bias.grad.col(0) += dy.rowwise().sum();  // db = sum over the batch
     if (post_.masks_mean_gradient()) {
-      g_mean_.noalias() = dy * x.transpose();                   // d loss / d theta_m = dy x^T
+      g_mean_.noalias() = dy * x.transpose();  // d loss / d theta_m = dy x^T
     } else {
       post_.theta.grad.noalias() += dy * x.transpose();
     }
-    g_var_.noalias() = dvar_ * xsq_.transpose();                // d loss / d S = dvar (x o x)^T
+    g_var_.noalias() = dvar_ * xsq_.transpose();  // d loss / d S = dvar (x o x)^T
     post_.accumulate_gradients(post_.masks_mean_gradient() ? &g_mean_ : nullptr, g_var_);
     if (dx) {
       // dx = theta_m^T dy + 2 x o (S^T dvar)
@@ -106,9 +106,14 @@ class SparseVDLinear final : public Layer<Scalar> {
 
   /// units_in = inputs, active_in = inputs with a kept weight; weights and kept weights (log alpha < threshold).
   SparsityStats sparsity() const override {
-    return SparsityStats{input_rows(),          post_.active_column_groups(1), post_.theta.value.size(),
-                         post_.kept_weights(),  output_rows(),                 post_.active_rows(),
-                         1,                     post_.has_bias() ? output_rows() : 0};
+    return SparsityStats{input_rows(),
+                         post_.active_column_groups(1),
+                         post_.theta.value.size(),
+                         post_.kept_weights(),
+                         output_rows(),
+                         post_.active_rows(),
+                         1,
+                         post_.has_bias() ? output_rows() : 0};
   }
   /// Output rows that still have a kept weight (the others output only their bias in evaluation).
   std::int64_t active_outputs() const { return post_.active_rows(); }
@@ -129,9 +134,7 @@ class SparseVDLinear final : public Layer<Scalar> {
         });
   }
 
-  MatrixType eval_weight() const {
-    return post_.kept().select(post_.theta.value.array(), Scalar(0)).matrix();
-  }
+  MatrixType eval_weight() const { return post_.kept().select(post_.theta.value.array(), Scalar(0)).matrix(); }
 
   Parameter<Scalar>& theta() { return post_.theta; }
   Parameter<Scalar>& log_sigma2() { return post_.log_sigma2; }

@@ -14,7 +14,8 @@
 //                               literally, and google-research's default (`clip_alpha=None`).
 //  * Mask during training (train_mask): the authors' layer defaults to train_clip=False, and both LeNet scripts pass
 //    train_clip=True. Default false (the layer's default and the paper's model); set it to follow the scripts.
-//  * theta initialisation: dense N(0, 0.01^2) (Lasagne init.Normal(), ars-ashuha/variational-dropout-sparsifies-dnn), conv Glorot uniform (the conv
+//  * theta initialisation: dense N(0, 0.01^2) (Lasagne init.Normal(), ars-ashuha/variational-dropout-sparsifies-dnn),
+//  conv Glorot uniform (the conv
 //    layer ignores its W=init.Normal() argument). Copies of the dense layer in Lasagne forks use GlorotNormal; pass
 //    with_init(Init::glorot_normal()) for that, which also learns faster in the first epoch (std 0.01 starts every
 //    weight at log alpha ~ -0.8, and small weights slow the first Adam steps of a deep ReLU net).
@@ -50,14 +51,17 @@ inline constexpr double kSparseVDLogSigma2Init = -10.0;
 inline constexpr double kSparseVDDenseInitStd = 0.01;
 
 struct SparseVDOptions {
-  std::optional<Init> init;                           ///< theta initialiser. Default: unset = the layer's (see above)
-  double log_sigma2_init = kSparseVDLogSigma2Init;    ///< finite. Default: -10
-  double threshold = kSparseVDLogAlphaThreshold;      ///< prune where log alpha >= threshold, in [-8, 8]. Default: 3
-  bool train_mask = false;                            ///< also prune the mean in training (train_clip). Default: false
+  std::optional<Init> init;                         ///< theta initialiser. Default: unset = the layer's (see above)
+  double log_sigma2_init = kSparseVDLogSigma2Init;  ///< finite. Default: -10
+  double threshold = kSparseVDLogAlphaThreshold;    ///< prune where log alpha >= threshold, in [-8, 8]. Default: 3
+  bool train_mask = false;                          ///< also prune the mean in training (train_clip). Default: false
   SparseVDVariance variance = SparseVDVariance::clipped_alpha;  ///< Default: clipped_alpha
-  bool bias = true;                                   ///< learn an additive bias per output. Default: true
+  bool bias = true;                                             ///< learn an additive bias per output. Default: true
 
-  SparseVDOptions& with_init(Init i) { init = i; return *this; }
+  SparseVDOptions& with_init(Init i) {
+    init = i;
+    return *this;
+  }
   SparseVDOptions& with_log_sigma2_init(double v) {
     log_sigma2_init = v;
     validate("SparseVDOptions");
@@ -68,9 +72,18 @@ struct SparseVDOptions {
     validate("SparseVDOptions");
     return *this;
   }
-  SparseVDOptions& with_train_mask(bool m) { train_mask = m; return *this; }
-  SparseVDOptions& with_variance(SparseVDVariance v) { variance = v; return *this; }
-  SparseVDOptions& with_bias(bool b) { bias = b; return *this; }
+  SparseVDOptions& with_train_mask(bool m) {
+    train_mask = m;
+    return *this;
+  }
+  SparseVDOptions& with_variance(SparseVDVariance v) {
+    variance = v;
+    return *this;
+  }
+  SparseVDOptions& with_bias(bool b) {
+    bias = b;
+    return *this;
+  }
 
   /// Throws InvalidArgument, naming `who`, for a non-finite log sigma^2 init or a threshold outside [-8, 8].
   void validate(const char* who) const {
@@ -79,7 +92,8 @@ struct SparseVDOptions {
                             std::to_string(log_sigma2_init));
     }
     if (!(threshold >= -kSparseVDLogAlphaClip && threshold <= kSparseVDLogAlphaClip)) {
-      throw InvalidArgument(std::string(who) + ": the log alpha threshold must be in [-8, 8] (log alpha is clipped "
+      throw InvalidArgument(std::string(who) +
+                            ": the log alpha threshold must be in [-8, 8] (log alpha is clipped "
                             "to that range, so a threshold outside it prunes all or nothing), got " +
                             std::to_string(threshold));
     }

@@ -63,7 +63,7 @@ class SparseVDPosterior {
       if (clipped) {
         v = a * th.square();  // sigma^2_eff = alpha theta^2
       } else {
-        v = ls2.exp();        // sigma^2_eff = sigma^2
+        v = ls2.exp();  // sigma^2_eff = sigma^2
       }
       if (options_.train_mask) segment(mean_w_, s, len) = (la < threshold).select(th, Scalar(0));
     });
@@ -154,16 +154,14 @@ class SparseVDPosterior {
       Scalar* lg = log_sigma2.grad.data() + s;
       for (Index i = 0; i < len; ++i) {
         const Scalar gi = std::abs(la[i]) < clip ? g[i] : Scalar(0);
-        lg[i] += gi;                                          // d la / d ls2 = 1
-        tg[i] -= gi * Scalar(2) * t[i] / (t[i] * t[i] + e);   // d la / d theta = -2 theta / (theta^2 + e)
+        lg[i] += gi;                                         // d la / d ls2 = 1
+        tg[i] -= gi * Scalar(2) * t[i] / (t[i] * t[i] + e);  // d la / d theta = -2 theta / (theta^2 + e)
       }
     });
   }
 
   /// log alpha clipped to [-8, 8] at the current parameters.
-  MatrixType log_alpha() const {
-    return sparse_vd_log_alpha(theta.value.array(), log_sigma2.value.array()).matrix();
-  }
+  MatrixType log_alpha() const { return sparse_vd_log_alpha(theta.value.array(), log_sigma2.value.array()).matrix(); }
   /// 1 where a weight is kept by the evaluation rule (log alpha < threshold), else 0.
   Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic> kept() const {
     const Array la = sparse_vd_log_alpha(theta.value.array(), log_sigma2.value.array());

@@ -20,10 +20,10 @@
 //   KL:          sum_k  log(b - a) - log sigma_k - log Z_k - (alpha_k phi(alpha_k) - beta_k phi(beta_k)) / (2 Z_k)
 //                       - log sqrt(2 pi e)                     (exact; Neklyudov et al. 2017)
 //   backward:    dx = dy * theta
-//                d mu_k        += (sum over the batch and the unit's values of dy * x) * theta_k * d log theta_k / d mu_k
-//                d log_sigma_k += (same) * theta_k * d log theta_k / d log_sigma_k
-//                (d log theta / d mu and / d log sigma: implicit differentiation of Phi((log theta - mu)/sigma)
-//                = Phi(alpha) + u Z at fixed u; math/truncated_log_normal.hpp)
+//                d mu_k        += (sum over the batch and the unit's values of dy * x) * theta_k * d log theta_k / d
+//                mu_k d log_sigma_k += (same) * theta_k * d log theta_k / d log_sigma_k (d log theta / d mu and / d log
+//                sigma: implicit differentiation of Phi((log theta - mu)/sigma) = Phi(alpha) + u Z at fixed u;
+//                math/truncated_log_normal.hpp)
 //   with alpha = (a - mu)/sigma, beta = (b - mu)/sigma, Z = Phi(beta) - Phi(alpha).
 //
 // Parameters (role noise, units x 1): mu (initialised to 0) and log_sigma (initialised to -5), so theta starts near
@@ -79,11 +79,11 @@ inline constexpr double kSbpLogSigmaInit = -5.0;
 inline constexpr Index kSbpParallelUnits = 256;
 
 struct StructuredBayesianPruningOptions {
-  double snr_threshold = kSbpSnrThreshold;  ///< keep a unit when SNR > this; finite, >= 0. Default: 1
-  double mu_init = kSbpMuInit;              ///< initial mu of every unit; finite. Default: 0
-  double log_sigma_init = kSbpLogSigmaInit; ///< initial log sigma of every unit; finite. Default: -5
-  double log_theta_min = kSbpLogThetaMin;   ///< a, the lower end of log theta; finite, < b. Default: -20
-  double log_theta_max = kSbpLogThetaMax;   ///< b, the upper end of log theta; finite, > a. Default: 0
+  double snr_threshold = kSbpSnrThreshold;   ///< keep a unit when SNR > this; finite, >= 0. Default: 1
+  double mu_init = kSbpMuInit;               ///< initial mu of every unit; finite. Default: 0
+  double log_sigma_init = kSbpLogSigmaInit;  ///< initial log sigma of every unit; finite. Default: -5
+  double log_theta_min = kSbpLogThetaMin;    ///< a, the lower end of log theta; finite, < b. Default: -20
+  double log_theta_max = kSbpLogThetaMax;    ///< b, the upper end of log theta; finite, > a. Default: 0
 
   StructuredBayesianPruningOptions& with_snr_threshold(double t) {
     snr_threshold = t;

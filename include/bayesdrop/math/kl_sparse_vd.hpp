@@ -23,8 +23,8 @@
 //    KL(log alpha)  = k1 (1 - sigmoid(k2 + k3 log alpha)) + 0.5 softplus(-log alpha)
 //   dKL/dlog alpha  = -k1 k3 s (1 - s) - 0.5 sigmoid(-log alpha),        s = sigmoid(k2 + k3 log alpha)
 //
-// KL > 0 everywhere and decreases to 0 as log alpha grows (the formula in double precision: 5.63578 at -10, 0.00017 at 8).
-// softplus(t) = max(t, 0) + log1p(exp(-|t|)) never overflows.
+// KL > 0 everywhere and decreases to 0 as log alpha grows (the formula in double precision: 5.63578 at -10, 0.00017 at
+// 8). softplus(t) = max(t, 0) + log1p(exp(-|t|)) never overflows.
 //
 // Each function exists for a scalar (float or double) and for an Eigen array expression; the array forms return
 // lazy expressions, so a layer fuses them into one pass over its weights.

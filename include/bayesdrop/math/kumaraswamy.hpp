@@ -31,7 +31,8 @@
 //             -gamma_E - psi(b) - 1/b = -H(b) (harmonic number, math/digamma.hpp) is a * E[log pi]; the series is
 //             -E[log(1 - pi)] = sum_m E[pi^m] / m, truncated after `series_terms` terms. It vanishes for beta = 1,
 //             the prior of beta-Bernoulli dropout, and then the KL is exact (log B(alpha, 1) = -log alpha):
-//               KL = -(1 - alpha/a) H(b) + log(a b) - log(alpha) - (b - 1)/b                    (Nalisnick & Smyth 2017)
+//               KL = -(1 - alpha/a) H(b) + log(a b) - log(alpha) - (b - 1)/b                    (Nalisnick & Smyth
+//               2017)
 //   dKL/da    = -(alpha/a^2) H(b) + 1/a + (beta - 1) sum_m dT_m/da
 //   dKL/db    = -(1 - alpha/a) H'(b) + 1/b - 1/b^2 + (beta - 1) sum_m dT_m/db,      H'(b) = psi'(b + 1)
 //             with T_m = b B(m/a, b) / (m + a b):

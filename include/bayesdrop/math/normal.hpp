@@ -105,7 +105,9 @@ inline double ndtr_lower(double x) {
 }
 
 /// Phi(x) for any x (relative accuracy below 0, absolute near 1).
-inline double ndtr(double x) { return x <= 0.0 ? ndtr_lower(x) : 1.0 - ndtr_lower(-x); }
+inline double ndtr(double x) {
+  return x <= 0.0 ? ndtr_lower(x) : 1.0 - ndtr_lower(-x);
+}
 
 /// h(x) = phi(x) / Phi(-x) for any x (0 at -inf, ~x at +inf).
 inline double inverse_mills(double x) {

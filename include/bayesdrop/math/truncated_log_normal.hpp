@@ -118,9 +118,9 @@ struct TnGeometry {
   double sigma, alpha, beta, w;  // w = (b - a) / sigma
   double log_z;
   // anchored regimes
-  double s = 0, t = 0;                   // distance of the near end from the mean in sigmas, and s + w
+  double s = 0, t = 0;  // distance of the near end from the mean in sigmas, and s + w
   NormalTail tail_s{0, 0, 0, 0}, tail_t{0, 0, 0, 0};
-  double delta = 0, r = 0, inv_e = 0;    // log(Phi(far)/Phi(near)), exp(delta), 1 / expm1(-delta)
+  double delta = 0, r = 0, inv_e = 0;  // log(Phi(far)/Phi(near)), exp(delta), 1 / expm1(-delta)
   // around the mean: phi(alpha)/Z and phi(beta)/Z
   double rho_a = 0, rho_b = 0;
 };
@@ -297,7 +297,7 @@ inline CanonicalSample tn_canonical_sample(const TnGeometry& geo, double uc) {
     const NormalTail tx = normal_tail(s + d);
     const double f = -d * (s + 0.5 * d) - std::log1p(hazard_step(d, tx.k) / ts.h) - log_p;
     if (f == 0.0) break;
-    const double newton = f / tx.h;  // -f/f'
+    const double newton = f / tx.h;                            // -f/f'
     const double step = newton / (1.0 + 0.5 * newton * tx.k);  // Halley: -f/f' / (1 - f f''/(2 f'^2))
     d += step;
     if (d < 0.0) d = 0.0;

@@ -83,7 +83,8 @@ Sequential<Scalar> compact(const Sequential<Scalar>& model, const CompactOptions
   for (Index i = 0; i < n; ++i) {
     const auto k = std::size_t(i);
     if (forms[k]->folds_into_next() && i > last_weight) {
-      throw InvalidArgument(where[k] + " follows the last weight layer; compact() folds gates into the next weight layer");
+      throw InvalidArgument(where[k] +
+                            " follows the last weight layer; compact() folds gates into the next weight layer");
     }
     acts[k + 1] = forms[k]->fold(acts[k], where[k]);
   }

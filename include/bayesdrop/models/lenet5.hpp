@@ -35,9 +35,18 @@ struct LeNet5Options {
   DenseFactory dense;
   Index conv1_channels = 20, conv2_channels = 50, hidden = 500, classes = 10;
 
-  LeNet5Options& with_gate(GateFactory g) { gate = std::move(g); return *this; }
-  LeNet5Options& with_conv(ConvFactory c) { conv = std::move(c); return *this; }
-  LeNet5Options& with_dense(DenseFactory d) { dense = std::move(d); return *this; }
+  LeNet5Options& with_gate(GateFactory g) {
+    gate = std::move(g);
+    return *this;
+  }
+  LeNet5Options& with_conv(ConvFactory c) {
+    conv = std::move(c);
+    return *this;
+  }
+  LeNet5Options& with_dense(DenseFactory d) {
+    dense = std::move(d);
+    return *this;
+  }
 };
 
 /// Builds LeNet-5-Caffe for images of `input` shape (MNIST: {1, 28, 28}).

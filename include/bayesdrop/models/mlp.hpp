@@ -29,9 +29,18 @@ struct MlpOptions {
   DenseFactory dense;
   LinearOptions linear;  ///< options of the default dense layers
 
-  MlpOptions& with_gate(GateFactory g) { gate = std::move(g); return *this; }
-  MlpOptions& with_dense(DenseFactory d) { dense = std::move(d); return *this; }
-  MlpOptions& with_linear(LinearOptions o) { linear = o; return *this; }
+  MlpOptions& with_gate(GateFactory g) {
+    gate = std::move(g);
+    return *this;
+  }
+  MlpOptions& with_dense(DenseFactory d) {
+    dense = std::move(d);
+    return *this;
+  }
+  MlpOptions& with_linear(LinearOptions o) {
+    linear = o;
+    return *this;
+  }
 };
 
 /// Builds [gate] -> dense -> ReLU -> ... -> [gate] -> dense for the given sizes (at least 2 entries).

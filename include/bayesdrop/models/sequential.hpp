@@ -27,8 +27,8 @@ class Sequential final : public Layer<Scalar> {
     if (!layers_.empty() && layers_.back()->output_rows() != layer->input_rows()) {
       throw ShapeError("Sequential::add: layer " + std::to_string(layers_.size()) + " (" + std::string(layer->name()) +
                        ") takes " + std::to_string(layer->input_rows()) + " rows but layer " +
-                       std::to_string(layers_.size() - 1) + " (" + std::string(layers_.back()->name()) +
-                       ") produces " + std::to_string(layers_.back()->output_rows()));
+                       std::to_string(layers_.size() - 1) + " (" + std::string(layers_.back()->name()) + ") produces " +
+                       std::to_string(layers_.back()->output_rows()));
     }
     layers_.push_back(std::move(layer));
     kl_scales_.push_back(Scalar(1));
@@ -128,7 +128,8 @@ class Sequential final : public Layer<Scalar> {
   /// code weighs the KL of LeNet-5's conv gates by per-layer kl_scale factors (40 and 16).
   void set_kl_scale(Index i, double scale) {
     if (!(scale >= 0) || !std::isfinite(scale)) {
-      throw InvalidArgument("Sequential::set_kl_scale: the scale must be finite and >= 0, got " + std::to_string(scale));
+      throw InvalidArgument("Sequential::set_kl_scale: the scale must be finite and >= 0, got " +
+                            std::to_string(scale));
     }
     kl_scales_.at(static_cast<std::size_t>(i)) = Scalar(scale);
   }
@@ -158,7 +159,7 @@ class Sequential final : public Layer<Scalar> {
   }
 
   std::vector<LayerPtr<Scalar>> layers_;
-  std::vector<Scalar> kl_scales_;  // one per layer, 1 unless set_kl_scale
+  std::vector<Scalar> kl_scales_;    // one per layer, 1 unless set_kl_scale
   std::vector<MatrixType> outputs_;  // outputs_[i]: output of layer i
   std::vector<MatrixType> grads_;    // grads_[i]: d loss / d input of layer i (i >= 1)
   std::vector<Parameter<Scalar>*> params_;

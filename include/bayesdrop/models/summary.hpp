@@ -23,10 +23,10 @@
 namespace bayesdrop {
 
 struct LayerSummary {
-  Index index = 0;          ///< position in the Sequential
-  std::string type;         ///< the layer's name(), e.g. "Linear"
-  std::int64_t units_in = 0, active_in = 0;    ///< inputs (features or channels), and those still used
-  std::int64_t units_out = 0, active_out = 0;  ///< outputs, and those still computed
+  Index index = 0;                               ///< position in the Sequential
+  std::string type;                              ///< the layer's name(), e.g. "Linear"
+  std::int64_t units_in = 0, active_in = 0;      ///< inputs (features or channels), and those still used
+  std::int64_t units_out = 0, active_out = 0;    ///< outputs, and those still computed
   std::int64_t weights = 0, active_weights = 0;  ///< weights of the dense layer, and those kept
   std::int64_t params = 0, params_kept = 0;      ///< weights + biases, dense and kept
   double flops = 0, flops_kept = 0;              ///< multiply-adds per example, dense and kept
@@ -53,7 +53,9 @@ struct ModelSummary {
     return all > 0 ? kept / all : 1.0;
   }
   /// All weights / kept weights over the model.
-  double compression() const { return active_weights() ? double(weights()) / double(active_weights()) : double(weights()); }
+  double compression() const {
+    return active_weights() ? double(weights()) / double(active_weights()) : double(weights());
+  }
 
  private:
   std::int64_t sum(std::int64_t LayerSummary::*field) const {
@@ -67,7 +69,9 @@ struct ModelSummary {
 template <class Scalar>
 ModelSummary summarize(const Sequential<Scalar>& model) {
   ModelSummary out;
-  struct Pending { std::int64_t units, active; };  // gates seen since the last weight layer
+  struct Pending {
+    std::int64_t units, active;
+  };  // gates seen since the last weight layer
   std::vector<Pending> gates;
   for (Index i = 0; i < model.size(); ++i) {
     const Layer<Scalar>& layer = model.layer(i);

@@ -29,7 +29,9 @@ struct ModelSpec {
 };
 
 /// Networks build_model knows.
-inline std::vector<std::string> model_names() { return {"mlp", "lenet300", "lenet5"}; }
+inline std::vector<std::string> model_names() {
+  return {"mlp", "lenet300", "lenet5"};
+}
 
 namespace detail {
 
@@ -61,7 +63,8 @@ Sequential<Scalar> build_model(const ModelSpec& spec, Rng& rng) {
   detail::require_name(model_names(), spec.model, "model");
   const DropoutFactories<Scalar>& family = dropout_family(spec.dropout, "build_model").template factories<Scalar>();
   for (double p : {spec.p_input, spec.p_hidden}) {
-    if (!(p >= 0 && p < 1)) throw InvalidArgument("build_model: drop rates must lie in [0, 1), got " + std::to_string(p));
+    if (!(p >= 0 && p < 1))
+      throw InvalidArgument("build_model: drop rates must lie in [0, 1), got " + std::to_string(p));
   }
   const bool lenet5_net = spec.model == "lenet5";
   // The gate in front of layer `index` guards the input (p_input) when it sits on the pixels or, in lenet5, on the

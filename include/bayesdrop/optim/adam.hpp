@@ -16,8 +16,15 @@ struct AdamOptions {
   double beta2 = 0.999;  ///< in [0, 1). Default: 0.999
   double eps = 1e-8;     ///< > 0. Default: 1e-8
 
-  AdamOptions& with_betas(double b1, double b2) { beta1 = b1; beta2 = b2; return *this; }
-  AdamOptions& with_eps(double e) { eps = e; return *this; }
+  AdamOptions& with_betas(double b1, double b2) {
+    beta1 = b1;
+    beta2 = b2;
+    return *this;
+  }
+  AdamOptions& with_eps(double e) {
+    eps = e;
+    return *this;
+  }
 };
 
 template <class Scalar>
@@ -26,8 +33,8 @@ class Adam final : public Optimizer<Scalar> {
   explicit Adam(std::vector<ParamGroup<Scalar>> groups, AdamOptions options = {})
       : Optimizer<Scalar>(std::move(groups)), options_(options) {
     if (!(options.beta1 >= 0 && options.beta1 < 1) || !(options.beta2 >= 0 && options.beta2 < 1)) {
-      throw InvalidArgument("Adam: beta1 and beta2 must be in [0, 1), got " + std::to_string(options.beta1) +
-                            " and " + std::to_string(options.beta2));
+      throw InvalidArgument("Adam: beta1 and beta2 must be in [0, 1), got " + std::to_string(options.beta1) + " and " +
+                            std::to_string(options.beta2));
     }
     if (!(options.eps > 0)) throw InvalidArgument("Adam: eps must be > 0, got " + std::to_string(options.eps));
     for (const auto& g : this->groups()) {

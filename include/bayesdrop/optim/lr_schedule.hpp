@@ -63,7 +63,8 @@ class LrSchedule {
   /// The factor at optimiser step `step` (0-based).
   double factor(std::int64_t step) const {
     switch (kind_) {
-      case Kind::constant: return 1.0;
+      case Kind::constant:
+        return 1.0;
       case Kind::piecewise: {
         std::size_t k = 0;
         while (k < boundaries_.size() && step >= boundaries_[k]) ++k;

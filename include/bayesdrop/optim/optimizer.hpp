@@ -11,8 +11,8 @@
 // tensors are split over Eigen::nbThreads() OpenMP threads (each core brings its own cache bandwidth). And the
 // updates run with subnormal floats flushed to zero: a weight whose gradient becomes zero (a unit that died, a
 // pixel that is blank in all but a few images) has its momentum decay geometrically, below 1e-38 within ~800 Adam
-// steps, and arithmetic on such subnormals is many times slower on x86 (Adam's update: 10x). Flushing changes only values below 1.2e-38 (float) or
-// 2.2e-308 (double) to zero, far below anything that moves a weight.
+// steps, and arithmetic on such subnormals is many times slower on x86 (Adam's update: 10x). Flushing changes only
+// values below 1.2e-38 (float) or 2.2e-308 (double) to zero, far below anything that moves a weight.
 #pragma once
 
 #include <algorithm>
@@ -40,8 +40,12 @@ namespace detail {
 class FlushSubnormals {
  public:
 #ifdef BAYESDROP_HAS_MXCSR
-  FlushSubnormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kFlushToZero | kDenormalsAreZero); }
-  ~FlushSubnormals() { _mm_setcsr(saved_); }
+  FlushSubnormals() : saved_(_mm_getcsr()) {
+    _mm_setcsr(saved_ | kFlushToZero | kDenormalsAreZero);
+  }
+  ~FlushSubnormals() {
+    _mm_setcsr(saved_);
+  }
 #else
   FlushSubnormals() {}  // user-provided, so that an unused guard raises no warning
 #endif
@@ -58,7 +62,7 @@ class FlushSubnormals {
 
 template <class Scalar>
 struct ParamGroup {
-  std::string name = "params";            ///< for logs and errors
+  std::string name = "params";             ///< for logs and errors
   std::vector<Parameter<Scalar>*> params;  ///< not owned; must outlive the optimiser
   double lr = 1e-3;                        ///< base learning rate, > 0
   double weight_decay = 0.0;               ///< coupled L2 coefficient, >= 0
@@ -158,7 +162,8 @@ class Optimizer {
   virtual std::vector<StateTensor<Scalar>> state() { return {}; }
   /// Continues counting from `steps` (restoring a checkpoint): the schedules and Adam's bias corrections use it.
   void set_steps(std::int64_t steps) {
-    if (steps < 0) throw InvalidArgument("Optimizer::set_steps: the step count must be >= 0, got " + std::to_string(steps));
+    if (steps < 0)
+      throw InvalidArgument("Optimizer::set_steps: the step count must be >= 0, got " + std::to_string(steps));
     steps_ = steps;
   }
 

@@ -10,8 +10,14 @@ struct SgdOptions {
   double momentum = 0.0;  ///< in [0, 1). Default: 0 (plain SGD)
   bool nesterov = false;  ///< Nesterov momentum. Default: false
 
-  SgdOptions& with_momentum(double m) { momentum = m; return *this; }
-  SgdOptions& with_nesterov(bool n) { nesterov = n; return *this; }
+  SgdOptions& with_momentum(double m) {
+    momentum = m;
+    return *this;
+  }
+  SgdOptions& with_nesterov(bool n) {
+    nesterov = n;
+    return *this;
+  }
 };
 
 template <class Scalar>

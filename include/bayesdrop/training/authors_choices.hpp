@@ -29,7 +29,9 @@ namespace bayesdrop {
 
 /// The beta-Bernoulli authors' KL scales for LeNet-5-Caffe's gates in model order: conv1 40, conv2 16, then 1 for
 /// the two dense gates.
-inline std::vector<double> authors_bbd_lenet5_kl_scales() { return {40.0, 16.0, 1.0, 1.0}; }
+inline std::vector<double> authors_bbd_lenet5_kl_scales() {
+  return {40.0, 16.0, 1.0, 1.0};
+}
 
 /// The layers that carry a KL term (gates, sparse VD layers), by index in the model, in order.
 template <class Scalar>
@@ -56,13 +58,15 @@ void apply_model_choices(Sequential<Scalar>& model, const Recipe& recipe) {
       if (auto* l = dynamic_cast<SparseVDLinear<Scalar>*>(&model.layer(i))) l->set_train_mask(true), ++found;
       if (auto* l = dynamic_cast<SparseVDConv2d<Scalar>*>(&model.layer(i))) l->set_train_mask(true), ++found;
     }
-    if (found == 0) throw InvalidArgument("train_clip: the model has no sparse VD layers (it applies to sparsevd only)");
+    if (found == 0)
+      throw InvalidArgument("train_clip: the model has no sparse VD layers (it applies to sparsevd only)");
   }
   if (!recipe.kl_scales.empty()) {
     const auto layers = noise_layers(model);
     if (layers.size() != recipe.kl_scales.size()) {
       throw InvalidArgument("kl_scales: " + std::to_string(recipe.kl_scales.size()) + " scales for a model with " +
-                            std::to_string(layers.size()) + " noise layers (gates or sparse VD layers); give one "
+                            std::to_string(layers.size()) +
+                            " noise layers (gates or sparse VD layers); give one "
                             "per layer in model order");
     }
     for (std::size_t k = 0; k < layers.size(); ++k) model.set_kl_scale(layers[k], recipe.kl_scales[k]);
@@ -79,15 +83,15 @@ void copy_pretrained_weights(Sequential<Scalar>& from, Sequential<Scalar>& to) {
   const auto src = with_roles(from.parameters(), roles), dst = with_roles(to.parameters(), roles);
   if (src.size() != dst.size()) {
     throw InvalidArgument("pretraining: the plain network has " + std::to_string(src.size()) +
-                          " weight tensors and the model " + std::to_string(dst.size()) + "; they must be the same "
+                          " weight tensors and the model " + std::to_string(dst.size()) +
+                          "; they must be the same "
                           "network");
   }
   for (std::size_t i = 0; i < src.size(); ++i) {
     if (src[i]->value.rows() != dst[i]->value.rows() || src[i]->value.cols() != dst[i]->value.cols()) {
       throw InvalidArgument("pretraining: weight '" + dst[i]->name + "' is " +
                             detail::shape_string(dst[i]->value.rows(), dst[i]->value.cols()) + " in the model but " +
-                            detail::shape_string(src[i]->value.rows(), src[i]->value.cols()) +
-                            " in the plain network");
+                            detail::shape_string(src[i]->value.rows(), src[i]->value.cols()) + " in the plain network");
     }
   }
   for (std::size_t i = 0; i < src.size(); ++i) dst[i]->value = src[i]->value;

@@ -1,7 +1,8 @@
 // Checkpoints of a training run: everything fit() needs to continue a run as if it had never stopped.
 //
 //   fit(model, recipe, train, &test, rng, FitOptions{}.with_checkpoint("run.ckpt", settings_json));  // interrupted
-//   fit(model, recipe, train, &test, rng, FitOptions{}.with_checkpoint("run.ckpt", settings_json).with_resume("run.ckpt"));
+//   fit(model, recipe, train, &test, rng, FitOptions{}.with_checkpoint("run.ckpt",
+//   settings_json).with_resume("run.ckpt"));
 //
 // A checkpoint holds the model (a complete model file, io/model_file.hpp), the optimiser's state (its step count,
 // which is the learning-rate schedules' position, and its per-parameter state: Adam's moments, SGD's momentum), the
@@ -64,7 +65,9 @@ inline DataError checkpoint_error(const std::string& source, const std::string& 
   return DataError("checkpoint '" + source + "': " + what);
 }
 
-inline void checkpoint_put_f64(ModelWriter& w, double v) { w.le(model_bit_cast<std::uint64_t>(v), 8); }
+inline void checkpoint_put_f64(ModelWriter& w, double v) {
+  w.le(model_bit_cast<std::uint64_t>(v), 8);
+}
 inline double checkpoint_get_f64(ModelReader& in, const char* what) {
   return model_bit_cast<double>(in.le(8, what));
 }
@@ -217,8 +220,9 @@ CheckpointInfo deserialize_checkpoint(Sequential<Scalar>& model, Optimizer<Scala
   }
   const std::string_view body = b.substr(0, b.size() - 4);
   if (detail::model_crc(body) != detail::model_le(b.data() + body.size(), 4)) {
-    throw detail::checkpoint_error(source, "checksum mismatch: the file is corrupt or truncated; start the run "
-                                           "afresh without resuming");
+    throw detail::checkpoint_error(source,
+                                   "checksum mismatch: the file is corrupt or truncated; start the run "
+                                   "afresh without resuming");
   }
   const std::string label = "checkpoint '" + source + "'";
   detail::ModelReader in(body.substr(12), label);
@@ -247,8 +251,8 @@ CheckpointInfo deserialize_checkpoint(Sequential<Scalar>& model, Optimizer<Scala
   const std::uint64_t group_count = in.le(4, "the group count");
   std::string settings_error;
   if (opt_name != optimizer.name()) {
-    settings_error = "the optimiser is " + detail::model_quote(opt_name) + " in the checkpoint but '" +
-                     optimizer.name() + "' here";
+    settings_error =
+        "the optimiser is " + detail::model_quote(opt_name) + " in the checkpoint but '" + optimizer.name() + "' here";
   } else if (group_count != groups.size()) {
     settings_error = "the optimiser has " + std::to_string(group_count) + " parameter groups in the checkpoint but " +
                      std::to_string(groups.size()) + " here";
@@ -329,8 +333,9 @@ CheckpointInfo deserialize_checkpoint(Sequential<Scalar>& model, Optimizer<Scala
   const std::uint64_t model_size = in.le(8, "the model's length");
   const std::string_view model_bytes(in.take(model_size, "the model"), static_cast<std::size_t>(model_size));
   if (in.left() != 0) {
-    throw detail::checkpoint_error(source, std::to_string(in.left()) + " unexpected bytes after the model: the file "
-                                                                       "is corrupt");
+    throw detail::checkpoint_error(source, std::to_string(in.left()) +
+                                               " unexpected bytes after the model: the file "
+                                               "is corrupt");
   }
   if (info.history.size() != static_cast<std::size_t>(info.epochs_done) || info.epochs_done > info.epochs) {
     throw detail::checkpoint_error(source, "its history does not match its epoch count: the file is corrupt");
@@ -360,8 +365,8 @@ CheckpointInfo deserialize_checkpoint(Sequential<Scalar>& model, Optimizer<Scala
   try {
     restored.restore(snap);
   } catch (const InvalidArgument& e) {
-    throw detail::checkpoint_error(source, std::string("the generator state is invalid (") + e.what() +
-                                               "): the file is corrupt");
+    throw detail::checkpoint_error(
+        source, std::string("the generator state is invalid (") + e.what() + "): the file is corrupt");
   }
 
   // The model last: it checks itself completely and changes nothing on failure; after it nothing can fail.

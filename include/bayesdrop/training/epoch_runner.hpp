@@ -39,8 +39,14 @@ struct EpochOptions {
   Index batch = 100;       ///< examples per mini-batch (> 0); a last, shorter batch is kept
   double kl_weight = 1.0;  ///< ELBO weight of KL / N (KL warm-up schedules set this per epoch)
 
-  EpochOptions& with_batch(Index b) { batch = b; return *this; }
-  EpochOptions& with_kl_weight(double w) { kl_weight = w; return *this; }
+  EpochOptions& with_batch(Index b) {
+    batch = b;
+    return *this;
+  }
+  EpochOptions& with_kl_weight(double w) {
+    kl_weight = w;
+    return *this;
+  }
 };
 
 /// Where a training pass is, after a batch: what a progress bar shows.

@@ -29,10 +29,10 @@ namespace bayesdrop {
 /// How fit() runs: its length, batch and KL weights (given with an optimiser, or taken from the recipe), callbacks,
 /// and checkpoints. Every field has a with_ setter.
 struct FitOptions {
-  int epochs = 0;               ///< epochs of the run, > 0 with an optimiser; 0 with a recipe: the recipe's
-  Index batch = 0;              ///< mini-batch size; 0: the recipe's (100 with an optimiser)
+  int epochs = 0;                ///< epochs of the run, > 0 with an optimiser; 0 with a recipe: the recipe's
+  Index batch = 0;               ///< mini-batch size; 0: the recipe's (100 with an optimiser)
   std::optional<KlSchedule> kl;  ///< KL weight per (0-based) epoch; unset: the recipe's warm-up (1 with an optimiser)
-  ProgressFn progress;                            ///< called after every batch
+  ProgressFn progress;           ///< called after every batch
   std::function<void(const EpochLog&)> on_epoch;  ///< called after every epoch (and after its checkpoint)
   /// Called before every epoch with its number, the groups' learning rates and the gates' n_active, as the methods'
   /// reference code logs "Epoch 60 start, learning rate 0.000100 n_active: [366, 202, 159]".
@@ -42,13 +42,27 @@ struct FitOptions {
   std::string resume;               ///< continue the run checkpointed here (with the same settings); "": start afresh
   int stop_after = 0;  ///< return after this epoch of the run, its checkpoint written (resume later); 0: run to the end
 
-  FitOptions& with_epochs(int e) { epochs = e; return *this; }
-  FitOptions& with_batch(Index b) { batch = b; return *this; }
-  FitOptions& with_kl(KlSchedule k) { kl = k; return *this; }
-  FitOptions& with_progress(ProgressFn p) { progress = std::move(p); return *this; }
-  FitOptions& with_on_epoch(std::function<void(const EpochLog&)> f) { on_epoch = std::move(f); return *this; }
-  FitOptions& with_on_epoch_start(
-      std::function<void(int, const std::vector<double>&, const std::vector<Index>&)> f) {
+  FitOptions& with_epochs(int e) {
+    epochs = e;
+    return *this;
+  }
+  FitOptions& with_batch(Index b) {
+    batch = b;
+    return *this;
+  }
+  FitOptions& with_kl(KlSchedule k) {
+    kl = k;
+    return *this;
+  }
+  FitOptions& with_progress(ProgressFn p) {
+    progress = std::move(p);
+    return *this;
+  }
+  FitOptions& with_on_epoch(std::function<void(const EpochLog&)> f) {
+    on_epoch = std::move(f);
+    return *this;
+  }
+  FitOptions& with_on_epoch_start(std::function<void(int, const std::vector<double>&, const std::vector<Index>&)> f) {
     on_epoch_start = std::move(f);
     return *this;
   }
@@ -62,9 +76,15 @@ struct FitOptions {
   /// Continues the run checkpointed at `path`: model, optimiser, generator, epoch and history are restored from it
   /// and training goes on from the next epoch. The run must be set up as the one that wrote it (same model, recipe,
   /// epochs, batch, checkpoint metadata); the model's and generator's state before the call do not matter.
-  FitOptions& with_resume(std::string path) { resume = std::move(path); return *this; }
+  FitOptions& with_resume(std::string path) {
+    resume = std::move(path);
+    return *this;
+  }
   /// Stops after epoch `epoch` of the run (a run split into sessions: resume it from its checkpoint later).
-  FitOptions& with_stop_after(int epoch) { stop_after = epoch; return *this; }
+  FitOptions& with_stop_after(int epoch) {
+    stop_after = epoch;
+    return *this;
+  }
 };
 
 /// Every gate's n_active, in model order.
@@ -113,7 +133,9 @@ std::vector<EpochLog> fit(Sequential<Scalar>& model, Optimizer<Scalar>& optimize
 }
 
 /// The Adam options of a recipe (its beta1; beta2 and eps at Adam's defaults).
-inline AdamOptions adam_options(const Recipe& recipe) { return AdamOptions{}.with_betas(recipe.adam_beta1, 0.999); }
+inline AdamOptions adam_options(const Recipe& recipe) {
+  return AdamOptions{}.with_betas(recipe.adam_beta1, 0.999);
+}
 
 /// Trains `model` with Adam (the recipe's beta1) and the recipe's groups, schedule, batch and KL warm-up for
 /// options.epochs (or the recipe's), after applying the recipe's model choices (train_clip, kl_scales:

@@ -33,14 +33,14 @@ struct Recipe {
   double lr_noise = 1e-2;      ///< Adam rate of noise parameters (ParamRole::noise)
   double weight_decay = 1e-4;  ///< coupled L2 on weights and biases
   LrShape lr_shape = LrShape::piecewise;
-  std::vector<double> boundaries{0.5, 0.75};  ///< piecewise: fractions of the steps where the rate changes
+  std::vector<double> boundaries{0.5, 0.75};    ///< piecewise: fractions of the steps where the rate changes
   std::vector<double> factors{1.0, 0.1, 0.01};  ///< piecewise: multipliers before, between and after them
-  double decay_start = 0.5;    ///< linear_decay: fraction of the steps after which the rate falls linearly to 0
-  double warmup_start = 0;     ///< KL warm-up: epoch where the KL weight leaves 0 (0 and 0: no warm-up)
-  double warmup_end = 0;       ///< and epoch where it reaches 1
-  int epochs = 60;             ///< the preset's length (the course assignment's table is 60 epochs)
+  double decay_start = 0.5;  ///< linear_decay: fraction of the steps after which the rate falls linearly to 0
+  double warmup_start = 0;   ///< KL warm-up: epoch where the KL weight leaves 0 (0 and 0: no warm-up)
+  double warmup_end = 0;     ///< and epoch where it reaches 1
+  int epochs = 60;           ///< the preset's length (the course assignment's table is 60 epochs)
   Index batch = 100;
-  double adam_beta1 = 0.9;     ///< Adam's beta1 (0.95 in SBP's LeNet-5 script)
+  double adam_beta1 = 0.9;  ///< Adam's beta1 (0.95 in SBP's LeNet-5 script)
   // The authors' choices that act on the model (training/authors_choices.hpp applies them, and cites each):
   bool train_clip = false;        ///< sparse VD: mask weights of log alpha >= 3 in training too (train_clip=True)
   int pretrain_epochs = 0;        ///< epochs of the plain network whose weights the model starts from
@@ -117,11 +117,11 @@ struct Recipe {
                                                int run_epochs) const {
     const auto params = model.parameters();
     std::vector<ParamGroup<Scalar>> groups;
-    groups.push_back(
-        {"weights", with_roles(params, {ParamRole::weight, ParamRole::bias}), lr_weights, weight_decay,
-         schedule(steps_per_epoch, run_epochs)});
+    groups.push_back({"weights", with_roles(params, {ParamRole::weight, ParamRole::bias}), lr_weights, weight_decay,
+                      schedule(steps_per_epoch, run_epochs)});
     auto noise = with_roles(params, {ParamRole::noise});
-    if (!noise.empty()) groups.push_back({"noise", std::move(noise), lr_noise, 0.0, schedule(steps_per_epoch, run_epochs)});
+    if (!noise.empty())
+      groups.push_back({"noise", std::move(noise), lr_noise, 0.0, schedule(steps_per_epoch, run_epochs)});
     return groups;
   }
 };
