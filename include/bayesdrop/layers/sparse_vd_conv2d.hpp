@@ -49,12 +49,12 @@ class SparseVDConv2d final : public Layer<Scalar> {
   /// A kernel_h x kernel_w kernel over `input` images, producing `out_channels` channels, with the zero padding and
   /// stride of `window` (layers/im2col.hpp; throws InvalidArgument for geometry without an output position).
   SparseVDConv2d(ImageShape input, Index out_channels, Index kernel_h, Index kernel_w, Rng& rng,
-                 SparseVDOptions options = {}, WindowOptions window = {})
+                 const SparseVDOptions& options = {}, WindowOptions window = {})
       : geometry_(checked(window.geometry(input, kernel_h, kernel_w, "SparseVDConv2d"), out_channels)),
         post_(out_channels, geometry_.patch_size(), geometry_.patch_size(), out_channels * kernel_h * kernel_w,
               validated(options), Init::glorot_uniform(), rng) {}
   /// A square kernel x kernel kernel.
-  SparseVDConv2d(ImageShape input, Index out_channels, Index kernel, Rng& rng, SparseVDOptions options = {},
+  SparseVDConv2d(ImageShape input, Index out_channels, Index kernel, Rng& rng, const SparseVDOptions& options = {},
                  WindowOptions window = {})
       : SparseVDConv2d(input, out_channels, kernel, kernel, rng, options, window) {}
 

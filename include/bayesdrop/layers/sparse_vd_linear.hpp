@@ -49,7 +49,7 @@ class SparseVDLinear final : public Layer<Scalar> {
   using typename Layer<Scalar>::MatrixType;
 
   /// in, out > 0: features per observation before and after. rng draws the initial theta.
-  SparseVDLinear(Index in, Index out, Rng& rng, SparseVDOptions options = {})
+  SparseVDLinear(Index in, Index out, Rng& rng, const SparseVDOptions& options = {})
       : post_(checked(out, "out"), checked(in, "in"), in, out, validated(options), Init::normal(kSparseVDDenseInitStd),
               rng) {}
 

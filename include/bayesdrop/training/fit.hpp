@@ -50,7 +50,7 @@ struct FitOptions {
     batch = b;
     return *this;
   }
-  FitOptions& with_kl(KlSchedule k) {
+  FitOptions& with_kl(const KlSchedule& k) {
     kl = k;
     return *this;
   }
@@ -129,6 +129,8 @@ std::vector<EpochLog> fit(Sequential<Scalar>& model, Optimizer<Scalar>& optimize
     if (options.on_epoch) options.on_epoch(history.back());
     if (options.stop_after > 0 && epoch >= options.stop_after) break;
   }
+  // history refers to a member of the local `info`: no implicit move applies, so the move is needed.
+  // cppcheck-suppress returnStdMoveLocal
   return std::move(history);
 }
 
