@@ -209,6 +209,10 @@ int run(Settings opt) {
       return 0;
     }
   }
+  // The report's warnings come from the whole history, so a resumed run reports those of its earlier sessions too.
+  run_checks::DivergenceWatch replay;
+  for (const auto& log : history) replay.check(log);
+  const auto warnings = replay.warnings();
   bd::EpochRunner<Scalar> runner(bd::EpochOptions{}.with_batch(recipe.batch));
   const bd::EpochResult final_test = runner.evaluate(model, test);
   const bd::ModelSummary summary = bd::summarize(model);
@@ -264,7 +268,7 @@ int run(Settings opt) {
                      {"loaded_from", opt.load},
                      {"test_accuracy", final_test.accuracy},
                      {"test_cross_entropy", final_test.cross_entropy},
-                     {"warnings", divergence.warnings()},
+                     {"warnings", warnings},
                      {"epoch_seconds", seconds},
                      {"history", epochs}});
       outputs::write_file(opt.report, report.dump(2) + "\n", "--report");

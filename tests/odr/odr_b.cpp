@@ -21,7 +21,7 @@ int odr_b() {
   rng.uniform(x);
   Labels y(2);
   y << 2, 0;
-  const Matrix<double>& logits = net.forward(x, Context::eval());
+  const Matrix<double>& logits = net.forward(x, Context::train(rng));
   const double value = loss.forward(logits, y);
   Matrix<double> dlogits;
   loss.backward(y, dlogits);
