@@ -39,8 +39,8 @@
 
 namespace bayesdrop {
 
-/// Passed to a family's generic factories so that one lambda serves float and double: `typename
-/// decltype(scalar)::type` is the Scalar of the network being built.
+/// Passed to a family's generic factories so that one lambda serves float and double: the member `type` of the
+/// tag's type (`decltype(scalar)`) is the Scalar of the network being built.
 template <class Scalar>
 struct ScalarTag {
   using type = Scalar;
