@@ -2,6 +2,7 @@
 """Turns bayesdrop-mnist reports into a results table with its targets, as markdown and
 JSON: --set table is the course assignment's table (section 1, scripts/reproduce-table.sh), --set papers the
 papers' 200-epoch rows (section 2, scripts/reproduce-papers.sh). A row passes when every target of it holds.
+A variant of a row (<run>~<name>.json: one of the authors' choices changed) is listed under the row.
 
 A row may have several seeded runs (<run>.seed<S>.json, as reproduce-table.sh --seeds writes them; they take the place of
 <run>.json):
@@ -150,6 +151,14 @@ def main():
                     reports.append(json.load(f))
         if reports:
             rows.append(row(dropout, reports))
+        # Variants of a row (reproduce-papers.sh --variant NAME writes <row>~NAME.json): listed under it.
+        for path in sorted(glob.glob(os.path.join(glob.escape(args.runs), dropout + "~*.json"))):
+            with open(path) as f:
+                variant = row(dropout, [json.load(f)])
+            name = os.path.basename(path)[len(dropout) + 1:-len(".json")]
+            variant["variant"] = name
+            variant["label"] += f" (variant {name})"
+            rows.append(variant)
     if not rows:
         sys.exit(f"make-table: no reports in {args.runs}; run scripts/reproduce-table.sh first")
     with open(args.md, "w") as f:

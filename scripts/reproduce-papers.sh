@@ -5,11 +5,14 @@
 # is going and an estimate of the time left.
 #
 #   scripts/reproduce-papers.sh [--epochs N] [--seed S] [--threads T] [--only "lenet300-sparsevd lenet5-sbp"]
+#                               [--variant NAME]
 #
-# Rows: lenet300-sparsevd, lenet5-sparsevd, mlp-sbp, lenet5-sbp, mlp-bbd. The reference code of SBP and BB starts
-# from a pretrained network; these runs do not (see README). Durations on a 2-core machine: LeNet-300-100 sparse VD
-# about 15 minutes, the MLP rows one to two hours each, the LeNet-5 rows several hours each: run them one at a time
-# with --only on an otherwise idle machine. Needs the release build, MNIST in $BAYESDROP_MNIST_DIR and python3.
+# Rows: lenet300-sparsevd, lenet5-sparsevd, mlp-sbp, lenet5-sbp, mlp-bbd, each with its authors' training choices
+# (the flags in `authors` below: sparse VD's train_clip, the pretrained start of SBP and BB, SBP's LeNet-5 Adam).
+# --variant NAME runs the rows that have that variant (`variants` below: one authors' choice changed) and writes
+# <row>~NAME.json beside the row's report; the table lists the variants under their rows. Durations on a 2-core
+# machine at 1 thread: the MLP rows 15 to 30 minutes each, the LeNet-5 rows several hours each. Needs the release
+# build, MNIST in $BAYESDROP_MNIST_DIR and python3.
 #
 # Interruptions: each run checkpoints after every epoch (results/papers/<row>.ckpt); started again, the script skips
 # the rows whose report exists and continues an interrupted row from its checkpoint (--resume), ending with the same
@@ -18,7 +21,7 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$repo/scripts/progress.sh"
-epochs=200 seed=1 threads=2 fresh=0 build="$repo/build/release" out="$repo/results"
+epochs=200 seed=1 threads=2 fresh=0 variant="" build="$repo/build/release" out="$repo/results"
 only="lenet300-sparsevd lenet5-sparsevd mlp-sbp lenet5-sbp mlp-bbd"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -26,10 +29,11 @@ while [[ $# -gt 0 ]]; do
     --seed) seed="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
+    --variant) variant="$2"; shift 2 ;;
     --fresh) fresh=1; shift ;;
     --build) build="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "reproduce-papers: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -38,6 +42,24 @@ data="${BAYESDROP_MNIST_DIR:-$repo/data/mnist}"
 [[ -x "$trainer" ]] || { echo "reproduce-papers: build first (cmake --preset release && cmake --build --preset release)" >&2; exit 2; }
 
 mkdir -p "$out/papers"
+
+# The authors' choices of each row (README "The papers' rows" cites the script of each).
+declare -A authors=(
+  [lenet300-sparsevd]="--train-clip"
+  [lenet5-sparsevd]="--train-clip"
+  [mlp-sbp]="--pretrain 200"
+  [lenet5-sbp]="--sbp-adam --batch 128 --pretrain 200"
+  [mlp-bbd]="--pretrain 200"
+)
+# Variants: the row's flags with one choice changed, tried where a row misses its target.
+declare -A variants=(
+  [lenet300-sparsevd~no-clip]=""
+  [lenet5-sparsevd~no-clip]=""
+  [lenet5-sparsevd~pretrain]="--train-clip --pretrain 200"
+  [mlp-sbp~no-pretrain]=""
+  [mlp-bbd~no-pretrain]=""
+  [lenet5-sbp~no-pretrain]="--sbp-adam --batch 128"
+)
 
 # The figures, drawn by scripts/plot.py with Debian's matplotlib; the runs stand without them.
 draw_figures() {
@@ -49,10 +71,18 @@ draw_figures() {
   fi
 }
 
-rows=($only)
+rows=()
+for row in $only; do
+  [[ -v "authors[$row]" ]] || { echo "reproduce-papers: unknown row '$row' (rows: ${!authors[*]})" >&2; exit 2; }
+  if [[ -z "$variant" ]]; then rows+=("$row")
+  elif [[ -v "variants[$row~$variant]" ]]; then rows+=("$row~$variant"); fi
+done
+[[ ${#rows[@]} -gt 0 ]] || { echo "reproduce-papers: no row of '$only' has the variant '$variant'" >&2; exit 2; }
 progress_init "${#rows[@]}"
 for row in "${rows[@]}"; do
-  model="${row%%-*}" dropout="${row#*-}"
+  base="${row%%~*}"
+  model="${base%%-*}" dropout="${base#*-}"
+  if [[ "$row" == *~* ]]; then flags=(${variants[$row]}); else flags=(${authors[$row]}); fi
   report="$out/papers/$row.json" ckpt="$out/papers/$row.ckpt"
   if [[ "$fresh" == 1 ]]; then rm -f "$report" "$ckpt"; fi
   if [[ -f "$report" ]]; then
@@ -64,10 +94,10 @@ for row in "${rows[@]}"; do
     resume=(--resume "$ckpt")
     progress_next "reproduce-papers: $row continues from $ckpt"
   else
-    progress_next "reproduce-papers: $row ($model, $dropout), $epochs epochs, seed $seed, $threads threads"
+    progress_next "reproduce-papers: $row ($model, $dropout, ${flags[*]:-no extra flags}), $epochs epochs, seed $seed, $threads threads"
   fi
   "$trainer" --data "$data" --model "$model" --dropout "$dropout" --epochs "$epochs" --seed "$seed" \
-    --threads "$threads" --checkpoint "$ckpt" "${resume[@]}" --report "$report.tmp" --pictures "$out/papers/$row" \
+    --threads "$threads" "${flags[@]}" --checkpoint "$ckpt" "${resume[@]}" --report "$report.tmp" --pictures "$out/papers/$row" \
     >>"$out/papers/$row.log"
   mv "$report.tmp" "$report"  # the report appears only when the row is complete
   progress_done "reproduce-papers: $row (this session)" "$(grep '^test accuracy' "$out/papers/$row.log" | tail -1)"
@@ -76,5 +106,5 @@ python3 "$repo/scripts/make-table.py" --set papers --runs "$out/papers" \
   --machine "$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores" --md "$out/papers.md" --json "$out/papers.json"
 cat "$out/papers.md"
 runs=()
-for row in $only; do runs+=("$out/papers/$row.json"); done
-draw_figures "${runs[@]}" "$out/papers.json" --out "$out/figures/papers"
+for row in "${rows[@]}"; do [[ -f "$out/papers/$row.json" ]] && runs+=("$out/papers/$row.json"); done
+draw_figures "${runs[@]}" "$out/papers.json" --out "$out/figures/papers${variant:+/$variant}"
