@@ -20,7 +20,7 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-source "$repo/scripts/progress.sh"
+source "$repo/scripts/reproduce-lib.sh"
 epochs=200 seed=1 threads=2 fresh=0 variant="" build="$repo/build/release" out="$repo/results"
 only="lenet300-sparsevd lenet5-sparsevd mlp-sbp lenet5-sbp mlp-bbd"
 while [[ $# -gt 0 ]]; do
@@ -61,16 +61,6 @@ declare -A variants=(
   [lenet5-sbp~no-pretrain]="--sbp-adam --batch 128"
 )
 
-# The figures, drawn by scripts/plot.py with Debian's matplotlib; the runs stand without them.
-draw_figures() {
-  if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
-    /usr/bin/python3 "$repo/scripts/plot.py" "$@"
-  else
-    echo "$(basename "$0"): no figures: python3-matplotlib is missing (apt-get install python3-matplotlib), then:" \
-      "scripts/plot.py $*" >&2
-  fi
-}
-
 rows=()
 for row in $only; do
   [[ -v "authors[$row]" ]] || { echo "reproduce-papers: unknown row '$row' (rows: ${!authors[*]})" >&2; exit 2; }
@@ -82,7 +72,7 @@ progress_init "${#rows[@]}"
 for row in "${rows[@]}"; do
   base="${row%%~*}"
   model="${base%%-*}" dropout="${base#*-}"
-  if [[ "$row" == *~* ]]; then flags=(${variants[$row]}); else flags=(${authors[$row]}); fi
+  if [[ "$row" == *~* ]]; then read -ra flags <<<"${variants[$row]}"; else read -ra flags <<<"${authors[$row]}"; fi
   report="$out/papers/$row.json" ckpt="$out/papers/$row.ckpt"
   if [[ "$fresh" == 1 ]]; then rm -f "$report" "$ckpt"; fi
   if [[ -f "$report" ]]; then

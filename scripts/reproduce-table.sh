@@ -22,7 +22,7 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-source "$repo/scripts/progress.sh"
+source "$repo/scripts/reproduce-lib.sh"
 epochs=60 seed=1 seeds="" threads=2 pretrain=20 only="none binary gaussian variational sparsevd bbd sbp"
 build="$repo/build/release" out="$repo/results"
 while [[ $# -gt 0 ]]; do
@@ -57,16 +57,6 @@ if [[ -n "$seeds" && ! "$seeds" =~ ^[0-9]+(,[0-9]+)*$ ]]; then
 fi
 mkdir -p "$out/runs" "$out/pictures" "$out/models"
 machine="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores"
-
-# The figures, drawn by scripts/plot.py with Debian's matplotlib; the runs stand without them.
-draw_figures() {
-  if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
-    /usr/bin/python3 "$repo/scripts/plot.py" "$@"
-  else
-    echo "$(basename "$0"): no figures: python3-matplotlib is missing (apt-get install python3-matplotlib), then:" \
-      "scripts/plot.py $*" >&2
-  fi
-}
 
 # One seed: <dropout>.json as before; several: <dropout>.seed<S>.json each (make-table.py then reads only those).
 runs=()

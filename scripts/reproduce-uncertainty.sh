@@ -21,7 +21,7 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-source "$repo/scripts/progress.sh"
+source "$repo/scripts/reproduce-lib.sh"
 epochs=60 mc=20 seed=1 threads=2 only="none binary gaussian variational sparsevd bbd sbp"
 build="$repo/build/release" out="$repo/results"
 while [[ $# -gt 0 ]]; do
@@ -59,16 +59,6 @@ work="$out/uncertainty"
 mkdir -p "$work/models"
 machine="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores"
 start_all=$(date +%s)
-
-# The figures, drawn by scripts/plot.py with Debian's matplotlib; the runs stand without them.
-draw_figures() {
-  if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
-    /usr/bin/python3 "$repo/scripts/plot.py" "$@"
-  else
-    echo "$(basename "$0"): no figures: python3-matplotlib is missing (apt-get install python3-matplotlib), then:" \
-      "scripts/plot.py $*" >&2
-  fi
-}
 
 : >"$work/sources.tsv"  # dropout, model file, where it came from, seconds of training, seconds of evaluation
 progress_init "$(wc -w <<<"$only")"

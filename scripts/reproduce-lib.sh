@@ -1,5 +1,7 @@
 # shellcheck shell=bash
-# Progress of a reproduction script's runs, sourced by scripts/reproduce-*.sh:
+# What the reproduction scripts (scripts/reproduce-*.sh) share; they source it.
+#   draw_figures ARGS...       scripts/plot.py ARGS with Debian's matplotlib, or a note of how to draw them later
+# Progress of a script's runs:
 #   progress_init N            before the first of N runs
 #   progress_next NAME         before each run: "[run 2/7] NAME; 3 min elapsed, about 12 min left"
 #   progress_done NAME TEXT    after each run: its duration and TEXT
@@ -27,4 +29,15 @@ progress_next() {
 
 progress_done() {
   echo "[run $progress_index/$progress_total] $1 took $(progress_minutes $(($(date +%s) - progress_run_start)))${2:+: $2}"
+}
+
+# The figures are drawn by scripts/plot.py; the runs stand without them, so a missing matplotlib is a note, not an
+# error. Expects $repo, the repository's root.
+draw_figures() {
+  if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
+    /usr/bin/python3 "${repo:?draw_figures needs \$repo}/scripts/plot.py" "$@"
+  else
+    echo "$(basename "$0"): no figures: python3-matplotlib is missing (apt-get install python3-matplotlib), then:" \
+      "scripts/plot.py $*" >&2
+  fi
 }
