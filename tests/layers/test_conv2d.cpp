@@ -2,9 +2,11 @@
 
 #include "bayesdrop/layers/conv2d.hpp"
 #include "bayesdrop/layers/im2col.hpp"
+#include "support/direct_conv.hpp"
 #include "support/gradcheck.hpp"
 
 using namespace bayesdrop;
+using bayesdrop::test::direct_conv;
 
 template class bayesdrop::Conv2d<float>;
 template class bayesdrop::Conv2d<double>;
@@ -14,33 +16,6 @@ template void bayesdrop::positions_to_images<float>(const Matrix<float>&, Index,
 template void bayesdrop::images_to_positions<float>(const Matrix<float>&, Index, Index, Matrix<float>&);
 
 namespace {
-
-// The definition, written as nested loops: y(o, i, j) = b(o) + sum_{c, di, dj} W(o, (c kh + di) kw + dj) x(c, i+di,
-// j+dj).
-template <class Scalar>
-Matrix<Scalar> direct_conv(const Matrix<Scalar>& x, ImageShape in, const Matrix<Scalar>& w, const Matrix<Scalar>& b,
-                           Index kh, Index kw) {
-  const Index H = in.height, W = in.width, Ho = H - kh + 1, Wo = W - kw + 1, Cout = w.rows();
-  Matrix<Scalar> y(Cout * Ho * Wo, x.cols());
-  for (Index n = 0; n < x.cols(); ++n) {
-    for (Index o = 0; o < Cout; ++o) {
-      for (Index i = 0; i < Ho; ++i) {
-        for (Index j = 0; j < Wo; ++j) {
-          double s = double(b(o, 0));
-          for (Index c = 0; c < in.channels; ++c) {
-            for (Index di = 0; di < kh; ++di) {
-              for (Index dj = 0; dj < kw; ++dj) {
-                s += double(w(o, (c * kh + di) * kw + dj)) * double(x((c * H + i + di) * W + j + dj, n));
-              }
-            }
-          }
-          y((o * Ho + i) * Wo + j, n) = Scalar(s);
-        }
-      }
-    }
-  }
-  return y;
-}
 
 struct ConvCase {
   ImageShape in;

@@ -12,81 +12,14 @@
 #include "bayesdrop/layers/relu.hpp"
 #include "bayesdrop/layers/sparse_vd_conv2d.hpp"
 #include "bayesdrop/models/compact.hpp"
+#include "support/direct_conv.hpp"
 #include "support/gradcheck.hpp"
 
 using namespace bayesdrop;
+using bayesdrop::test::direct_conv;
+using bayesdrop::test::direct_pool;
 
 namespace {
-
-/// out = floor((in + before + after - kernel) / stride) + 1, written out independently of Conv2dGeometry.
-Index expected_size(Index in, Index before, Index after, Index kernel, Index stride) {
-  return Index(std::floor(double(in + before + after - kernel) / double(stride))) + 1;
-}
-
-/// x(c, r, s) of image n, 0 outside the image (the zero padding).
-template <class Scalar>
-double pixel(const Matrix<Scalar>& x, ImageShape in, Index n, Index c, Index r, Index s) {
-  if (r < 0 || r >= in.height || s < 0 || s >= in.width) return 0.0;
-  return double(x((c * in.height + r) * in.width + s, n));
-}
-
-// The definition: y(o, i, j) = b(o) + sum_{c, di, dj} W(o, (c kh + di) kw + dj) x(c, i sh + di - pt, j sw + dj - pl).
-template <class Scalar>
-Matrix<Scalar> direct_conv(const Matrix<Scalar>& x, const Conv2dGeometry& g, const Matrix<Scalar>& w,
-                           const Matrix<Scalar>& b) {
-  const ImageShape in = g.input;
-  const Index kh = g.kernel_h, kw = g.kernel_w, Cout = w.rows();
-  const Index Ho = expected_size(in.height, g.pad_top, g.pad_bottom, kh, g.stride_h);
-  const Index Wo = expected_size(in.width, g.pad_left, g.pad_right, kw, g.stride_w);
-  Matrix<Scalar> y(Cout * Ho * Wo, x.cols());
-  for (Index n = 0; n < x.cols(); ++n) {
-    for (Index o = 0; o < Cout; ++o) {
-      for (Index i = 0; i < Ho; ++i) {
-        for (Index j = 0; j < Wo; ++j) {
-          double s = double(b(o, 0));
-          for (Index c = 0; c < in.channels; ++c) {
-            for (Index di = 0; di < kh; ++di) {
-              for (Index dj = 0; dj < kw; ++dj) {
-                s += double(w(o, (c * kh + di) * kw + dj)) *
-                     pixel(x, in, n, c, i * g.stride_h + di - g.pad_top, j * g.stride_w + dj - g.pad_left);
-              }
-            }
-          }
-          y((o * Ho + i) * Wo + j, n) = Scalar(s);
-        }
-      }
-    }
-  }
-  return y;
-}
-
-// y(c, i, j) = max of x(c, i sh + di - pt, j sw + dj - pl) over the window's pixels inside the image.
-template <class Scalar>
-Matrix<Scalar> direct_pool(const Matrix<Scalar>& x, ImageShape in, const MaxPool2dOptions& o) {
-  const Index sh = o.stride_h.value_or(o.kernel_h), sw = o.stride_w.value_or(o.kernel_w);
-  const Index Ho = expected_size(in.height, o.pad_top, o.pad_bottom, o.kernel_h, sh);
-  const Index Wo = expected_size(in.width, o.pad_left, o.pad_right, o.kernel_w, sw);
-  Matrix<Scalar> y(in.channels * Ho * Wo, x.cols());
-  for (Index n = 0; n < x.cols(); ++n) {
-    for (Index c = 0; c < in.channels; ++c) {
-      for (Index i = 0; i < Ho; ++i) {
-        for (Index j = 0; j < Wo; ++j) {
-          Scalar m = -std::numeric_limits<Scalar>::infinity();
-          for (Index di = 0; di < o.kernel_h; ++di) {
-            for (Index dj = 0; dj < o.kernel_w; ++dj) {
-              const Index r = i * sh + di - o.pad_top, s = j * sw + dj - o.pad_left;
-              if (r >= 0 && r < in.height && s >= 0 && s < in.width) {
-                m = std::max(m, x((c * in.height + r) * in.width + s, n));
-              }
-            }
-          }
-          y((c * Ho + i) * Wo + j, n) = m;
-        }
-      }
-    }
-  }
-  return y;
-}
 
 struct GeometryCase {
   ImageShape in;

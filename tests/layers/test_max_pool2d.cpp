@@ -2,6 +2,7 @@
 #include <limits>
 
 #include "bayesdrop/layers/max_pool2d.hpp"
+#include "support/direct_conv.hpp"
 #include "support/gradcheck.hpp"
 
 using namespace bayesdrop;
@@ -10,27 +11,6 @@ template class bayesdrop::MaxPool2d<float>;
 template class bayesdrop::MaxPool2d<double>;
 
 namespace {
-
-// The definition as nested loops: y(c, i, j) = max over the k x k window starting at (k i, k j).
-template <class Scalar>
-Matrix<Scalar> direct_pool(const Matrix<Scalar>& x, ImageShape in, Index k) {
-  const Index H = in.height, W = in.width, Ho = H / k, Wo = W / k;
-  Matrix<Scalar> y(in.channels * Ho * Wo, x.cols());
-  for (Index n = 0; n < x.cols(); ++n) {
-    for (Index c = 0; c < in.channels; ++c) {
-      for (Index i = 0; i < Ho; ++i) {
-        for (Index j = 0; j < Wo; ++j) {
-          Scalar m = -std::numeric_limits<Scalar>::infinity();
-          for (Index di = 0; di < k; ++di) {
-            for (Index dj = 0; dj < k; ++dj) m = std::max(m, x((c * H + k * i + di) * W + k * j + dj, n));
-          }
-          y((c * Ho + i) * Wo + j, n) = m;
-        }
-      }
-    }
-  }
-  return y;
-}
 
 struct PoolCase {
   ImageShape in;
@@ -53,7 +33,7 @@ TEMPLATE_TEST_CASE("MaxPool2d equals direct nested-loop pooling", "[layer][pool]
     rng.normal(x);
     pool.forward(x, y, Context::eval());
     INFO("input " << cs.in.channels << "x" << cs.in.height << "x" << cs.in.width << ", k " << cs.k);
-    CHECK(y == direct_pool(x, cs.in, cs.k));
+    CHECK(y == bayesdrop::test::direct_pool(x, cs.in, MaxPool2dOptions{}.with_kernel(cs.k)));
     Matrix<TestType> y_train;
     pool.forward(x, y_train, Context::train(rng));
     CHECK(y_train == y);

@@ -5,9 +5,11 @@
 #include "bayesdrop/layers/sparse_vd_conv2d.hpp"
 #include "bayesdrop/layers/sparse_vd_linear.hpp"
 #include "bayesdrop/math/kl_sparse_vd.hpp"
+#include "support/direct_conv.hpp"
 #include "support/gradcheck.hpp"
 
 using namespace bayesdrop;
+using bayesdrop::test::direct_conv;
 
 template class bayesdrop::SparseVDLinear<float>;
 template class bayesdrop::SparseVDLinear<double>;
@@ -50,25 +52,6 @@ Matrix<double> test_log_alpha(Index rows, Index cols, bool pruned, Rng& rng) {
     la = (pick.array() < 1.0 / 3.0).select(high, la);
   }
   return la;
-}
-
-// Direct nested-loop convolution with weights w (Cout x C*kh*kw, entry order (c, di, dj)) and bias b.
-Matrix<double> direct_conv(const Matrix<double>& x, ImageShape in, const Matrix<double>& w, const Matrix<double>& b,
-                           Index kh, Index kw) {
-  const Index H = in.height, W = in.width, Ho = H - kh + 1, Wo = W - kw + 1;
-  Matrix<double> y(w.rows() * Ho * Wo, x.cols());
-  for (Index n = 0; n < x.cols(); ++n)
-    for (Index o = 0; o < w.rows(); ++o)
-      for (Index i = 0; i < Ho; ++i)
-        for (Index j = 0; j < Wo; ++j) {
-          double s = b(o, 0);
-          for (Index c = 0; c < in.channels; ++c)
-            for (Index di = 0; di < kh; ++di)
-              for (Index dj = 0; dj < kw; ++dj)
-                s += w(o, (c * kh + di) * kw + dj) * x((c * H + i + di) * W + j + dj, n);
-          y((o * Ho + i) * Wo + j, n) = s;
-        }
-  return y;
 }
 
 /// Running mean and variance per entry (Welford), for the Monte Carlo comparisons.
