@@ -8,6 +8,7 @@
 #include "bayesdrop/models/zoo.hpp"
 #include "bayesdrop/training/authors_choices.hpp"
 #include "bayesdrop/training/fit.hpp"
+#include "support/random_images.hpp"
 
 using namespace bayesdrop;
 
@@ -85,12 +86,7 @@ TEST_CASE("SBP's Adam: beta1 0.95, constant rate, then linear to 0 from the midd
 
   // fit() with the recipe trains with its beta1: the same as Adam built by hand with beta1 = 0.95.
   Rng data_rng(4);
-  Dataset<float> data;
-  data.shape = ImageShape{1, 28, 28};
-  data.images.resize(784, 40);
-  data_rng.uniform(data.images);
-  data.labels.resize(40);
-  for (Index i = 0; i < 40; ++i) data.labels[i] = Label(i % 10);
+  const Dataset<float> data = test::random_images(40, data_rng);
   auto train = [&](bool by_hand) {
     Rng rng(6);
     auto model = build_model<float>(ModelSpec{"lenet300", "sbp"}, rng);

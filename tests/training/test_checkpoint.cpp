@@ -13,6 +13,7 @@
 #include "bayesdrop/training/checkpoint.hpp"
 #include "bayesdrop/training/fit.hpp"
 #include "bayesdrop/training/recipe.hpp"
+#include "support/random_images.hpp"
 
 using namespace bayesdrop;
 
@@ -21,13 +22,7 @@ namespace {
 // n random 28x28 "images" of 10 classes: enough for the noise, schedules and gates to matter.
 Dataset<float> noise_data(std::uint64_t seed, Index n) {
   Rng rng(seed);
-  Dataset<float> d;
-  d.shape = ImageShape{1, 28, 28};
-  d.images.resize(784, n);
-  rng.uniform(d.images);
-  d.labels.resize(n);
-  for (Index i = 0; i < n; ++i) d.labels[i] = Label((i * 7) % 10);
-  return d;
+  return test::random_images(n, rng, 7);
 }
 
 std::string temp_path(const std::string& name) {

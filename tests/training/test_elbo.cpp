@@ -8,6 +8,7 @@
 #include "bayesdrop/models/zoo.hpp"
 #include "bayesdrop/optim/adam.hpp"
 #include "bayesdrop/training/fit.hpp"
+#include "support/random_images.hpp"
 
 using namespace bayesdrop;
 
@@ -134,12 +135,7 @@ TEST_CASE("a NaN in training names the layer it came from", "[training][elbo]") 
 
 TEST_CASE("fit runs the recipe's epochs, logs each and calls back", "[training]") {
   Rng rng(7);
-  Dataset<float> data;
-  data.shape = ImageShape{1, 28, 28};
-  data.images.resize(784, 200);
-  rng.uniform(data.images);
-  data.labels.resize(200);
-  for (Index i = 0; i < 200; ++i) data.labels[i] = Label(i % 10);
+  const Dataset<float> data = test::random_images(200, rng);
   auto model = build_model<float>(ModelSpec{"mlp", "bbd"}, rng);
   Recipe recipe = Recipe::assignment();
   int starts = 0, ends = 0;
