@@ -124,14 +124,14 @@ TEST_CASE("BBD MLP 784-500-300-10 on MNIST: 95 % after one epoch, finite for fiv
     CHECK(std::isfinite(tr.kl));
     CHECK(std::isfinite(te.cross_entropy));
     CHECK(values_and_gradients_finite(model, train, rng));
-    if (epoch == 1) CHECK(te.accuracy >= 0.95);
+    // Seeds 1-3 (rule: tests/support/mnist.hpp): 96.48, 96.30, 96.20 % after the first BB epoch; after five, 97.93,
+    // 97.82, 97.83 % with 513, 507, 510 of the 784 pixels active, whose share of the pixels' kept mass is 0.654,
+    // 0.647, 0.651. A KL with the wrong sign or frozen gates keep all 784 pixels.
+    if (epoch == 1) CHECK(te.accuracy >= 0.957);
     if (epoch == epochs) {
-      CHECK(te.accuracy >= 0.95);
-      // the KL switches off input pixels (seed 1: 534 of 784 active after the first BB epoch, 507 after five)
-      // 650: about 140 pixels over seed 1's 507 (the seed-to-seed spread of the pixel count was not measured, the
-      // epochs being slow on the loaded machine); a KL with the wrong sign or frozen gates keep all 784.
-      CHECK(gates[0]->n_active() < 650);
-      CHECK(gates[0]->sparsity().fraction_in_kept() < 0.85);
+      CHECK(te.accuracy >= 0.973);
+      CHECK(gates[0]->n_active() < 530);
+      CHECK(gates[0]->sparsity().fraction_in_kept() < 0.675);
     }
   }
 }
@@ -162,12 +162,13 @@ TEST_CASE("BBD MLP from scratch (raw_a = 2): 95 % after one epoch, finite for fi
     CHECK(std::isfinite(tr.cross_entropy));
     CHECK(std::isfinite(tr.kl));
     CHECK(values_and_gradients_finite(model, train, rng));
-    if (epoch == 1) CHECK(te.accuracy >= 0.95);
+    // Seeds 1-3 (rule: tests/support/mnist.hpp): 95.84, 96.13, 95.99 % after one epoch; after five, 97.97, 97.88,
+    // 98.12 % with 511, 507, 513 pixels active. The gates start mostly open (E[pi] > 0.6), so frozen gates or a KL
+    // with the wrong sign keep all 784.
+    if (epoch == 1) CHECK(te.accuracy >= 0.953);
     if (epoch == epochs) {
-      CHECK(te.accuracy >= 0.96);
-      // the KL prunes pixels from scratch too (seed 1: 556 active after the first epoch); the gates start mostly
-      // open (E[pi] > 0.6), so frozen gates or a KL with the wrong sign keep all 784
-      CHECK(gates[0]->n_active() < 650);
+      CHECK(te.accuracy >= 0.973);
+      CHECK(gates[0]->n_active() < 530);
     }
   }
 }

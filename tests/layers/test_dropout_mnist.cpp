@@ -1,9 +1,8 @@
 // Real MNIST for each of binary, Gaussian and variational dropout (type A gates on the inputs of the three dense
 // layers of the MLP 784-500-300-10; drop p = 0.2 on the pixels and 0.5 on the hidden units), and for variational
-// dropout type B (VariationalLinear as the dense layers). Each must reach 95 % test accuracy after one epoch; the
-// variational tests train a second epoch and check that alpha is learned below its cap. Measured (two threads,
-// BAYESDROP_TEST_SEED 1 / 2): binary 95.69 / 95.84 %, Gaussian 95.75 / 95.60 %, variational A 96.15 / 96.31 %,
-// variational B 96.43 % (seed 1) after one epoch.
+// dropout type B (VariationalLinear as the dense layers). Each must reach 95 % test accuracy after one epoch (the
+// bounds, 95.1 to 95.9 %, follow from seeds 1-3 by the rule in tests/support/mnist.hpp; the values are beside each);
+// the variational tests train a second epoch and check that alpha is learned below its cap.
 // Adam 1e-3 for weights and biases, 1e-2 for log alpha; loss = mean CE + KL / 60000 (EpochRunner, kl_weight 1).
 // Needs BAYESDROP_MNIST_DIR.
 #include <Eigen/Core>
@@ -122,7 +121,7 @@ TEST_CASE("one epoch of the MLP with binary dropout reaches 95 % on MNIST", "[tr
   }));
   INFO("binary: train accuracy " << r.train.accuracy << ", test accuracy " << r.test.accuracy << ", epoch "
                                  << r.train.seconds << " s");
-  CHECK(r.test.accuracy >= 0.95);
+  CHECK(r.test.accuracy >= 0.951);  // seeds 1-3: 95.69, 95.84, 95.72 % (rule: tests/support/mnist.hpp)
   CHECK(r.kl == 0.0);
 }
 
@@ -133,14 +132,14 @@ TEST_CASE("one epoch of the MLP with Gaussian dropout reaches 95 % on MNIST", "[
   }));
   INFO("Gaussian: train accuracy " << r.train.accuracy << ", test accuracy " << r.test.accuracy << ", epoch "
                                    << r.train.seconds << " s");
-  CHECK(r.test.accuracy >= 0.95);
+  CHECK(r.test.accuracy >= 0.951);  // seeds 1-3: 95.75, 95.60, 95.84 %
 }
 
 // Variational dropout learns its alpha in both directions (the cap is a projection, layers/variational_dropout.hpp):
 // the hidden units start AT the cap (p = 0.5); after two epochs their alphas must have spread below it, and some that
 // sat at the cap after the first epoch must be back below it after the second. With the old clip (zero gradient above
 // the cap) about 465 of the 800 hidden units of type A sat over the cap after one epoch, and none ever came back.
-// Also 95 % after the first epoch, as binary dropout.
+// Also over 95 % after the first epoch, as binary dropout.
 TEST_CASE("variational dropout (type A) reaches 95 % on MNIST in one epoch and learns its alpha below the cap",
           "[training][mnist][variational_dropout]") {
   mnist();
@@ -163,19 +162,19 @@ TEST_CASE("variational dropout (type A) reaches 95 % on MNIST in one epoch and l
                                  << ", below it " << track.below << ", back below it since epoch 1 " << track.came_back
                                  << " of " << track.capped_after_first << ", spread of log alpha " << track.spread);
     CHECK(std::isfinite(run.kl));
-    // Seed 1: after epoch 1, 96.15 %, 17 of 800 hidden units at the cap and 776 below it; after epoch 2, 15 at the
-    // cap, 780 below it, 4 of the 17 back below it, spread of log alpha 0.39. Seed 2: 23 and 771 after epoch 1; 22,
-    // 773, 4 of 23 back and 0.38 after epoch 2. Frozen log alphas leave all 800 at the cap; a KL with the wrong sign
-    // leaves none there (both fail below).
+    // Seeds 1-3 (rule: tests/support/mnist.hpp): after epoch 1, 96.15, 96.31, 96.05 % and 17, 23, 12 of 800 hidden
+    // units at the cap; after epoch 2, 780, 773, 781 below it, 4, 4, 1 of those at the cap back below it, spread of
+    // log alpha 0.386, 0.383, 0.375. Frozen log alphas leave all 800 at the cap; a KL with the wrong sign leaves none
+    // there (both fail below).
     if (epoch == 1) {
-      CHECK(run.test.accuracy >= 0.95);
+      CHECK(run.test.accuracy >= 0.955);
       CHECK(track.at_cap <= track.total / 10);
     }
     if (epoch == 2) {
-      CHECK(track.below >= track.total / 2);
+      CHECK(track.below >= 750);
       CHECK(track.capped_after_first > 0);  // the KL holds some units at the cap
       CHECK(track.came_back > 0);
-      CHECK(track.spread > 0.1);
+      CHECK(track.spread > 0.35);
     }
   };
   train(options, 2, check);
@@ -208,13 +207,13 @@ TEST_CASE("variational dropout (type B, VariationalLinear) reaches 95 % on MNIST
                                  << ", below it " << track.below << ", back below it since epoch 1 " << track.came_back
                                  << " of " << track.capped_after_first << ", spread of log alpha " << track.spread);
     CHECK(std::isfinite(run.kl));
-    // Seed 1: after epoch 1, 96.43 %, 150922 of 153000 at the cap, 1234 below it; after epoch 2, 1529 below it and
-    // 130 of those at the cap after epoch 1 back below it.
-    if (epoch == 1) CHECK(run.test.accuracy >= 0.95);
+    // Seeds 1-3 (rule: tests/support/mnist.hpp): after epoch 1, 96.43, 96.68, 96.64 %; after epoch 2, 1234, 1328,
+    // 1261 of the 153000 hidden weights below the cap, 130, 171, 141 of those at the cap after epoch 1 back below it.
+    if (epoch == 1) CHECK(run.test.accuracy >= 0.959);
     if (epoch == 2) {
-      CHECK(track.below >= 500);
+      CHECK(track.below >= 1090);
       CHECK(track.capped_after_first > 0);
-      CHECK(track.came_back >= 20);
+      CHECK(track.came_back >= 65);
     }
   };
   train(options, 2, check);

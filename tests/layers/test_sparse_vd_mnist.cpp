@@ -48,8 +48,10 @@ TEST_CASE("one epoch of the sparse VD MLP on MNIST reaches 95 % test accuracy", 
   }
   INFO("train accuracy " << tr.accuracy << ", test accuracy " << te.accuracy << ", epoch " << tr.seconds << " s, KL "
                          << kl_before << " -> " << tr.kl << ", weights kept " << kept << " / " << weights);
-  CHECK(te.accuracy >= 0.95);
+  // Seeds 1-3 (rule: tests/support/mnist.hpp): 95.71, 95.64, 95.80 % with 356903, 358232, 358057 of the 545000
+  // weights kept; without the KL term (or with its sign flipped) about 96 % stay.
+  CHECK(te.accuracy >= 0.951);
   CHECK(te.examples == 10000);
   CHECK(weights == 784 * 500 + 500 * 300 + 300 * 10);
-  CHECK(kept < weights * 8 / 10);  // the KL term has pruned weights already (96 % stay at kl_weight 0)
+  CHECK(kept < 369000);
 }

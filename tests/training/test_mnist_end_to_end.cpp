@@ -24,6 +24,6 @@ TEST_CASE("one epoch of the plain MLP on MNIST reaches 96 % test accuracy", "[tr
   const EpochResult tr = runner.train_epoch(model, adam, train, rng);
   const EpochResult te = runner.evaluate(model, test);
   INFO("train accuracy " << tr.accuracy << ", test accuracy " << te.accuracy << ", epoch " << tr.seconds << " s");
-  CHECK(te.accuracy > 0.96);
+  CHECK(te.accuracy > 0.961);  // seeds 1-3: 96.84, 96.66, 96.66 % (rule: tests/support/mnist.hpp)
   CHECK(te.examples == 10000);
 }

@@ -43,14 +43,19 @@ EpochLog run(const ModelSpec& spec, Index n_train, int epochs) {
 
 }  // namespace
 
-// Two epochs on 20000 images at constant rates. Bounds sit two to three points under what seed 1 gave (plain 94.8,
-// binary 93.1, Gaussian 93.2, variational 93.6, SBP 93.8, BBD 86.9, sparse VD 86.6 %): beta-Bernoulli gates start at
-// E[pi] = 0.34 and sparse VD's KL warms up within the run, so both learn slowly from scratch. A broken layer gives
+// Two epochs on 20000 images at constant rates; seeds 1, 2, 3 gave plain 94.80, 95.12, 94.62; binary 93.12, 92.90,
+// 92.90; Gaussian 93.16, 92.26, 92.74; variational 93.74, 93.02, 93.34; SBP 93.82, 94.08, 94.96; BBD 86.96, 89.14,
+// 88.92; sparse VD 86.58, 85.74, 87.64 %. The bounds follow the rule of tests/support/mnist.hpp, except BBD's and
+// sparse VD's, which stay at their earlier 84 % (the rule gives 83.6 and 82.8 %, their two-epoch runs being noisy:
+// beta-Bernoulli gates start at E[pi] = 0.34 and sparse VD's KL warms up within the run). A broken layer gives
 // about 10 %.
 double minimum_accuracy(const std::string& dropout) {
-  if (dropout == "none") return 0.92;
-  if (dropout == "bbd" || dropout == "sparsevd") return 0.84;
-  return 0.90;
+  if (dropout == "none") return 0.938;
+  if (dropout == "binary") return 0.924;
+  if (dropout == "gaussian") return 0.909;
+  if (dropout == "variational") return 0.919;
+  if (dropout == "sbp") return 0.921;
+  return 0.84;  // bbd, sparsevd
 }
 
 TEST_CASE("every dropout type trains the MLP on 20000 MNIST images in two epochs", "[training][mnist]") {
@@ -69,8 +74,8 @@ TEST_CASE("LeNet-5-Caffe with sparse VD learns MNIST and starts to prune", "[tra
   Eigen::setNbThreads(2);
   const EpochLog log = run(ModelSpec{"lenet5", "sparsevd"}, 10000, 2);
   INFO("test accuracy " << log.test.accuracy << ", epoch " << log.train.seconds << " s, kl " << log.train.elbo.kl);
-  CHECK(log.test.accuracy > 0.84);  // seed 1 gave 86.7 % (the KL warms up within the two epochs)
-  CHECK(log.kl_weight > 0);         // the warm-up has begun by the second epoch of a two-epoch run
+  CHECK(log.test.accuracy > 0.854);  // seeds 1-3: 86.70, 87.56, 86.86 % (the KL warms up within the two epochs)
+  CHECK(log.kl_weight > 0);          // the warm-up has begun by the second epoch of a two-epoch run
 }
 
 TEST_CASE("LeNet-5-Caffe with SBP gates on conv channels and dense inputs learns MNIST", "[training][mnist]") {
@@ -78,6 +83,6 @@ TEST_CASE("LeNet-5-Caffe with SBP gates on conv channels and dense inputs learns
   Eigen::setNbThreads(2);
   const EpochLog log = run(ModelSpec{"lenet5", "sbp"}, 10000, 2);
   INFO("test accuracy " << log.test.accuracy << ", n_active " << log.n_active.size());
-  CHECK(log.test.accuracy > 0.92);  // seed 1 gave 94.9 %
+  CHECK(log.test.accuracy > 0.943);  // seeds 1-3: 94.86, 94.90, 95.22 % (rule: tests/support/mnist.hpp)
   CHECK(log.n_active.size() == 4);
 }
