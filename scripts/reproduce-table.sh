@@ -16,6 +16,10 @@
 # reference code of both methods starts from a pretrained network; their 60 epochs
 # come after that.
 #
+# Interruptions: each run checkpoints after every epoch (results/runs/<name>.ckpt); started again, the script skips
+# the runs whose report exists and continues an interrupted one from its checkpoint, ending with the same model and
+# report as an uninterrupted run. --fresh deletes the runs' reports and checkpoints first.
+#
 # Prints which run of how many is going and an estimate of the time left. Takes about 25 minutes on a 2-core machine (see README); run it on an otherwise idle machine, since the timings
 # are part of the report. Needs the release build (scripts/setup.sh or cmake --preset release) and MNIST in
 # $BAYESDROP_MNIST_DIR (default data/mnist; scripts/fetch-mnist.sh downloads it), and python3 for the table.
@@ -23,7 +27,7 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$repo/scripts/reproduce-lib.sh"
-epochs=60 seed=1 seeds="" threads=2 pretrain=20 only="none binary gaussian variational sparsevd bbd sbp"
+epochs=60 seed=1 seeds="" threads=2 pretrain=20 fresh=0 only="none binary gaussian variational sparsevd bbd sbp"
 build="$repo/build/release" out="$repo/results"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -33,9 +37,10 @@ while [[ $# -gt 0 ]]; do
     --threads) threads="$2"; shift 2 ;;
     --pretrain) pretrain="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
+    --fresh) fresh=1; shift ;;
     --build) build="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "reproduce-table: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -69,13 +74,26 @@ progress_init "${#runs[@]}"
 reports=()
 for run in "${runs[@]}"; do
   IFS=: read -r dropout s name <<<"$run"
-  progress_next "reproduce-table: $dropout, $epochs epochs, seed $s, $threads threads"
+  report="$out/runs/$name.json" ckpt="$out/runs/$name.ckpt"
+  reports+=("$report")
+  if [[ "$fresh" == 1 ]]; then rm -f "$report" "$ckpt"; fi
+  if [[ -f "$report" ]]; then
+    progress_next "reproduce-table: $name has its report ($report); skipped (--fresh to redo it)"
+    continue
+  fi
   extra=()
   [[ "$dropout" == bbd || "$dropout" == sbp ]] && extra=(--pretrain "$pretrain")
+  if [[ -f "$ckpt" ]]; then
+    extra+=(--resume "$ckpt")
+    progress_next "reproduce-table: $name continues from $ckpt"
+  else
+    progress_next "reproduce-table: $dropout, $epochs epochs, seed $s, $threads threads"
+  fi
   "$trainer" "${extra[@]}" --data "$data" --model mlp --dropout "$dropout" --epochs "$epochs" --seed "$s" \
-    --threads "$threads" --report "$out/runs/$name.json" --pictures "$out/pictures/$name" \
-    --save "$out/models/$name.model" >"$out/runs/$name.log"
-  reports+=("$out/runs/$name.json")
+    --threads "$threads" --checkpoint "$ckpt" --report "$report.tmp" --pictures "$out/pictures/$name" \
+    --save "$out/models/$name.model" >>"$out/runs/$name.log"
+  mv "$report.tmp" "$report"  # the report appears only when the run is complete
+  rm -f "$ckpt"
   progress_done "reproduce-table: $name" "$(grep '^test accuracy' "$out/runs/$name.log")"
 done
 
