@@ -399,7 +399,7 @@ TEST_CASE("sparse VD backward accumulates parameter gradients and overwrites dx"
 }
 
 TEST_CASE("SparseVDConv2d on a large batch equals SparseVDConv2d on each image alone", "[layer][sparse_vd]") {
-  // 30 images of 100 output positions: 3000 rows of patches, several row blocks in the products. With the sigma2
+  // 30 images of 100 output positions, in 8 image groups (each with its own gradient sums). With the sigma2
   // form and log sigma^2 = -200, the variance path's terms of dx and d theta carry a factor sigma^2 = e^-200, so
   // those gradients do not depend on the noise, and the outputs differ only by the noise sqrt(1e-8) eps.
   Rng rng(55);
