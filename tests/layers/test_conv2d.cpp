@@ -70,7 +70,7 @@ TEST_CASE("im2col and col2im reject shapes that are not whole images", "[layer][
 }
 
 TEST_CASE("Conv2d on a large batch equals Conv2d on each image alone", "[layer][conv]") {
-  // 30 images of 100 output positions, in 8 image groups (each with its own gradient sums).
+  // 30 images of 100 output positions, in 16 image groups (each with its own gradient sums).
   Rng rng(14);
   Conv2d<double> conv(ImageShape{2, 12, 12}, 3, 3, rng);
   rng.normal(conv.bias().value);
@@ -201,4 +201,25 @@ TEMPLATE_TEST_CASE("Conv2d options, initialisation and sparsity", "[layer][conv]
   nobias.forward(x, y, Context::eval());
   CHECK(y.isZero());
   CHECK(conv.name() == "Conv2d");
+}
+
+TEST_CASE("Conv2d gives the same outputs and gradients for any thread count", "[layer][conv]") {
+  // The images are split in fixed groups whose gradient sums are added in group order, whatever thread runs them.
+  const int saved = Eigen::nbThreads();
+  Matrix<double> y[2], dx[2], dw[2];
+  for (int t = 0; t < 2; ++t) {
+    Eigen::setNbThreads(t + 1);
+    Rng rng(15);
+    Conv2d<double> conv(ImageShape{3, 10, 9}, 4, 3, rng);
+    Matrix<double> x(conv.input_rows(), 37), dy(conv.output_rows(), 37);
+    rng.normal(x);
+    rng.normal(dy);
+    conv.forward(x, y[t], Context::train(rng));
+    conv.backward(x, dy, &dx[t]);
+    dw[t] = conv.weight().grad;
+  }
+  Eigen::setNbThreads(saved);
+  CHECK(y[0] == y[1]);
+  CHECK(dx[0] == dx[1]);
+  CHECK(dw[0] == dw[1]);
 }

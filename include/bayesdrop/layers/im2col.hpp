@@ -29,7 +29,6 @@
 #include <type_traits>
 
 #include "bayesdrop/core/error.hpp"
-#include "bayesdrop/core/parallel.hpp"
 #include "bayesdrop/core/types.hpp"
 
 namespace bayesdrop {
@@ -248,18 +247,23 @@ void col2im(const Matrix<Scalar>& dcols, const Conv2dGeometry& g, Matrix<Scalar>
 namespace detail {
 
 /// Image groups of a batch in the convolutions' passes (for_image_groups). Fixed, so that the order in which the
-/// groups' weight gradients are summed, and so the result, does not depend on the thread count; 8 splits evenly over
-/// 1, 2, 4 and 8 threads.
-inline constexpr Index kImageGroups = 8;
+/// groups' weight gradients are summed, and so the result, does not depend on the thread count; several per thread,
+/// so that a thread slowed by other work on its core hands its share to the others.
+inline constexpr Index kImageGroups = 16;
 
 /// Calls fn(group, first, last) for the images [first, last) of each of min(B, kImageGroups) contiguous groups of a
-/// batch of B, the groups spread over Eigen::nbThreads() OpenMP threads. Inside a group, Eigen's products run on
-/// the calling thread (Eigen does not nest its threads) and are one image's: small, with operands that stay in cache
-/// (the patches of one image of LeNet-5's second convolution are 64 x 500 floats, 125 KiB).
+/// batch of B, the groups handed out one at a time to Eigen::nbThreads() OpenMP threads. fn must write only to its
+/// group's slots and images. Inside a group, Eigen's products run on the calling thread (Eigen does not nest its
+/// threads) and are one image's: small, with operands that stay in cache (the patches of one image of LeNet-5's
+/// second convolution are 64 x 500 floats, 125 KiB).
 template <class Fn>
 void for_image_groups(Index batch, Fn&& fn) {
   const Index groups = std::min(batch, kImageGroups);
-  parallel_for(groups, 2, [&](Index k) { fn(k, k * batch / groups, (k + 1) * batch / groups); });
+#ifdef _OPENMP
+  const int threads = int(std::min<Index>(groups, Eigen::nbThreads()));
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (threads > 1)
+#endif
+  for (Index k = 0; k < groups; ++k) fn(k, k * batch / groups, (k + 1) * batch / groups);
 }
 
 /// Per-group buffers of the convolutions: gradient sums over the group's images and one image's scratch.
