@@ -1,17 +1,19 @@
-// One training epoch of the MLP 784-500-300-10 with each dropout type, as the trainer runs it, and the machine's
-// lower bound for that epoch.
+// One training epoch of the MLP 784-500-300-10 and of LeNet-5-Caffe with each dropout type, as the trainer runs it,
+// and the machine's lower bound for the MLP's epoch.
 //
 //   Epoch/<dropout>/<threads>   EpochRunner::train_epoch: shuffle, 600 batches of 100 (gather, forward, ELBO loss,
 //                               backward, KL gradient, Adam with the dropout type's recipe groups), KL weight 1.
 //                               One iteration is one whole epoch; real_time is seconds per epoch. The model is
-//                               warmed up on 20 batches first (buffers sized), as torch_reference.py does.
+//                               warmed up on 20 batches first (buffers sized), as the PyTorch scripts do.
+//   LeNet5Epoch/<dropout>/<threads>  the same for the "lenet5" model with its recipe (recipe_for_dropout(d, "lenet5"));
+//                               bench/torch_lenet5.py is its PyTorch counterpart.
 //   EpochBound/<threads>        the eight matrix products of one step (bench_support.hpp) at the rate Eigen reaches
 //                               on these shapes; counters gflops and bound_s = the epoch's FLOPs / that rate
 //                               (600 x the products' time): no implementation of the epoch can be faster.
 //
 // Data: MNIST's training set when BAYESDROP_MNIST_DIR names a folder with it, otherwise 60000 random inputs in (0, 1]
 // with random labels (the reference script's default); the time per epoch hardly depends on which. The counter
-// `mnist` says which was used. scripts/compare-torch.sh runs this next to ../shared/bench/torch_reference.py.
+// `mnist` says which was used. scripts/compare-torch.sh runs this next to the PyTorch scripts.
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Core>
@@ -60,12 +62,12 @@ bd::Dataset<float> head(const bd::Dataset<float>& data, bd::Index n) {
   return d;
 }
 
-void epoch(benchmark::State& state, const std::string& dropout) {
+void epoch(benchmark::State& state, const std::string& network, const std::string& dropout) {
   bench::set_threads(state);
   const bd::Dataset<float>& train = training_set();
   bd::Rng rng(kSeed);
-  auto model = bd::build_model<float>(bd::ModelSpec{"mlp", dropout}, rng);
-  const bd::Recipe recipe = bd::recipe_for_dropout(dropout);
+  auto model = bd::build_model<float>(bd::ModelSpec{network, dropout}, rng);
+  const bd::Recipe recipe = bd::recipe_for_dropout(dropout, network);
   bd::Adam<float> adam(recipe.param_groups(model, 600, 1));
   bd::EpochRunner<float> runner(bd::EpochOptions{}.with_batch(bench::kBatch).with_kl_weight(1.0));
   runner.train_epoch(model, adam, head(train, 20 * bench::kBatch), rng);  // warm-up
@@ -83,13 +85,16 @@ void epoch_bound(benchmark::State& state) {
 }
 
 void register_all() {
-  for (const auto& d : bd::dropout_names()) {
-    benchmark::RegisterBenchmark(("Epoch/" + d).c_str(), [d](benchmark::State& s) { epoch(s, d); })
-        ->Arg(1)
-        ->Arg(2)
-        ->Iterations(1)
-        ->UseRealTime()
-        ->Unit(benchmark::kSecond);
+  for (const char* network : {"mlp", "lenet5"}) {
+    const std::string prefix = std::string(network) == "mlp" ? "Epoch/" : "LeNet5Epoch/";
+    for (const auto& d : bd::dropout_names()) {
+      benchmark::RegisterBenchmark((prefix + d).c_str(), [network, d](benchmark::State& s) { epoch(s, network, d); })
+          ->Arg(1)
+          ->Arg(2)
+          ->Iterations(1)
+          ->UseRealTime()
+          ->Unit(benchmark::kSecond);
+    }
   }
   benchmark::RegisterBenchmark("EpochBound", epoch_bound)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 }

@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# One training epoch of the MLP 784-500-300-10 per dropout type: bayesdrop (bench/bench_epoch) against the PyTorch
-# reference (../shared/bench/torch_reference.py, PyTorch's best CPU set-up), interleaved, same threads and batch 100,
-# several repetitions; then the epoch's matrix-product bound (bench_epoch's EpochBound). Prints the table of medians.
+# One training epoch per dropout type: bayesdrop (bench/bench_epoch) against PyTorch, interleaved, same threads and
+# batch 100, several repetitions; prints the table of medians.
+#   --model mlp (default): the MLP 784-500-300-10 against the PyTorch reference (../shared/bench/torch_reference.py,
+#     PyTorch's best CPU set-up), then the epoch's matrix-product bound (bench_epoch's EpochBound).
+#   --model lenet5: LeNet-5-Caffe (bench_epoch's LeNet5Epoch) against bench/torch_lenet5.py (the same model and
+#     recipe, PyTorch's convolutions on oneDNN), for none, sparsevd, bbd and sbp by default.
 #
 # Usage: scripts/compare-torch.sh [options]
 #   --build DIR       build folder with bench/bench_epoch (default build/release; cmake --preset release &&
 #                     cmake --build --preset release --target bench_epoch)
 #   --threads N       threads for both (default 2)
 #   --reps R          repetitions of each measurement (default 3); the table shows medians
-#   --dropouts LIST   comma-separated (default: none,binary,gaussian,variational,sparsevd,bbd,sbp)
+#   --model NAME      mlp or lenet5 (default mlp)
+#   --dropouts LIST   comma-separated (default: none,binary,gaussian,variational,sparsevd,bbd,sbp; lenet5:
+#                     none,sparsevd,bbd,sbp)
 #   --data DIR        MNIST folder for both (default $BAYESDROP_MNIST_DIR; without one both use random data)
-#   --torch FILE      the reference script (default $BAYESDROP_TORCH_REFERENCE or ../shared/bench/torch_reference.py)
+#   --torch FILE      the PyTorch script (mlp: default $BAYESDROP_TORCH_REFERENCE or ../shared/bench/torch_reference.py;
+#                     lenet5: default bench/torch_lenet5.py)
 #   --json FILE       also write rows (dropout, ours_s, torch_s, ratio) and bound_s as JSON
 # The reference runs under the first of $BAYESDROP_TORCH_PYTHON, python3, /usr/bin/python3 that can import torch.
 # Needs Debian's python3-torch and libopenblas0-pthread (sudo apt-get install python3-torch libopenblas0-pthread).
-# Targets: ours <= 0.5 x PyTorch for every type; plain epoch <= 1.5 x bound_s.
+# Targets: ours <= 0.5 x PyTorch for every type; (mlp) plain epoch <= 1.5 x bound_s.
 # Timings need a quiet machine: the script prints the load average before and after.
 # Exit status: 0 when it ran (the verdicts are in the table), 2 on usage or set-up errors.
 set -euo pipefail
@@ -23,18 +29,20 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="$root/build/release"
 threads=2
 reps=3
-dropouts="none,binary,gaussian,variational,sparsevd,bbd,sbp"
+model=mlp
+dropouts=""
 data="${BAYESDROP_MNIST_DIR:-}"
-torch_ref="${BAYESDROP_TORCH_REFERENCE:-$root/../shared/bench/torch_reference.py}"
+torch_ref=""
 json=""
 
-usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { echo "compare-torch: $*" >&2; exit 2; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build) build="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --reps) reps="$2"; shift 2 ;;
+    --model) model="$2"; shift 2 ;;
     --dropouts) dropouts="$2"; shift 2 ;;
     --data) data="$2"; shift 2 ;;
     --torch) torch_ref="$2"; shift 2 ;;
@@ -45,6 +53,17 @@ while [[ $# -gt 0 ]]; do
 done
 [[ "$threads" =~ ^[1-9][0-9]*$ ]] || die "--threads must be a positive integer, got '$threads'"
 [[ "$reps" =~ ^[1-9][0-9]*$ ]] || die "--reps must be a positive integer, got '$reps'"
+case "$model" in
+  mlp)
+    prefix=Epoch
+    : "${dropouts:=none,binary,gaussian,variational,sparsevd,bbd,sbp}"
+    : "${torch_ref:=${BAYESDROP_TORCH_REFERENCE:-$root/../shared/bench/torch_reference.py}}" ;;
+  lenet5)
+    prefix=LeNet5Epoch
+    : "${dropouts:=none,sparsevd,bbd,sbp}"
+    : "${torch_ref:=$root/bench/torch_lenet5.py}" ;;
+  *) die "--model must be mlp or lenet5, got '$model'" ;;
+esac
 bench="$build/bench/bench_epoch"
 [[ -x "$bench" ]] || die "$bench not found; build it: cmake --preset release && cmake --build --preset release --target bench_epoch"
 [[ -f "$torch_ref" ]] || die "the PyTorch reference $torch_ref is missing; pass --torch FILE"
@@ -63,26 +82,29 @@ torch_data=()
 if [[ -n "$data" ]]; then torch_data=(--data "$data"); fi
 export BAYESDROP_MNIST_DIR="$data"  # empty: random data in bench_epoch too
 
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)   ($(nproc) cores; threads $threads; reps $reps;" \
-     "data ${data:-random})"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)   ($(nproc) cores; model $model; threads $threads;" \
+     "reps $reps; data ${data:-random})"
 IFS=',' read -r -a types <<<"$dropouts"
 for ((r = 1; r <= reps; ++r)); do
   for d in "${types[@]}"; do
-    "$bench" --benchmark_filter="^Epoch/$d/$threads/" --benchmark_format=json >"$tmp/ours-$d-$r.json" 2>/dev/null ||
+    "$bench" --benchmark_filter="^$prefix/$d/$threads/" --benchmark_format=json >"$tmp/ours-$d-$r.json" 2>/dev/null ||
       die "bench_epoch failed for --dropout $d (unknown type?)"
     "$torch_python" "$torch_ref" --dropout "$d" --threads "$threads" "${torch_data[@]}" >"$tmp/torch-$d-$r.json" ||
-      die "torch_reference.py failed for --dropout $d"
+      die "$(basename "$torch_ref") failed for --dropout $d"
     echo "  rep $r/$reps: $d done" >&2
   done
 done
-"$bench" --benchmark_filter="^EpochBound/$threads/" --benchmark_format=json --benchmark_repetitions="$reps" \
-  --benchmark_min_time=0.5 >"$tmp/bound.json" 2>/dev/null
+if [[ "$model" == mlp ]]; then
+  "$bench" --benchmark_filter="^EpochBound/$threads/" --benchmark_format=json --benchmark_repetitions="$reps" \
+    --benchmark_min_time=0.5 >"$tmp/bound.json" 2>/dev/null
+fi
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 
-python3 - "$tmp" "$reps" "$threads" "$json" "${data:-random}" "${types[@]}" <<'EOF'
+python3 - "$tmp" "$reps" "$threads" "$json" "${data:-random}" "$model" "${types[@]}" <<'EOF'
 import datetime, json, os, platform, statistics, subprocess, sys
 
-tmp, reps, threads, out, data, types = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6:]
+tmp, reps, threads, out, data, model = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+types = sys.argv[7:]
 MAX_RATIO, MAX_BOUND = 0.5, 1.5
 
 def ours(d, r):
@@ -93,9 +115,11 @@ def ours(d, r):
 def torch(d, r):
     return json.loads(open(f"{tmp}/torch-{d}-{r}.json").read().strip().splitlines()[-1])
 
-bound_runs = [b for b in json.load(open(f"{tmp}/bound.json"))["benchmarks"] if b.get("run_type") == "iteration"]
-bound_s = statistics.median(b["bound_s"] for b in bound_runs)
-gflops = statistics.median(b["gflops"] for b in bound_runs)
+bound_s = gflops = None
+if os.path.exists(f"{tmp}/bound.json"):
+    bound_runs = [b for b in json.load(open(f"{tmp}/bound.json"))["benchmarks"] if b.get("run_type") == "iteration"]
+    bound_s = statistics.median(b["bound_s"] for b in bound_runs)
+    gflops = statistics.median(b["gflops"] for b in bound_runs)
 rows = []
 for d in types:
     o = [ours(d, r) for r in range(1, reps + 1)]
@@ -110,19 +134,20 @@ for row in rows:
     ok = row["ratio"] <= MAX_RATIO
     print(f"{row['dropout']:<12} {row['ours_s']:>8.3f} {row['torch_s']:>8.3f} {row['ratio']:>10.3f}x  "
           f"{'PASS' if ok else 'FAIL'}")
-print()
-print(f"bound: {bound_s:.3f} s per epoch ({gflops:.1f} GFLOP/s on the step's products, {threads} threads)")
 plain = next((r for r in rows if r["dropout"] == "none"), None)
-if plain:
+if bound_s is not None:
+    print()
+    print(f"bound: {bound_s:.3f} s per epoch ({gflops:.1f} GFLOP/s on the step's products, {threads} threads)")
+if plain and bound_s is not None:
     over = plain["ours_s"] / bound_s
     print(f"plain epoch / bound: {over:.2f}x  {'PASS' if over <= MAX_BOUND else 'FAIL'} (target <= {MAX_BOUND}x)")
 if out:
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown")
     doc = dict(date=datetime.date.today().isoformat(), machine=dict(cpu=cpu, cores=os.cpu_count(),
-               system=platform.platform()), threads=threads, batch=100, reps=reps, data=data,
+               system=platform.platform()), model=model, threads=threads, batch=100, reps=reps, data=data,
                torch=dict(version=info.get("torch"), tuned=info.get("tuned")),
                rows=rows, bound_s=bound_s, bound_gflops=gflops,
-               plain_over_bound=(plain["ours_s"] / bound_s) if plain else None)
+               plain_over_bound=(plain["ours_s"] / bound_s) if plain and bound_s else None)
     with open(out, "w") as f:
         json.dump(doc, f, indent=2)
     print(f"wrote {out}")

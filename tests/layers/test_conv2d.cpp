@@ -12,8 +12,6 @@ template class bayesdrop::Conv2d<float>;
 template class bayesdrop::Conv2d<double>;
 template void bayesdrop::im2col<float>(const Matrix<float>&, const Conv2dGeometry&, Matrix<float>&);
 template void bayesdrop::col2im<float>(const Matrix<float>&, const Conv2dGeometry&, Matrix<float>&);
-template void bayesdrop::positions_to_images<float>(const Matrix<float>&, Index, Matrix<float>&, const float*);
-template void bayesdrop::images_to_positions<float>(const Matrix<float>&, Index, Index, Matrix<float>&);
 
 namespace {
 
@@ -65,48 +63,14 @@ TEST_CASE("im2col lays out every patch as documented and col2im is its adjoint",
   CHECK(count == expected);
 }
 
-TEST_CASE("positions_to_images and images_to_positions reorder and are inverse", "[layer][conv][im2col]") {
-  Rng rng(12);
-  const Index P = 6, C = 3, B = 2;
-  Matrix<double> z(B * P, C), y, back;
-  rng.normal(z);
-  const double bias[] = {1.0, -2.0, 0.5};
-  positions_to_images(z, P, y, bias);
-  REQUIRE(y.rows() == C * P);
-  REQUIRE(y.cols() == B);
-  for (Index b = 0; b < B; ++b) {
-    for (Index c = 0; c < C; ++c) {
-      for (Index p = 0; p < P; ++p) CHECK(y(c * P + p, b) == z(b * P + p, c) + bias[c]);
-    }
-  }
-  positions_to_images(z, P, y);
-  images_to_positions(y, C, P, back);
-  CHECK(back == z);
-  CHECK_THROWS_AS(positions_to_images(z, 5, y), ShapeError);
-  CHECK_THROWS_AS(images_to_positions(y, C + 1, P, back), ShapeError);
-  Matrix<double> bad(7, 12), out;
+TEST_CASE("im2col and col2im reject shapes that are not whole images", "[layer][conv][im2col]") {
+  Matrix<float> bad(7, 12), out;
   CHECK_THROWS_AS(col2im(bad, Conv2dGeometry{ImageShape{2, 4, 5}, 3, 2}, out), ShapeError);
   CHECK_THROWS_AS(im2col(bad, Conv2dGeometry{ImageShape{2, 4, 5}, 3, 2}, out), ShapeError);
 }
 
-TEST_CASE("multiply_row_blocks equals one product for any number of row blocks", "[layer][conv][im2col]") {
-  Rng rng(13);
-  for (Index rows :
-       {Index(1), detail::kProductRowBlock - 1, detail::kProductRowBlock, 2 * detail::kProductRowBlock + 7}) {
-    Matrix<double> lhs(rows, 6), rhs(6, 9), dst;
-    rng.normal(lhs);
-    rng.normal(rhs);
-    detail::multiply_row_blocks(lhs, rhs, dst, false);
-    const Matrix<double> once = lhs * rhs;
-    REQUIRE(dst.rows() == rows);
-    CHECK((dst - once).cwiseAbs().maxCoeff() < 1e-12);
-    detail::multiply_row_blocks(lhs, rhs, dst, true);
-    CHECK((dst - 2 * once).cwiseAbs().maxCoeff() < 1e-12);
-  }
-}
-
 TEST_CASE("Conv2d on a large batch equals Conv2d on each image alone", "[layer][conv]") {
-  // 30 images of 100 output positions: 3000 rows of patches, several row blocks in the products.
+  // 30 images of 100 output positions, in 16 image groups (each with its own gradient sums).
   Rng rng(14);
   Conv2d<double> conv(ImageShape{2, 12, 12}, 3, 3, rng);
   rng.normal(conv.bias().value);
@@ -237,4 +201,25 @@ TEMPLATE_TEST_CASE("Conv2d options, initialisation and sparsity", "[layer][conv]
   nobias.forward(x, y, Context::eval());
   CHECK(y.isZero());
   CHECK(conv.name() == "Conv2d");
+}
+
+TEST_CASE("Conv2d gives the same outputs and gradients for any thread count", "[layer][conv]") {
+  // The images are split in fixed groups whose gradient sums are added in group order, whatever thread runs them.
+  const int saved = Eigen::nbThreads();
+  Matrix<double> y[2], dx[2], dw[2];
+  for (int t = 0; t < 2; ++t) {
+    Eigen::setNbThreads(t + 1);
+    Rng rng(15);
+    Conv2d<double> conv(ImageShape{3, 10, 9}, 4, 3, rng);
+    Matrix<double> x(conv.input_rows(), 37), dy(conv.output_rows(), 37);
+    rng.normal(x);
+    rng.normal(dy);
+    conv.forward(x, y[t], Context::train(rng));
+    conv.backward(x, dy, &dx[t]);
+    dw[t] = conv.weight().grad;
+  }
+  Eigen::setNbThreads(saved);
+  CHECK(y[0] == y[1]);
+  CHECK(dx[0] == dx[1]);
+  CHECK(dw[0] == dw[1]);
 }

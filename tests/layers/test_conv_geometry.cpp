@@ -131,7 +131,7 @@ TEST_CASE("SparseVDConv2d with padding and stride: both products equal nested lo
     const Matrix<double> eval_expected = direct_conv(x, g, layer.eval_weight(), layer.bias().value);
     CHECK((y - eval_expected).cwiseAbs().maxCoeff() < 1e-12 * (1 + eval_expected.cwiseAbs().maxCoeff()));
     // Training: mu + sqrt(var + 1e-8) eps + b with mu = conv(x, theta), var = conv(x o x, alpha theta^2), and eps the
-    // generator's normals drawn as one (B*P) x C_out matrix (one row per position of each image).
+    // generator's normals drawn as one (C_out*P) x B matrix (the layout of y).
     const Matrix<double> la = layer.log_alpha();
     const Matrix<double> s2 = (la.array().exp() * layer.theta().value.array().square()).matrix();
     const Matrix<double> zero = Matrix<double>::Zero(cs.out_channels, 1);
@@ -141,14 +141,14 @@ TEST_CASE("SparseVDConv2d with padding and stride: both products equal nested lo
     Rng noise(7), same(7);
     layer.forward(x, y, Context::train(noise));
     const Index P = cs.ho * cs.wo;
-    Matrix<double> eps(3 * P, cs.out_channels);
+    Matrix<double> eps(cs.out_channels * P, 3);
     same.normal(eps);
     Matrix<double> expected(mu.rows(), mu.cols());
     for (Index n = 0; n < 3; ++n) {
       for (Index o = 0; o < cs.out_channels; ++o) {
         for (Index p = 0; p < P; ++p) {
           const Index row = o * P + p;
-          expected(row, n) = mu(row, n) + std::sqrt(var(row, n) + 1e-8) * eps(n * P + p, o);
+          expected(row, n) = mu(row, n) + std::sqrt(var(row, n) + 1e-8) * eps(row, n);
         }
       }
     }

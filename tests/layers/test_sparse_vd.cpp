@@ -399,7 +399,7 @@ TEST_CASE("sparse VD backward accumulates parameter gradients and overwrites dx"
 }
 
 TEST_CASE("SparseVDConv2d on a large batch equals SparseVDConv2d on each image alone", "[layer][sparse_vd]") {
-  // 30 images of 100 output positions: 3000 rows of patches, several row blocks in the products. With the sigma2
+  // 30 images of 100 output positions, in 16 image groups (each with its own gradient sums). With the sigma2
   // form and log sigma^2 = -200, the variance path's terms of dx and d theta carry a factor sigma^2 = e^-200, so
   // those gradients do not depend on the noise, and the outputs differ only by the noise sqrt(1e-8) eps.
   Rng rng(55);
@@ -584,4 +584,27 @@ TEMPLATE_TEST_CASE("sparse VD sparsity counts kept weights, compression and empt
   CHECK(conv.sparsity().active_in == 0);
   CHECK(conv.active_outputs() == 0);
   CHECK(conv.sparsity().compression() == Approx(36.0));
+}
+
+TEST_CASE("SparseVDConv2d gives the same outputs and gradients for any thread count", "[layer][sparse_vd]") {
+  // The noise is drawn before the threads start, and the image groups' gradient sums are added in group order.
+  const int saved = Eigen::nbThreads();
+  Matrix<double> y[2], dx[2], dtheta[2], dls2[2];
+  for (int t = 0; t < 2; ++t) {
+    Eigen::setNbThreads(t + 1);
+    Rng rng(56);
+    SparseVDConv2d<double> conv(ImageShape{3, 10, 9}, 4, 3, rng);
+    Matrix<double> x(conv.input_rows(), 37), dy(conv.output_rows(), 37);
+    rng.normal(x);
+    rng.normal(dy);
+    conv.forward(x, y[t], Context::train(rng));
+    conv.backward(x, dy, &dx[t]);
+    dtheta[t] = conv.theta().grad;
+    dls2[t] = conv.log_sigma2().grad;
+  }
+  Eigen::setNbThreads(saved);
+  CHECK(y[0] == y[1]);
+  CHECK(dx[0] == dx[1]);
+  CHECK(dtheta[0] == dtheta[1]);
+  CHECK(dls2[0] == dls2[1]);
 }

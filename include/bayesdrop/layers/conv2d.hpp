@@ -4,8 +4,9 @@
 //   training and evaluation:  y(o, i, j) = b(o) + sum_{c, di, dj} W(o, (c*kh + di)*kw + dj) x(c, i*sh + di - pt,
 //                                                                                             j*sw + dj - pl)
 //                             with x = 0 in the padding (both modes are the same; Conv2d has no noise)
-//   computed as:              cols = im2col(x) ((B*P) x K),  z = cols W^T ((B*P) x C_out),  y = reorder(z) + b
-//   backward:                 dz = reorder(dy);  dW += dz^T cols;  db += column sums of dz;  dx = col2im(dz W)
+//   computed per image b:     cols_b = im2col(x_b) (P x K),  y_b = cols_b W^T + b (P x C_out: column b of y as is)
+//   backward:                 dz_b = column b of dy (P x C_out);  dW += sum_b dz_b^T cols_b;  db += sums of dz_b;
+//                             dx_b = col2im(dz_b W)
 //
 // Shapes: input image (C_in, H, W), output image (C_out, Ho, Wo) with Ho = floor((H + pt + pb - kh) / sh) + 1 and
 // Wo = floor((W + pl + pr - kw) / sw) + 1 (H - kh + 1, W - kw + 1 by default), both stored one image per column
@@ -13,11 +14,12 @@
 // bias b (C_out x 1), initialised by Conv2dOptions::init with fan_in = C_in*kh*kw, fan_out = C_out*kh*kw (Glorot
 // uniform by default, Lasagne's and Keras's conv default) and zero.
 //
-// Speed: one matrix product per batch (im2col layout in layers/im2col.hpp); cols, z and the gradient scratch are
-// members, so after the first batch nothing is allocated.
+// Speed: per-image products in cache, no reorder pass, images split over the threads in groups (layers/im2col.hpp);
+// the patches and the groups' scratch are members, so after the first batch nothing is allocated.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "bayesdrop/core/compact_form.hpp"
 #include "bayesdrop/core/init.hpp"
@@ -131,19 +133,45 @@ class Conv2d final : public Layer<Scalar> {
 
   void forward(const MatrixType& x, MatrixType& y, const Context& ctx) override {
     this->check_forward(x, ctx);
-    im2col(x, geometry_, cols_);
-    z_.noalias() = cols_ * weight_.value.transpose();  // z = cols W^T, one row per output position
-    positions_to_images(z_, geometry_.positions(), y, has_bias_ ? bias_.value.data() : nullptr);
+    const Index B = x.cols(), P = geometry_.positions(), K = geometry_.patch_size(), C = weight_.value.rows();
+    const bool keep = ctx.training();  // backward needs the patches; evaluation builds each in a cached scratch
+    if (keep) cols_.resize(P, K * B);
+    y.resize(C * P, B);
+    detail::for_image_groups(B, [&](Index k, Index first, Index last) {
+      Scratch& s = groups_[std::size_t(k)];
+      if (!keep) s.cols.resize(P, K);
+      for (Index b = first; b < last; ++b) {
+        Eigen::Map<MatrixType> cols(keep ? cols_.data() + b * P * K : s.cols.data(), P, K);
+        Eigen::Map<MatrixType> z(y.col(b).data(), P, C);  // column b of y, one column per output channel
+        detail::im2col_image(x.col(b).data(), geometry_, cols.data(), P);
+        z.noalias() = cols * weight_.value.transpose();  // z_b = cols_b W^T
+        if (has_bias_) z.rowwise() += bias_.value.col(0).transpose();
+      }
+    });
   }
 
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
     this->check_backward(x, dy);
-    images_to_positions(dy, weight_.value.rows(), geometry_.positions(), dz_);
-    weight_.grad.noalias() += dz_.transpose() * cols_;                    // dW = dz^T cols
-    if (has_bias_) bias_.grad.col(0) += dz_.colwise().sum().transpose();  // db = sum over positions and images
-    if (dx) {
-      detail::multiply_row_blocks(dz_, weight_.value, dcols_, false);  // d cols = dz W
-      col2im(dcols_, geometry_, *dx);                                  // dx = col2im(d cols)
+    const Index B = x.cols(), P = geometry_.positions(), K = geometry_.patch_size(), C = weight_.value.rows();
+    if (dx) dx->resize(geometry_.input.size(), B);
+    detail::for_image_groups(B, [&](Index k, Index first, Index last) {
+      Scratch& s = groups_[std::size_t(k)];
+      s.dw.setZero(C, K);
+      s.db.setZero(C);
+      for (Index b = first; b < last; ++b) {
+        const Eigen::Map<const MatrixType> dz(dy.col(b).data(), P, C), cols(cols_.data() + b * P * K, P, K);
+        s.dw.noalias() += dz.transpose() * cols;                // dW = sum_b dz_b^T cols_b
+        if (has_bias_) s.db += dz.colwise().sum().transpose();  // db = sum over positions and images
+        if (dx) {
+          s.dcols.noalias() = dz * weight_.value;  // d cols_b = dz_b W
+          detail::col2im_image(s.dcols.data(), P, geometry_, dx->col(b).data());
+        }
+      }
+    });
+    // the groups' sums in group order: the same result for any thread count
+    for (Index k = 0; k < std::min(B, detail::kImageGroups); ++k) {
+      weight_.grad += groups_[std::size_t(k)].dw;
+      if (has_bias_) bias_.grad.col(0) += groups_[std::size_t(k)].db;
     }
   }
 
@@ -177,7 +205,9 @@ class Conv2d final : public Layer<Scalar> {
   Parameter<Scalar> weight_;
   Parameter<Scalar> bias_;
   bool has_bias_;
-  MatrixType cols_, z_, dz_, dcols_;
+  using Scratch = detail::ImageGroupScratch<Scalar>;
+  MatrixType cols_;  // the patches of the last training batch, image b in columns [b*K, (b+1)*K): P x (K*B)
+  std::vector<Scratch> groups_ = std::vector<Scratch>(std::size_t(detail::kImageGroups));
 };
 
 }  // namespace bayesdrop

@@ -1,22 +1,23 @@
-// im2col / col2im for 2-D convolutions with zero padding and stride on bayesdrop's image layout, and the two
-// reorderings between "one row per output position" and "one column per image".
+// im2col / col2im for 2-D convolutions with zero padding and stride on bayesdrop's image layout, one image at a
+// time, and the image groups the convolution layers split a batch into.
 //
 // Layout. An image batch is (C*H*W) x B with pixel (c, h, w) of image b at row (c*H + h)*W + w of column b
 // (core/types.hpp). A kh x kw kernel with zero padding pt, pb (top, bottom), pl, pr (left, right) and stride sh, sw
 // has Ho = floor((H + pt + pb - kh) / sh) + 1 output rows and Wo = floor((W + pl + pr - kw) / sw) + 1 output
-// columns, P = Ho*Wo positions, and a patch has K = C*kh*kw values. im2col writes the patches of the whole batch as
-// a (B*P) x K matrix:
+// columns, P = Ho*Wo positions, and a patch has K = C*kh*kw values. The patches of image b form a P x K matrix:
 //
-//   cols(b*P + i*Wo + j, (c*kh + di)*kw + dj) = x((c*H + r)*W + s, b),  r = i*sh + di - pt,  s = j*sw + dj - pl
+//   cols_b(i*Wo + j, (c*kh + di)*kw + dj) = x((c*H + r)*W + s, b),  r = i*sh + di - pt,  s = j*sw + dj - pl
 //
 // and 0 where (r, s) lies in the padding (outside [0, H) x [0, W)). Valid padding and stride 1 (the default) give
-// Ho = H - kh + 1, Wo = W - kw + 1 and r = i + di, s = j + dj.
+// Ho = H - kh + 1, Wo = W - kw + 1 and r = i + di, s = j + dj. im2col() stacks them as the whole batch's (B*P) x K
+// matrix (row b*P + p); the layers use im2col_image(), one contiguous P x K block per image.
 //
-// A convolution with weights W (C_out x K, row o = filter o, column order (c, di, dj)) is ONE matrix product
-// for the batch, z = cols * W^T ((B*P) x C_out), and z(b*P + p, o) is output channel o at position p of image b.
-// positions_to_images() reorders z into the image layout ((C_out*P) x B); images_to_positions() is its inverse.
-// The column order of each K-block is column-major friendly: for a fixed patch entry the B*P values are
-// contiguous, filled by copies of up to Wo input pixels (contiguous at stride 1).
+// Why per image. With weights W (C_out x K, row o = filter o, column order (c, di, dj)), image b's output is
+// z_b = cols_b W^T, P x C_out column-major: exactly column b of the output batch (row o*P + p). So the product
+// writes the output in place, with no reorder pass between "one row per position" and "one column per image";
+// backward reads dy's column b as dz_b in place too: dW += dz_b^T cols_b, d cols_b = dz_b W. One image's patches
+// (125 KiB at LeNet-5's second convolution) stay in cache between im2col and the product, and between the product
+// and col2im. Images are split over the threads in groups (for_image_groups), each with its own gradient sums.
 //
 // col2im is the adjoint of im2col: dx(row, b) = sum of dcols over every patch entry that read x(row, b); entries
 // that read the padding have no pixel and are dropped.
@@ -25,6 +26,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <string>
+#include <type_traits>
 
 #include "bayesdrop/core/error.hpp"
 #include "bayesdrop/core/types.hpp"
@@ -149,142 +151,130 @@ inline void inside_range(Index size, Index out, Index stride, Index offset, Inde
   first = std::min(first, last);
 }
 
+/// The pixels that patch entry (c, di, dj) reads, as a (j1 - j0) x (i1 - i0) matrix (column i - i0 = window row i,
+/// entry j - j0 = window column j) of `image`, with [i0, i1) x [j0, j1) the window positions whose pixel lies inside
+/// the image (the others read the padding). Columns sh*W apart, entries sw apart.
+template <class Scalar, class Image>
+auto window_pixels(Image* image, const Conv2dGeometry& g, Index c, Index di, Index dj, Index& i0, Index& i1, Index& j0,
+                   Index& j1) {
+  const Index H = g.input.height, W = g.input.width;
+  inside_range(H, g.output_height(), g.stride_h, di - g.pad_top, i0, i1);
+  inside_range(W, g.output_width(), g.stride_w, dj - g.pad_left, j0, j1);
+  using Strided = Eigen::Map<std::conditional_t<std::is_const_v<Image>, const Matrix<Scalar>, Matrix<Scalar>>, 0,
+                             Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
+  // row r = i*sh + di - pt, column s = j*sw + dj - pl of channel c (none: an empty map at the image)
+  const bool any = i1 > i0 && j1 > j0;
+  Image* first =
+      any ? image + (c * H + i0 * g.stride_h + di - g.pad_top) * W + j0 * g.stride_w + dj - g.pad_left : image;
+  return Strided(first, j1 - j0, i1 - i0, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(g.stride_h * W, g.stride_w));
+}
+
+/// The patches of one image: cols(p, k) = dst[k*ld + p] for p < P, k < K (the layout above, image b alone); `image`
+/// points to its C*H*W pixels. ld >= P is the distance between columns: P for a contiguous P x K block, B*P for
+/// image b's rows of the whole batch's (B*P) x K matrix. Column k viewed as Wo x Ho is a strided block of the
+/// image (a Wo x Ho window of its rows), so each is one 2-D copy.
+template <class Scalar>
+void im2col_image(const Scalar* image, const Conv2dGeometry& g, Scalar* dst, Index ld) {
+  const Index Ho = g.output_height(), Wo = g.output_width();
+  for (Index c = 0; c < g.input.channels; ++c) {
+    for (Index di = 0; di < g.kernel_h; ++di) {
+      for (Index dj = 0; dj < g.kernel_w; ++dj) {
+        Eigen::Map<Matrix<Scalar>> col(dst + ((c * g.kernel_h + di) * g.kernel_w + dj) * ld, Wo, Ho);
+        Index i0, i1, j0, j1;
+        const auto pixels = window_pixels<Scalar>(image, g, c, di, dj, i0, i1, j0, j1);
+        if (i0 > 0 || i1 < Ho || j0 > 0 || j1 < Wo) col.setZero();  // windows over the padding read 0
+        if (i1 == i0 || j1 == j0) continue;
+        if (g.stride_w == 1) {  // contiguous columns: vectorised copies
+          using Rows = Eigen::Map<const Matrix<Scalar>, 0, Eigen::OuterStride<>>;
+          col.block(j0, i0, j1 - j0, i1 - i0) = Rows(pixels.data(), j1 - j0, i1 - i0, pixels.outerStride());
+        } else {
+          col.block(j0, i0, j1 - j0, i1 - i0) = pixels;
+        }
+      }
+    }
+  }
+}
+
+/// The adjoint of im2col_image: image (C*H*W values) = the sum, per pixel, of the dcols entries that read it, with
+/// dcols(p, k) = src[k*ld + p]. The image is overwritten.
+template <class Scalar>
+void col2im_image(const Scalar* src, Index ld, const Conv2dGeometry& g, Scalar* image) {
+  const Index Ho = g.output_height(), Wo = g.output_width();
+  std::fill(image, image + g.input.size(), Scalar(0));
+  for (Index c = 0; c < g.input.channels; ++c) {
+    for (Index di = 0; di < g.kernel_h; ++di) {
+      for (Index dj = 0; dj < g.kernel_w; ++dj) {
+        const Eigen::Map<const Matrix<Scalar>> col(src + ((c * g.kernel_h + di) * g.kernel_w + dj) * ld, Wo, Ho);
+        Index i0, i1, j0, j1;  // entries outside [i0, i1) x [j0, j1) read the padding: no pixel receives them
+        auto pixels = window_pixels<Scalar>(image, g, c, di, dj, i0, i1, j0, j1);
+        if (i1 == i0 || j1 == j0) continue;
+        if (g.stride_w == 1) {
+          using Rows = Eigen::Map<Matrix<Scalar>, 0, Eigen::OuterStride<>>;
+          Rows(pixels.data(), j1 - j0, i1 - i0, pixels.outerStride()) += col.block(j0, i0, j1 - j0, i1 - i0);
+        } else {
+          pixels += col.block(j0, i0, j1 - j0, i1 - i0);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace detail
 
 /// cols = the patches of every image of x, (B*P) x K (see the layout above). x is (C*H*W) x B.
 template <class Scalar>
 void im2col(const Matrix<Scalar>& x, const Conv2dGeometry& g, Matrix<Scalar>& cols) {
   detail::require_rows(x, static_cast<long>(g.input.size()), "im2col", "images");
-  const Index B = x.cols(), H = g.input.height, W = g.input.width, Ho = g.output_height(), Wo = g.output_width();
-  const Index P = Ho * Wo, sh = g.stride_h, sw = g.stride_w;
+  const Index B = x.cols(), P = g.positions();
   cols.resize(B * P, g.patch_size());
-  using Row = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
-  using Strided = Eigen::Map<const Row, 0, Eigen::InnerStride<>>;
-  for (Index c = 0; c < g.input.channels; ++c) {
-    for (Index di = 0; di < g.kernel_h; ++di) {
-      for (Index dj = 0; dj < g.kernel_w; ++dj) {
-        Scalar* dst = cols.col((c * g.kernel_h + di) * g.kernel_w + dj).data();
-        Index j0, j1;  // output columns [j0, j1) read pixels, the others the left and right padding
-        detail::inside_range(W, Wo, sw, dj - g.pad_left, j0, j1);
-        for (Index b = 0; b < B; ++b) {
-          const Scalar* image = x.col(b).data() + c * H * W;
-          for (Index i = 0; i < Ho; ++i) {
-            Scalar* out = dst + b * P + i * Wo;
-            const Index r = i * sh + di - g.pad_top;  // input row of this window row
-            if (r < 0 || r >= H) {
-              Eigen::Map<Row>(out, Wo).setZero();
-              continue;
-            }
-            std::fill(out, out + j0, Scalar(0));
-            std::fill(out + j1, out + Wo, Scalar(0));
-            if (j1 == j0) continue;
-            const Scalar* src = image + r * W + j0 * sw + dj - g.pad_left;
-            if (sw == 1) {
-              Eigen::Map<Row>(out + j0, j1 - j0) = Eigen::Map<const Row>(src, j1 - j0);
-            } else {
-              Eigen::Map<Row>(out + j0, j1 - j0) = Strided(src, j1 - j0, Eigen::InnerStride<>(sw));
-            }
-          }
-        }
-      }
-    }
-  }
+  for (Index b = 0; b < B; ++b) detail::im2col_image(x.col(b).data(), g, cols.data() + b * P, B * P);
 }
 
 /// dx = col2im(dcols): overwritten with the sum, per input pixel, of the dcols entries its patches read.
 /// dcols is (B*P) x K; dx becomes (C*H*W) x B.
 template <class Scalar>
 void col2im(const Matrix<Scalar>& dcols, const Conv2dGeometry& g, Matrix<Scalar>& dx) {
-  const Index H = g.input.height, W = g.input.width, Ho = g.output_height(), Wo = g.output_width();
-  const Index P = Ho * Wo, sh = g.stride_h, sw = g.stride_w;
+  const Index P = g.positions();
   if (dcols.cols() != g.patch_size() || dcols.rows() % P != 0) {
     throw ShapeError("col2im: expected patches with " + std::to_string(g.patch_size()) + " columns and a multiple of " +
                      std::to_string(P) + " rows, got " + detail::shape_string(dcols.rows(), dcols.cols()));
   }
   const Index B = dcols.rows() / P;
-  dx.setZero(g.input.size(), B);
-  using Row = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
-  using Strided = Eigen::Map<Row, 0, Eigen::InnerStride<>>;
-  for (Index c = 0; c < g.input.channels; ++c) {
-    for (Index di = 0; di < g.kernel_h; ++di) {
-      for (Index dj = 0; dj < g.kernel_w; ++dj) {
-        const Scalar* src = dcols.col((c * g.kernel_h + di) * g.kernel_w + dj).data();
-        Index j0, j1;  // entries outside [j0, j1) read the padding: no pixel receives them
-        detail::inside_range(W, Wo, sw, dj - g.pad_left, j0, j1);
-        if (j1 == j0) continue;
-        for (Index b = 0; b < B; ++b) {
-          Scalar* image = dx.col(b).data() + c * H * W;
-          for (Index i = 0; i < Ho; ++i) {
-            const Index r = i * sh + di - g.pad_top;
-            if (r < 0 || r >= H) continue;
-            Scalar* dst = image + r * W + j0 * sw + dj - g.pad_left;
-            const Eigen::Map<const Row> from(src + b * P + i * Wo + j0, j1 - j0);
-            if (sw == 1) {
-              Eigen::Map<Row>(dst, j1 - j0) += from;
-            } else {
-              Strided(dst, j1 - j0, Eigen::InnerStride<>(sw)) += from;
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
-/// y(c*P + p, b) = z(b*P + p, c) (+ bias(c) when bias is given): from one row per output position to one column
-/// per image. z is (B*P) x C; y becomes (C*P) x B. `bias`, if not null, points to C values.
-template <class Scalar>
-void positions_to_images(const Matrix<Scalar>& z, Index positions, Matrix<Scalar>& y, const Scalar* bias = nullptr) {
-  if (positions <= 0 || z.rows() % positions != 0) {
-    throw ShapeError("positions_to_images: " + std::to_string(z.rows()) + " rows are not a whole number of images of " +
-                     std::to_string(positions) + " positions");
-  }
-  const Index P = positions, B = z.rows() / P, C = z.cols();
-  y.resize(C * P, B);
-  for (Index b = 0; b < B; ++b) {
-    for (Index c = 0; c < C; ++c) {
-      if (bias) {
-        y.col(b).segment(c * P, P).array() = z.col(c).segment(b * P, P).array() + bias[c];
-      } else {
-        y.col(b).segment(c * P, P) = z.col(c).segment(b * P, P);
-      }
-    }
-  }
-}
-
-/// z(b*P + p, c) = y(c*P + p, b): the inverse of positions_to_images. y is (C*P) x B; z becomes (B*P) x C.
-template <class Scalar>
-void images_to_positions(const Matrix<Scalar>& y, Index channels, Index positions, Matrix<Scalar>& z) {
-  detail::require_rows(y, static_cast<long>(channels * positions), "images_to_positions", "images");
-  const Index P = positions, B = y.cols(), C = channels;
-  z.resize(B * P, C);
-  for (Index c = 0; c < C; ++c) {
-    for (Index b = 0; b < B; ++b) z.col(c).segment(b * P, P) = y.col(b).segment(c * P, P);
-  }
+  dx.resize(g.input.size(), B);
+  for (Index b = 0; b < B; ++b) detail::col2im_image(dcols.data() + b * P, B * P, g, dx.col(b).data());
 }
 
 namespace detail {
 
-/// Rows per block in multiply_row_blocks().
-inline constexpr Index kProductRowBlock = 512;
+/// Image groups of a batch in the convolutions' passes (for_image_groups). Fixed, so that the order in which the
+/// groups' weight gradients are summed, and so the result, does not depend on the thread count; several per thread,
+/// so that a thread slowed by other work on its core hands its share to the others.
+inline constexpr Index kImageGroups = 16;
 
-/// dst = lhs * rhs, or dst += lhs * rhs when `accumulate`, computed in blocks of kProductRowBlock rows.
-/// For a tall lhs with a small inner dimension (the (B*P) x C_out gradients of a convolution times its weights) Eigen
-/// packs the left operand in one block of all its rows: 1.3 MB at LeNet-5's second convolution, above the 1 MiB
-/// EIGEN_STACK_ALLOCATION_LIMIT, so every call would allocate on the heap. Row blocks keep it on the stack.
-template <class Scalar, class Rhs>
-void multiply_row_blocks(const Matrix<Scalar>& lhs, const Eigen::MatrixBase<Rhs>& rhs, Matrix<Scalar>& dst,
-                         bool accumulate) {
-  if (!accumulate) dst.resize(lhs.rows(), rhs.cols());
-  for (Index r = 0; r < lhs.rows(); r += kProductRowBlock) {
-    const Index len = std::min(kProductRowBlock, lhs.rows() - r);
-    if (accumulate) {
-      dst.middleRows(r, len).noalias() += lhs.middleRows(r, len) * rhs;
-    } else {
-      dst.middleRows(r, len).noalias() = lhs.middleRows(r, len) * rhs;
-    }
-  }
+/// Calls fn(group, first, last) for the images [first, last) of each of min(B, kImageGroups) contiguous groups of a
+/// batch of B, the groups handed out one at a time to Eigen::nbThreads() OpenMP threads. fn must write only to its
+/// group's slots and images. Inside a group, Eigen's products run on the calling thread (Eigen does not nest its
+/// threads) and are one image's: small, with operands that stay in cache (the patches of one image of LeNet-5's
+/// second convolution are 64 x 500 floats, 125 KiB).
+template <class Fn>
+void for_image_groups(Index batch, Fn&& fn) {
+  const Index groups = std::min(batch, kImageGroups);
+#ifdef _OPENMP
+  const int threads = int(std::min<Index>(groups, Eigen::nbThreads()));
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (threads > 1)
+#endif
+  for (Index k = 0; k < groups; ++k) fn(k, k * batch / groups, (k + 1) * batch / groups);
 }
+
+/// Per-group buffers of the convolutions: gradient sums over the group's images and one image's scratch.
+template <class Scalar>
+struct ImageGroupScratch {
+  Matrix<Scalar> dw, dw2;  ///< weight gradient sums, C_out x K (dw2: the variance path's, SparseVDConv2d)
+  Vector<Scalar> db;       ///< bias gradient sum, C_out
+  Matrix<Scalar> cols;     ///< one image's patches (evaluation) or their squares, P x K
+  Matrix<Scalar> dcols;    ///< d loss / d patches of one image, P x K
+  Matrix<Scalar> dz2;      ///< d loss / d variance of one image's outputs, P x C_out (SparseVDConv2d)
+};
 
 }  // namespace detail
 }  // namespace bayesdrop

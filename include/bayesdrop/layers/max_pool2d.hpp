@@ -103,56 +103,92 @@ class MaxPool2d final : public Layer<Scalar> {
 
   void forward(const MatrixType& x, MatrixType& y, const Context& ctx) override {
     this->check_forward(x, ctx);
-    const Conv2dGeometry& g = geometry_;
-    const Index B = x.cols(), H = g.input.height, W = g.input.width, Ho = g.output_height(), Wo = g.output_width();
+    const Index B = x.cols();
     y.resize(output_rows(), B);
     argmax_.resize(output_rows(), B);
-    for (Index b = 0; b < B; ++b) {
-      const Scalar* in = x.col(b).data();
-      Scalar* out = y.col(b).data();
-      Index* arg = argmax_.col(b).data();
-      for (Index c = 0; c < g.input.channels; ++c) {
-        for (Index i = 0; i < Ho; ++i) {
-          // the window's rows inside the image; non-empty because the padding is smaller than the window
-          const Index r0 = std::max<Index>(i * g.stride_h - g.pad_top, 0);
-          const Index r1 = std::min<Index>(i * g.stride_h - g.pad_top + g.kernel_h, H);
-          for (Index j = 0; j < Wo; ++j) {
-            const Index s0 = std::max<Index>(j * g.stride_w - g.pad_left, 0);
-            const Index s1 = std::min<Index>(j * g.stride_w - g.pad_left + g.kernel_w, W);
-            Index best = (c * H + r0) * W + s0;
-            Scalar best_value = in[best];
-            for (Index r = r0; r < r1; ++r) {
-              const Index row = (c * H + r) * W;
-              for (Index s = s0; s < s1; ++s) {
-                if (in[row + s] > best_value) {
-                  best_value = in[row + s];
-                  best = row + s;
-                }
-              }
-            }
-            const Index o = (c * Ho + i) * Wo + j;
-            out[o] = best_value;
-            arg[o] = best;
-          }
-        }
-      }
-    }
+    detail::for_image_groups(B, [&](Index, Index first, Index last) {
+      for (Index b = first; b < last; ++b) pool_image(x.col(b).data(), y.col(b).data(), argmax_.col(b).data());
+    });
   }
 
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
     this->check_backward(x, dy);
     if (!dx) return;
-    dx->setZero(input_rows(), x.cols());
-    for (Index b = 0; b < x.cols(); ++b) {
-      // dx(argmax) += dy: overlapping windows can share their maximum
-      for (Index o = 0; o < output_rows(); ++o) (*dx)(argmax_(o, b), b) += dy(o, b);
-    }
+    dx->resize(input_rows(), x.cols());
+    detail::for_image_groups(x.cols(), [&](Index, Index first, Index last) {
+      for (Index b = first; b < last; ++b) {
+        // dx(argmax) += dy: overlapping windows can share their maximum
+        dx->col(b).setZero();
+        for (Index o = 0; o < output_rows(); ++o) (*dx)(argmax_(o, b), b) += dy(o, b);
+      }
+    });
   }
 
   /// Input row of the maximum of every output value of the last forward pass (output_rows() x B).
   const IndexMatrix& argmax() const { return argmax_; }
 
  private:
+  /// One image: out = the window maxima of `in`, arg = their input rows.
+  void pool_image(const Scalar* in, Scalar* out, Index* arg) const {
+    const Conv2dGeometry& g = geometry_;
+    const Index H = g.input.height, W = g.input.width, Ho = g.output_height(), Wo = g.output_width();
+    if (g.kernel_h == 2 && g.kernel_w == 2 && g.stride_h == 2 && g.stride_w == 2 && !g.padded()) {
+      pool_image_2x2(in, out, arg);  // LeNet's pooling, without the general loop's branches
+      return;
+    }
+    for (Index c = 0; c < g.input.channels; ++c) {
+      for (Index i = 0; i < Ho; ++i) {
+        // the window's rows inside the image; non-empty because the padding is smaller than the window
+        const Index r0 = std::max<Index>(i * g.stride_h - g.pad_top, 0);
+        const Index r1 = std::min<Index>(i * g.stride_h - g.pad_top + g.kernel_h, H);
+        for (Index j = 0; j < Wo; ++j) {
+          const Index s0 = std::max<Index>(j * g.stride_w - g.pad_left, 0);
+          const Index s1 = std::min<Index>(j * g.stride_w - g.pad_left + g.kernel_w, W);
+          Index best = (c * H + r0) * W + s0;
+          Scalar best_value = in[best];
+          for (Index r = r0; r < r1; ++r) {
+            const Index row = (c * H + r) * W;
+            for (Index s = s0; s < s1; ++s) {
+              if (in[row + s] > best_value) {
+                best_value = in[row + s];
+                best = row + s;
+              }
+            }
+          }
+          const Index o = (c * Ho + i) * Wo + j;
+          out[o] = best_value;
+          arg[o] = best;
+        }
+      }
+    }
+  }
+
+  /// pool_image for 2x2 windows with stride 2 and no padding: the four candidates in row-major order, a later one
+  /// winning only when strictly larger (ties to the first, as the general loop), as selects the compiler vectorises.
+  void pool_image_2x2(const Scalar* in, Scalar* out, Index* arg) const {
+    const Index H = geometry_.input.height, W = geometry_.input.width;
+    const Index Ho = geometry_.output_height(), Wo = geometry_.output_width();
+    for (Index c = 0; c < geometry_.input.channels; ++c) {
+      for (Index i = 0; i < Ho; ++i) {
+        const Index top = (c * H + 2 * i) * W, bottom = top + W;
+        Scalar* o = out + (c * Ho + i) * Wo;
+        Index* a = arg + (c * Ho + i) * Wo;
+        for (Index j = 0; j < Wo; ++j) {
+          Scalar best = in[top + 2 * j];
+          Index at = top + 2 * j;
+          const Index cand[3] = {top + 2 * j + 1, bottom + 2 * j, bottom + 2 * j + 1};
+          for (Index n : cand) {
+            const bool larger = in[n] > best;
+            best = larger ? in[n] : best;
+            at = larger ? n : at;
+          }
+          o[j] = best;
+          a[j] = at;
+        }
+      }
+    }
+  }
+
   struct Form : CompactForm<Scalar> {
     ImageShape in, out;
     MaxPool2dOptions options;

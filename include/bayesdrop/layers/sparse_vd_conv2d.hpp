@@ -12,7 +12,9 @@
 //
 //   training (local reparameterisation trick, per output value):
 //     mu = conv(x, theta_m) + b,  var = conv(x o x, S),  y = mu + sqrt(var + 1e-8) o eps,  eps ~ N(0, 1) per output
-//     value and example; with im2col: mu = cols theta_m^T, var = (cols o cols) S^T (layers/im2col.hpp)
+//     value and example (drawn as one (C_out*P) x B matrix, the layout of y); per image b with im2col:
+//     mu_b = cols_b theta_m^T, var_b = (cols_b o cols_b) S^T, both P x C_out, i.e. column b of y as is
+//     (layers/im2col.hpp)
 //     theta_m = theta, or theta masked where log alpha >= 3 with train_mask (the scripts' train_clip=True);
 //     S = exp(clip(log alpha)) o theta^2 (default, the authors' code) or exp(log sigma^2) (SparseVDVariance::sigma2)
 //   evaluation (deterministic):  y = conv(x, theta o 1[log alpha < 3]) + b
@@ -32,6 +34,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "bayesdrop/core/layer.hpp"
 #include "bayesdrop/layers/conv2d.hpp"
@@ -68,56 +71,89 @@ class SparseVDConv2d final : public Layer<Scalar> {
 
   void forward(const MatrixType& x, MatrixType& y, const Context& ctx) override {
     this->check_forward(x, ctx);
-    const Index P = geometry_.positions();
-    const Scalar* bias_values = post_.has_bias() ? post_.bias.value.data() : nullptr;
-    im2col(x, geometry_, cols_);
-    if (!ctx.training()) {
-      zmu_.noalias() = cols_ * post_.prepare_eval().transpose();  // conv(x, theta o mask)
-      positions_to_images(zmu_, P, y, bias_values);
+    const Index B = x.cols(), P = geometry_.positions(), K = geometry_.patch_size(), C = out_channels();
+    const bool train = ctx.training();
+    y.resize(C * P, B);
+    if (!train) {
+      const MatrixType& w = post_.prepare_eval();
+      detail::for_image_groups(B, [&](Index k, Index first, Index last) {
+        Scratch& s = groups_[std::size_t(k)];
+        s.cols.resize(P, K);
+        for (Index b = first; b < last; ++b) {
+          Eigen::Map<MatrixType> z(y.col(b).data(), P, C);
+          detail::im2col_image(x.col(b).data(), geometry_, s.cols.data(), P);
+          z.noalias() = s.cols * w.transpose();  // conv(x, theta o mask), in column b of y
+          add_bias(z);
+        }
+      });
       return;
     }
     Rng& rng = this->training_rng(ctx);
     post_.prepare_train();
-    zmu_.noalias() = cols_ * post_.mean_weight().transpose();  // mu = conv(x, theta_m)
-    colsq_ = cols_.array().square();
-    zvar_.noalias() = colsq_ * post_.variance_weight().transpose();  // var = conv(x o x, S)
-    eps_.resize(zmu_.rows(), zmu_.cols());
+    const MatrixType& wm = post_.mean_weight();
+    const auto wv = post_.variance_weight();  // a Map: no copy
+    cols_.resize(P, K * B);
+    eps_.resize(C * P, B);  // in y's layout, drawn before the threads start: the same noise for any thread count
     rng.normal(eps_);
-    // y = mu + sqrt(var + 1e-8) o eps + b, reordered from positions to images in the same pass
-    const Index B = x.cols(), C = out_channels();
-    y.resize(output_rows(), B);
+    sd_.resize(C * P, B);
     const Scalar e = Scalar(kSparseVDVarianceEpsilon);
-    for (Index j = 0; j < B; ++j) {
-      for (Index c = 0; c < C; ++c) {
-        const Scalar bias_c = bias_values ? bias_values[c] : Scalar(0);
-        y.col(j).segment(c * P, P).array() =
-            zmu_.col(c).segment(j * P, P).array() +
-            (zvar_.col(c).segment(j * P, P).array() + e).sqrt() * eps_.col(c).segment(j * P, P).array() + bias_c;
+    detail::for_image_groups(B, [&](Index k, Index first, Index last) {
+      Scratch& s = groups_[std::size_t(k)];
+      for (Index b = first; b < last; ++b) {
+        Eigen::Map<MatrixType> cols(cols_.data() + b * P * K, P, K), y_b(y.col(b).data(), P, C);
+        Eigen::Map<MatrixType> sd(sd_.col(b).data(), P, C);
+        detail::im2col_image(x.col(b).data(), geometry_, cols.data(), P);
+        y_b.noalias() = cols * wm.transpose();  // mu = conv(x, theta_m)
+        s.cols = cols.array().square();
+        sd.noalias() = s.cols * wv.transpose();  // var = conv(x o x, S)
+        sd = (sd.array() + e).sqrt();
+        // y = mu + sqrt(var + 1e-8) o eps + b
+        y_b.array() += sd.array() * Eigen::Map<const MatrixType>(eps_.col(b).data(), P, C).array();
+        add_bias(y_b);
       }
-    }
+    });
   }
 
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
     this->check_backward(x, dy);
-    const Index P = geometry_.positions();
-    images_to_positions(dy, out_channels(), P, dz_);  // d loss / d mu, one row per output position
-    // d loss / d var = dy o eps / (2 sd)
-    dzvar_ = dz_.array() * eps_.array() * (Scalar(0.5) / (zvar_.array() + Scalar(kSparseVDVarianceEpsilon)).sqrt());
-    if (post_.has_bias()) post_.bias.grad.col(0) += dz_.colwise().sum().transpose();
-    if (post_.masks_mean_gradient()) {
-      g_mean_.noalias() = dz_.transpose() * cols_;  // d loss / d theta_m = dz^T cols
-    } else {
-      post_.theta.grad.noalias() += dz_.transpose() * cols_;
+    const Index B = x.cols(), P = geometry_.positions(), K = geometry_.patch_size(), C = out_channels();
+    const MatrixType& wm = post_.mean_weight();
+    const auto wv = post_.variance_weight();  // a Map: no copy
+    if (dx) dx->resize(geometry_.input.size(), B);
+    detail::for_image_groups(B, [&](Index k, Index first, Index last) {
+      Scratch& s = groups_[std::size_t(k)];
+      s.dw.setZero(C, K);
+      s.dw2.setZero(C, K);
+      s.db.setZero(C);
+      for (Index b = first; b < last; ++b) {
+        using ConstMap = Eigen::Map<const MatrixType>;
+        const ConstMap dz(dy.col(b).data(), P, C), cols(cols_.data() + b * P * K, P, K);  // dz = d loss / d mu
+        const ConstMap eps(eps_.col(b).data(), P, C), sd(sd_.col(b).data(), P, C);
+        s.dz2 = dz.array() * eps.array() * (Scalar(0.5) / sd.array());  // d loss / d var = dy o eps / (2 sd)
+        s.db += dz.colwise().sum().transpose();
+        s.dw.noalias() += dz.transpose() * cols;  // d loss / d theta_m = sum_b dz_b^T cols_b
+        s.cols = cols.array().square();
+        s.dw2.noalias() += s.dz2.transpose() * s.cols;  // d loss / d S = sum_b dvar_b^T (cols_b o cols_b)
+        if (dx) {
+          // d cols = dz theta_m + 2 cols o (dvar S), then dx = col2im(d cols)
+          s.dcols.noalias() = s.dz2 * wv;
+          s.dcols.array() *= Scalar(2) * cols.array();
+          s.dcols.noalias() += dz * wm;
+          detail::col2im_image(s.dcols.data(), P, geometry_, dx->col(b).data());
+        }
+      }
+    });
+    g_mean_.setZero(C, K);
+    g_var_.setZero(C, K);
+    // the groups' sums in group order: the same result for any thread count
+    for (Index k = 0; k < std::min(B, detail::kImageGroups); ++k) {
+      const Scratch& s = groups_[std::size_t(k)];
+      g_mean_ += s.dw;
+      g_var_ += s.dw2;
+      if (post_.has_bias()) post_.bias.grad.col(0) += s.db;
     }
-    g_var_.noalias() = dzvar_.transpose() * colsq_;  // d loss / d S = dvar^T (cols o cols)
+    if (!post_.masks_mean_gradient()) post_.theta.grad += g_mean_;
     post_.accumulate_gradients(post_.masks_mean_gradient() ? &g_mean_ : nullptr, g_var_);
-    if (dx) {
-      // d cols = dz theta_m + 2 cols o (dvar S), then dx = col2im(d cols)
-      detail::multiply_row_blocks(dzvar_, post_.variance_weight(), dcols_, false);
-      dcols_.array() *= Scalar(2) * cols_.array();
-      detail::multiply_row_blocks(dz_, post_.mean_weight(), dcols_, true);
-      col2im(dcols_, geometry_, *dx);
-    }
   }
 
   std::vector<Parameter<Scalar>*> parameters() override {
@@ -170,9 +206,18 @@ class SparseVDConv2d final : public Layer<Scalar> {
     return o;
   }
 
+  void add_bias(Eigen::Map<MatrixType>& z) const {
+    if (post_.has_bias()) z.rowwise() += post_.bias.value.col(0).transpose();
+  }
+
+  using Scratch = detail::ImageGroupScratch<Scalar>;
   Conv2dGeometry geometry_;
   detail::SparseVDPosterior<Scalar> post_;
-  MatrixType cols_, colsq_, zmu_, zvar_, eps_, dz_, dzvar_, g_mean_, g_var_, dcols_;
+  MatrixType cols_;  // the patches of the last training batch, image b in columns [b*K, (b+1)*K): P x (K*B)
+  MatrixType eps_;   // the noise of the last training forward, (C_out*P) x B as y
+  MatrixType sd_;    // its sqrt(var + 1e-8), (C_out*P) x B
+  MatrixType g_mean_, g_var_;
+  std::vector<Scratch> groups_ = std::vector<Scratch>(std::size_t(detail::kImageGroups));
 };
 
 }  // namespace bayesdrop
