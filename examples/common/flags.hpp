@@ -74,4 +74,17 @@ inline CLI::Validator seed() {
       range);
 }
 
+/// A thread count: "auto" or a whole number in [1, hi].
+inline CLI::Validator threads(long long hi) {
+  const CLI::Validator count = whole(1, hi);
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        if (text == "auto") return {};
+        std::string copy = text;
+        const std::string why = count(copy);
+        return why.empty() ? why : why + ", and not auto";
+      },
+      "[1, " + std::to_string(hi) + "] or auto");
+}
+
 }  // namespace flags

@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 #include <Eigen/Core>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <exception>
@@ -40,7 +41,7 @@ struct Settings {
   double lr_noise = -1;      // < 0: the recipe's
   double weight_decay = -1;  // < 0: the recipe's
   std::uint64_t seed = 1;
-  int threads = 2;
+  std::string threads = "auto";  // or a count; auto: the cores other processes leave idle, checked every epoch
   std::string lr_schedule = "recipe";
   int pretrain = 0;  // epochs of the plain network before the gates, as the BB/SBP reference code starts
   std::string report, save, load, pictures;
@@ -105,6 +106,11 @@ bd::Recipe recipe_for(const Settings& opt) {
   return r;
 }
 
+// --threads as a count, 0 for auto.
+int fixed_threads(const Settings& opt) {
+  return opt.threads == "auto" ? 0 : std::stoi(opt.threads);
+}
+
 // Everything that decides a run's numbers, stored in its checkpoint: --resume refuses a checkpoint of other settings.
 nlohmann::json run_settings(const Settings& opt, const bd::Recipe& recipe) {
   nlohmann::json s = spec_json(opt.spec);
@@ -121,7 +127,7 @@ nlohmann::json run_settings(const Settings& opt, const bd::Recipe& recipe) {
             {"adam_beta1", recipe.adam_beta1},
             {"train_clip", recipe.train_clip},
             {"kl_scales", recipe.kl_scales},
-            {"threads", opt.threads}});
+            {"threads", fixed_threads(opt) > 0 ? nlohmann::json(fixed_threads(opt)) : nlohmann::json("auto")}});
   return s;
 }
 
@@ -160,7 +166,11 @@ void print_epoch(const bd::EpochLog& log) {
 }
 
 int run(Settings opt) {
-  Eigen::setNbThreads(opt.threads);
+  // --threads auto: as many threads as the cores that other processes leave idle, measured now and after every epoch
+  // (bayesdrop/core/thread_budget.hpp); a second thread on a busy core would stall every product.
+  bd::ThreadBudget budget;
+  const bool auto_threads = fixed_threads(opt) == 0;
+  Eigen::setNbThreads(auto_threads ? budget.measure(std::chrono::milliseconds(200)) : fixed_threads(opt));
   if (!opt.load.empty()) opt.spec = spec_from_file(opt.load);
   check_outputs(opt);
   const std::string dir = opt.data_dir.empty() ? bd::default_data_dir(opt.dataset) : opt.data_dir;
@@ -168,9 +178,10 @@ int run(Settings opt) {
   const auto test = bd::load_mnist<Scalar>(dir, bd::Split::test);
   const bd::Recipe recipe = recipe_for(opt);
   if (!opt.quiet) {
-    std::printf("%s from %s: %ld training and %ld test images; model %s, dropout %s, recipe %s, %d thread(s)\n",
+    std::printf("%s from %s: %ld training and %ld test images; model %s, dropout %s, recipe %s, %d thread(s)%s\n",
                 opt.dataset.c_str(), dir.c_str(), long(train.size()), long(test.size()), opt.spec.model.c_str(),
-                opt.spec.dropout.c_str(), recipe.name.c_str(), Eigen::nbThreads());
+                opt.spec.dropout.c_str(), recipe.name.c_str(), Eigen::nbThreads(),
+                auto_threads ? " (auto: as many as the idle cores)" : "");
   }
 
   bd::Rng rng(opt.seed);
@@ -180,6 +191,7 @@ int run(Settings opt) {
   run_checks::check_images_fit(train, train_file, model, opt.spec.model);
   run_checks::check_images_fit(test, bd::detail::mnist_find_file(dir, "t10k-images-idx3-ubyte"), model, opt.spec.model);
   std::vector<bd::EpochLog> history;
+  std::vector<int> epoch_threads;  // the thread count of each epoch of this session
   run_checks::DivergenceWatch divergence;
   if (!opt.load.empty()) {
     bd::load_model(model, opt.load);
@@ -200,7 +212,20 @@ int run(Settings opt) {
       if (!opt.quiet) print_epoch(log);
       for (const auto& w : divergence.check(log)) std::fprintf(stderr, "bayesdrop-mnist: warning: %s\n", w.c_str());
     });
-    if (!opt.quiet) fit_options.with_on_epoch_start(print_epoch_start);
+    fit_options.with_on_epoch_start([&](int epoch, const std::vector<double>& lr, const std::vector<bd::Index>& n) {
+      if (auto_threads) {
+        const int before = Eigen::nbThreads(), now = budget.suggest();
+        if (now != before) {
+          Eigen::setNbThreads(now);
+          if (!opt.quiet) {
+            std::printf("threads: %d -> %d (other processes kept %.1f cores busy)\n", before, now,
+                        budget.others_busy_cores());
+          }
+        }
+      }
+      epoch_threads.push_back(Eigen::nbThreads());
+      if (!opt.quiet) print_epoch_start(epoch, lr, n);
+    });
     fit_options.with_stop_after(opt.stop_after);
     history = bd::fit(model, recipe, train, &test, rng, fit_options);
     if (int(history.size()) < recipe.epochs) {
@@ -265,6 +290,8 @@ int run(Settings opt) {
                      {"train_clip", recipe.train_clip},
                      {"kl_scales", recipe.kl_scales},
                      {"threads", Eigen::nbThreads()},
+                     {"threads_requested", opt.threads},
+                     {"epoch_threads", epoch_threads},
                      {"loaded_from", opt.load},
                      {"test_accuracy", final_test.accuracy},
                      {"test_cross_entropy", final_test.cross_entropy},
@@ -332,8 +359,10 @@ int main(int argc, char** argv) {
   app.add_option("--seed", opt.seed, "Seed of every random draw (initialisation, shuffling, noise)")
       ->check(flags::seed())
       ->capture_default_str();
-  app.add_option("--threads", opt.threads, "Threads for Eigen's matrix products")
-      ->check(flags::whole(1, 256))
+  app.add_option("--threads", opt.threads,
+                 "Threads for the matrix products; auto: the cores that other processes leave idle, checked before "
+                 "every epoch (a fixed count makes runs repeat bit for bit)")
+      ->check(flags::threads(256))
       ->capture_default_str();
   app.add_option("--report", opt.report, "Write a JSON report (history, per-layer sparsity, memory and FLOPs kept)");
   app.add_option("--save", opt.save, "Save the trained model to this file");
