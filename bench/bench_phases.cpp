@@ -5,11 +5,12 @@
 //
 // For each family the step is the trainer's (EpochRunner::train_epoch): forward in training mode, softmax
 // cross-entropy forward and backward, backward through the layers (skipping those in front of the first one with
-// parameters, as Sequential::backward does when no input gradient is wanted), the KL gradient with coefficient 1/60000
-// and Adam with the family's recipe groups. Each call is timed with steady_clock (about 20 ns a call, 20-odd calls a
-// step) over S steps after 20 warm-up steps, on random inputs in (0, 1] with random labels from a pool of 60 batches
-// (MNIST or random data hardly change the time per step). The families run one after the other, interleaved
-// round by round (R rounds of S/R steps) so that a change in the machine's load affects them alike.
+// parameters and taking the input-gate shortcut, as Sequential::backward does when no input gradient is wanted), the KL
+// gradient with coefficient 1/60000 and Adam with the family's recipe groups. Each call is timed with steady_clock
+// (about 20 ns a call, 20-odd calls a step) over S steps after 20 warm-up steps, on random inputs in (0, 1] with random
+// labels from a pool of 60 batches (MNIST or random data hardly change the time per step). The families run one after
+// the other, interleaved round by round (R rounds of S/R steps) so that a change in the machine's load affects them
+// alike.
 //
 // Output: per family the microseconds per step of each phase and its share; then one line per family with the
 // totals (forward, backward, KL gradient, optimiser, step) and the step against the plain network's from the same run.
@@ -50,6 +51,7 @@ struct Profiled {
   bd::SoftmaxCrossEntropy<float> loss;
   std::vector<Mat> outputs, grads;
   Mat dlogits;
+  bd::Vector<float> row_scale_grad;
   std::size_t first_trainable = 0;
   // Seconds per phase: forward[i], backward[i], kl[i] per layer; loss; optimiser.
   std::vector<double> forward, backward, kl;
@@ -87,6 +89,19 @@ struct Profiled {
     const Mat* upstream = &dlogits;
     for (std::size_t i = n; i-- > first_trainable;) {
       const Mat& layer_in = i == 0 ? x : outputs[i - 1];
+      if (i == first_trainable + 1 && model.layer(bd::Index(first_trainable)).row_scaled_output()) {
+        // Sequential::backward's input-gate shortcut, timed as the two layers' backward
+        t = Clock::now();
+        const bool taken = model.layer(bd::Index(i)).backward_row_scale(layer_in, *upstream, row_scale_grad);
+        if (timed) backward[i] += seconds_since(t);
+        if (taken) {
+          const std::size_t g = first_trainable;
+          t = Clock::now();
+          model.layer(bd::Index(g)).backward_from_row_scale(g == 0 ? x : outputs[g - 1], row_scale_grad);
+          if (timed) backward[g] += seconds_since(t);
+          break;
+        }
+      }
       Mat* down = i == first_trainable ? nullptr : &grads[i];
       t = Clock::now();
       model.layer(bd::Index(i)).backward(layer_in, *upstream, down);

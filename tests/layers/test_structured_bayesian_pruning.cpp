@@ -2,7 +2,10 @@
 #include <cmath>
 #include <vector>
 
+#include "bayesdrop/layers/linear.hpp"
+#include "bayesdrop/layers/relu.hpp"
 #include "bayesdrop/layers/structured_bayesian_pruning.hpp"
+#include "bayesdrop/models/sequential.hpp"
 #include "support/gradcheck.hpp"
 
 using namespace bayesdrop;
@@ -289,4 +292,51 @@ TEST_CASE("SBP non-default support [a, b] changes the KL by log(b - a)", "[layer
   StructuredBayesianPruning<double> base(1);
   CHECK(wide.kl() - base.kl() == Approx(std::log(2.0)).epsilon(1e-12));
   CHECK(wide.options().log_theta_min == -40.0);
+}
+
+// Sequential's input-gate shortcut: with SBP first and no input gradient wanted, the Linear behind it gives the
+// factors' gradient from its weight gradient (Linear::backward_row_scale) instead of forming W^T dy. The gradients of
+// every parameter must equal those of the full backward (asked for dx, which takes no shortcut).
+TEST_CASE("SBP in front of a Linear: the input-gate shortcut gives the full backward's gradients", "[layer][sbp]") {
+  Rng init(5);
+  Sequential<double> net;
+  auto& gate = net.emplace<StructuredBayesianPruning>(Index(9));
+  net.emplace<Linear>(Index(9), Index(6), init);
+  net.emplace<ReLU>(Index(6));
+  net.emplace<Linear>(Index(6), Index(4), init);
+  set_params(gate, {0.3, -0.2, 1.0, 0.0, -1.5, 0.7, 0.1, -0.4, 2.0}, {-1, -0.5, -2, -0.3, -1, -0.8, -3, -0.2, -1.2});
+  Matrix<double> x(9, 11), dy(4, 11), dx;
+  Rng data(6);
+  data.normal(x);
+  data.normal(dy);
+  auto gradients = [&](bool want_dx) {
+    Rng noise(7);
+    net.forward(x, Context::train(noise));
+    net.zero_grad();
+    net.backward(x, dy, want_dx ? &dx : nullptr);
+    std::vector<Matrix<double>> g;
+    for (auto* p : net.parameters()) g.push_back(p->grad);
+    return g;
+  };
+  REQUIRE(net.layer(0).row_scaled_output() == false);  // before any forward: no factors yet
+  const auto full = gradients(true);
+  const auto shortcut = gradients(false);
+  REQUIRE(gate.row_scaled_output());
+  REQUIRE(full.size() == shortcut.size());
+  for (std::size_t p = 0; p < full.size(); ++p) {
+    INFO("parameter " << p);
+    CHECK(full[p].norm() > 0);
+    CHECK((shortcut[p] - full[p]).norm() <= 1e-12 * full[p].norm());
+  }
+  // The Linear's part alone: g(i) = sum_j x_ij (W^T dy)_ij and the weight gradient dy x^T.
+  Linear<double> lin(9, 6, init);
+  Matrix<double> y, dy6(6, 11), unused;
+  data.normal(dy6);
+  Rng none(1);
+  lin.forward(x, y, Context::train(none));
+  Vector<double> g;
+  REQUIRE(lin.backward_row_scale(x, dy6, g));
+  const Vector<double> expected = x.cwiseProduct(lin.weight().value.transpose() * dy6).rowwise().sum();
+  CHECK((g - expected).norm() <= 1e-12 * expected.norm());
+  CHECK((lin.weight().grad - dy6 * x.transpose()).norm() <= 1e-12 * lin.weight().grad.norm());
 }

@@ -69,6 +69,20 @@ class Layer {
   virtual void forward(const MatrixType& x, MatrixType& y, const Context& ctx) = 0;
   virtual void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) = 0;
 
+  /// The input-gate shortcut of Sequential::backward (models/sequential.hpp), for a gate that scales each row of its
+  /// input by one factor shared by the batch, in front of this layer, when no input gradient is wanted: adds the
+  /// parameter gradients as backward(x, dy, nullptr) does and sets g(i) = sum over the batch of x(i, j) dL/dx(i, j)
+  /// instead of forming dx. Returns false, doing nothing, where that is not cheaper than dx (the default).
+  virtual bool backward_row_scale(const MatrixType& /*x*/, const MatrixType& /*dy*/, Vector<Scalar>& /*g*/) {
+    return false;
+  }
+  /// Whether the last training forward was y = x * s(i), one factor per row shared by the batch, so that
+  /// backward_from_row_scale() can finish the backward (the default: no).
+  virtual bool row_scaled_output() const { return false; }
+  /// For a layer with row_scaled_output(): adds its parameter gradients from g(i) = sum over the batch of
+  /// y(i, j) dL/dy(i, j), given by the next layer's backward_row_scale(), instead of from dy; no input gradient.
+  virtual void backward_from_row_scale(const MatrixType& /*x*/, const Vector<Scalar>& /*g*/) {}
+
   virtual std::vector<Parameter<Scalar>*> parameters() { return {}; }
   /// Untrained tensors saved with the model (see the contract above).
   virtual std::vector<StateTensor<Scalar>> state() { return {}; }
@@ -96,6 +110,11 @@ class Layer {
   /// output_rows() x x.cols(). A layer's caches (masks, noise, moments) are then those of this batch. A container
   /// whose layers check the mode themselves passes any_mode = true: then any forward on this batch will do.
   void check_backward(const MatrixType& x, const MatrixType& dy, bool any_mode = false) const {
+    check_training_batch(x, any_mode);
+    check_output_grad(x, dy);
+  }
+  /// check_backward() without dy: the most recent forward was in Mode::train (unless any_mode) on x's batch.
+  void check_training_batch(const MatrixType& x, bool any_mode = false) const {
     if ((!training_forward_ && !any_mode) || x.rows() != forward_rows_ || x.cols() != forward_cols_) {
       const bool same_batch = x.rows() == forward_rows_ && x.cols() == forward_cols_;
       const std::string last =
@@ -106,7 +125,6 @@ class Layer {
                        detail::shape_string(x.rows(), x.cols()) + "), but " + last +
                        "; call forward(x, y, Context::train(rng)) with the same x first");
     }
-    check_output_grad(x, dy);
   }
   /// The generator of a training forward; the error for a Context without one names this layer. A forward that
   /// fails here did not happen, so it is forgotten: a backward after it is refused.

@@ -12,6 +12,7 @@
 #include "bayesdrop/core/compact_form.hpp"
 #include "bayesdrop/core/init.hpp"
 #include "bayesdrop/core/layer.hpp"
+#include "bayesdrop/core/parallel.hpp"
 
 namespace bayesdrop {
 
@@ -77,6 +78,21 @@ class Linear final : public Layer<Scalar> {
     if (dx) dx->noalias() = weight_.value.transpose() * dy;  // dL/dx = W^T dy
   }
 
+  /// Input-gate shortcut (core/layer.hpp): with H = dy x^T, the weight gradient is H and
+  ///   g(i) = sum_j x_ij (W^T dy)_ij = sum_k W_ki H_ki,
+  /// one pass over the weights instead of the product W^T dy (in x batch FLOPs, as large as the weight gradient's).
+  bool backward_row_scale(const MatrixType& x, const MatrixType& dy, Vector<Scalar>& g) override {
+    this->check_backward(x, dy);
+    row_scale_h_.noalias() = dy * x.transpose();
+    if (has_bias_) bias_.grad.col(0) += dy.rowwise().sum();
+    g.resize(input_rows());
+    parallel_for(input_rows(), 64, [&](Index i) {  // columns are contiguous: one input's weights
+      weight_.grad.col(i) += row_scale_h_.col(i);
+      g[i] = weight_.value.col(i).dot(row_scale_h_.col(i));
+    });
+    return true;
+  }
+
   std::vector<Parameter<Scalar>*> parameters() override {
     if (has_bias_) return {&weight_, &bias_};
     return {&weight_};
@@ -104,6 +120,7 @@ class Linear final : public Layer<Scalar> {
   Parameter<Scalar> weight_;
   Parameter<Scalar> bias_;
   bool has_bias_;
+  MatrixType row_scale_h_;  // backward_row_scale's dy x^T
 };
 
 }  // namespace bayesdrop

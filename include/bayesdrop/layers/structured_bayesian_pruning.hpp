@@ -51,6 +51,7 @@
 
 #include <Eigen/Core>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -193,6 +194,20 @@ class StructuredBayesianPruning final : public Gate<Scalar> {
     mu_.grad.col(0).array() += dtheta_.array() * dtheta_dmu_.array();
     log_sigma_.grad.col(0).array() += dtheta_.array() * dtheta_dls_.array();
     if (dx) this->scale_per_unit(dy, theta_, *dx);  // dx = dy * theta
+  }
+
+  /// Input-gate shortcut (core/layer.hpp): one factor theta per unit for the batch, on dense inputs. Not when a
+  /// factor is so small that y = x theta loses precision (only with log_theta_min far below the default).
+  bool row_scaled_output() const override {
+    return this->spatial() == 1 && theta_.size() == this->units() &&
+           (theta_.array() > std::sqrt(std::numeric_limits<Scalar>::min())).all();
+  }
+  /// d loss / d theta_k = g_k / theta_k, since g_k = sum_j y_kj dL/dy_kj and y = x theta.
+  void backward_from_row_scale(const MatrixType& x, const VectorType& g) override {
+    this->check_training_batch(x);
+    dtheta_ = g.array() / theta_.array();
+    mu_.grad.col(0).array() += dtheta_.array() * dtheta_dmu_.array();
+    log_sigma_.grad.col(0).array() += dtheta_.array() * dtheta_dls_.array();
   }
 
   std::vector<Parameter<Scalar>*> parameters() override { return {&mu_, &log_sigma_}; }

@@ -89,6 +89,14 @@ class Sequential final : public Layer<Scalar> {
     const MatrixType* upstream = &dy;
     for (std::size_t i = layers_.size(); i-- > stop;) {
       const MatrixType& in = i == 0 ? x : outputs_[i - 1];
+      // The input-gate shortcut: a gate with one factor per unit for the whole batch (SBP) is the first layer to
+      // train, so only its factors' gradient is wanted from the layer behind it, not that layer's input gradient;
+      // a Linear gives it from its weight gradient, saving the product W^T dy (core/layer.hpp).
+      if (!dx && i == stop + 1 && layers_[stop]->row_scaled_output() &&
+          layers_[i]->backward_row_scale(in, *upstream, row_scale_grad_)) {
+        layers_[stop]->backward_from_row_scale(stop == 0 ? x : outputs_[stop - 1], row_scale_grad_);
+        return;
+      }
       MatrixType* down = i == 0 ? dx : (i == stop ? nullptr : &grads_[i]);
       layers_[i]->backward(in, *upstream, down);
       upstream = down;
@@ -163,6 +171,7 @@ class Sequential final : public Layer<Scalar> {
   std::vector<MatrixType> outputs_;  // outputs_[i]: output of layer i
   std::vector<MatrixType> grads_;    // grads_[i]: d loss / d input of layer i (i >= 1)
   std::vector<Parameter<Scalar>*> params_;
+  Vector<Scalar> row_scale_grad_;    // the input-gate shortcut's g
   std::size_t first_trainable_ = 0;  // index of the first layer with parameters (the last layer if none has any)
 };
 
