@@ -15,8 +15,8 @@
 #include "bayesdrop/core/parallel.hpp"
 #include "bayesdrop/core/parameter.hpp"
 #include "bayesdrop/core/rng.hpp"
-#include "bayesdrop/core/thread_budget.hpp"
 #include "bayesdrop/core/sparsity.hpp"
+#include "bayesdrop/core/thread_budget.hpp"
 #include "bayesdrop/core/types.hpp"
 
 // math: special functions, distributions, KL terms
