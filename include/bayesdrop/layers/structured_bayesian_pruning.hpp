@@ -191,8 +191,7 @@ class StructuredBayesianPruning final : public Gate<Scalar> {
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
     this->check_backward(x, dy);
     this->grad_per_unit(x, dy, dtheta_);  // d loss / d theta_k
-    mu_.grad.col(0).array() += dtheta_.array() * dtheta_dmu_.array();
-    log_sigma_.grad.col(0).array() += dtheta_.array() * dtheta_dls_.array();
+    add_parameter_gradients();
     if (dx) this->scale_per_unit(dy, theta_, *dx);  // dx = dy * theta
   }
 
@@ -206,8 +205,7 @@ class StructuredBayesianPruning final : public Gate<Scalar> {
   void backward_from_row_scale(const MatrixType& x, const VectorType& g) override {
     this->check_training_batch(x);
     dtheta_ = g.array() / theta_.array();
-    mu_.grad.col(0).array() += dtheta_.array() * dtheta_dmu_.array();
-    log_sigma_.grad.col(0).array() += dtheta_.array() * dtheta_dls_.array();
+    add_parameter_gradients();
   }
 
   std::vector<Parameter<Scalar>*> parameters() override { return {&mu_, &log_sigma_}; }
@@ -261,6 +259,11 @@ class StructuredBayesianPruning final : public Gate<Scalar> {
   const VectorType& sampled_theta() const { return theta_; }
 
  private:
+  /// mu.grad and log_sigma.grad += d loss / d theta (in dtheta_) times d theta / d parameter of the last sample.
+  void add_parameter_gradients() {
+    mu_.grad.col(0).array() += dtheta_.array() * dtheta_dmu_.array();
+    log_sigma_.grad.col(0).array() += dtheta_.array() * dtheta_dls_.array();
+  }
   static Options validated(const Options& o) {
     o.validate();
     return o;
