@@ -334,6 +334,7 @@ TEST_CASE("DependentBetaBernoulliDropout gradients match finite differences (com
         auto layer = channels ? DependentBetaBernoulliDropout<double>(ImageShape{3, 2, 2}, rng, options)
                               : DependentBetaBernoulliDropout<double>(7, rng, options);
         randomise(layer, 17);
+        REQUIRE(layer.parameters().size() == (joint ? 5u : 3u));  // a check of no parameters would pass vacuously
         Matrix<double> x(layer.input_rows(), 6);
         rng.normal(x);
         INFO((channels ? "channels" : "dense") << (joint ? ", beta-Bernoulli trained too" : "") << ", tau " << tau);
