@@ -76,7 +76,7 @@ inline constexpr double kDependentShiftInit = 10.0;
 /// Initial shift in the authors' PyTorch code.
 inline constexpr double kDependentShiftInitPyTorch = 1.0;
 /// Standard deviation rho of the shift's prior N(0, rho^2): sqrt(5) in every reference implementation.
-inline const double kDependentShiftPriorStd = std::sqrt(5.0);
+inline constexpr double kDependentShiftPriorStd = 2.2360679774997896964;  // sqrt(5)
 /// Batch normalisation of the gate's input: weight of the new batch in the running statistics (TF momentum 0.99).
 inline constexpr double kDependentBnMomentum = 0.01;
 /// Batch normalisation of the gate's input: eps added to the variance (tf.nn.batch_normalization call of the code).
