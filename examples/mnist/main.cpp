@@ -2,6 +2,8 @@
 //
 //   bayesdrop-mnist --data ~/mnist --dropout bbd --report bbd.json --pictures out/ --save bbd.model
 //   bayesdrop-mnist --data ~/mnist --load bbd.model            (evaluate a saved model again)
+//   bayesdrop-mnist --data ~/mnist --dropout dbb --init-from bbd.model --save dbb.model
+//                                                              (dependent beta-Bernoulli from a trained bbd model)
 //
 // The defaults of every dropout type are its method's recipe (bayesdrop/training/recipe.hpp); flags override them.
 #include <unistd.h>
@@ -43,7 +45,8 @@ struct Settings {
   std::uint64_t seed = 1;
   std::string threads = "auto";  // or a count; auto: the cores other processes leave idle, checked every epoch
   std::string lr_schedule = "recipe";
-  int pretrain = 0;  // epochs of the plain network before the gates, as the BB/SBP reference code starts
+  int pretrain = 0;       // epochs of the plain network before the gates, as the BB/SBP reference code starts
+  std::string init_from;  // a saved model whose weights (and bbd gates, for dbb) the run starts from
   std::string report, save, load, pictures;
   std::string checkpoint, resume;  // --checkpoint FILE after every epoch; --resume FILE continues from one
   trainer::AuthorsFlags authors;   // --train-clip, --sbp-adam, --kl-scales
@@ -128,6 +131,7 @@ nlohmann::json run_settings(const Settings& opt, const bd::Recipe& recipe) {
             {"train_clip", recipe.train_clip},
             {"kl_scales", recipe.kl_scales},
             {"threads", fixed_threads(opt) > 0 ? nlohmann::json(fixed_threads(opt)) : nlohmann::json("auto")}});
+  if (!opt.init_from.empty()) s["init_from"] = opt.init_from;  // absent otherwise: older checkpoints stay valid
   return s;
 }
 
@@ -155,6 +159,27 @@ void pretrain_weights(bd::Sequential<Scalar>& model, const bd::ModelSpec& spec, 
   bd::fit(plain, bd::Recipe::assignment().with_constant_lr(), train, static_cast<const bd::Dataset<Scalar>*>(nullptr),
           rng, options);
   bd::copy_pretrained_weights(plain, model);  // noise parameters keep their initial values (sparse VD: -10)
+}
+
+// --init-from: the run starts from the weights and biases of a saved model of the same network (any dropout type:
+// the plain network's, as the reference code's pretrained start), and a dbb model also from a bbd model's gates, as the
+// dependent beta-Bernoulli authors always start (bayesdrop/training/authors_choices.hpp).
+void init_from(bd::Sequential<Scalar>& model, const std::string& path, bool quiet) {
+  const bd::ModelSpec from_spec = spec_from_file(path);
+  bd::Rng scratch(0);  // the values are overwritten by the file's
+  bd::Sequential<Scalar> from = bd::build_model<Scalar>(from_spec, scratch);
+  bd::load_model(from, path);
+  try {
+    bd::copy_pretrained_weights(from, model);
+    if (!bd::dependent_gates(model).empty()) bd::copy_beta_bernoulli_gates(from, model);
+  } catch (const bd::InvalidArgument& e) {
+    throw bd::InvalidArgument("--init-from " + path + " (" + from_spec.model + ", " + from_spec.dropout +
+                              "): " + e.what());
+  }
+  if (!quiet) {
+    std::printf("starting from %s (%s, %s): weights and biases%s\n", path.c_str(), from_spec.model.c_str(),
+                from_spec.dropout.c_str(), bd::dependent_gates(model).empty() ? "" : " and beta-Bernoulli gates");
+  }
 }
 
 void print_epoch(const bd::EpochLog& log) {
@@ -199,6 +224,13 @@ int run(Settings opt) {
   } else {
     // A resumed run takes its weights from the checkpoint: pretraining them again would only cost time.
     if (opt.pretrain > 0 && opt.resume.empty()) pretrain_weights(model, opt.spec, opt.pretrain, train, rng, opt.quiet);
+    if (!opt.init_from.empty() && opt.resume.empty()) init_from(model, opt.init_from, opt.quiet);
+    if (opt.init_from.empty() && !bd::dependent_gates(model).empty()) {
+      std::fprintf(stderr,
+                   "bayesdrop-mnist: warning: --dropout %s without --init-from: its beta-Bernoulli gates start "
+                   "untrained and stay frozen; train a bbd model first and pass it with --init-from\n",
+                   opt.spec.dropout.c_str());
+    }
     const ProgressBar progress(!opt.quiet, recipe.epochs);
     bd::FitOptions fit_options;
     fit_options.with_epochs(recipe.epochs).with_progress(std::cref(progress));
@@ -208,8 +240,13 @@ int run(Settings opt) {
       fit_options.checkpoint_metadata = run_settings(opt, recipe).dump();
       if (!opt.quiet) std::printf("resuming from %s\n", opt.resume.c_str());
     }
+    const bool dependent = !bd::dependent_gates(model).empty();
     fit_options.with_on_epoch([&](const bd::EpochLog& log) {
       if (!opt.quiet) print_epoch(log);
+      if (!opt.quiet && dependent) {  // the tally since the epoch's start: this epoch's test evaluation
+        std::printf("n_active per example (test): [%s]\n", trainer::join(bd::gate_n_active_per_example(model)).c_str());
+        bd::reset_gate_activity(model);
+      }
       for (const auto& w : divergence.check(log)) std::fprintf(stderr, "bayesdrop-mnist: warning: %s\n", w.c_str());
     });
     fit_options.with_on_epoch_start([&](int epoch, const std::vector<double>& lr, const std::vector<bd::Index>& n) {
@@ -239,12 +276,17 @@ int run(Settings opt) {
   for (const auto& log : history) replay.check(log);
   const auto warnings = replay.warnings();
   bd::EpochRunner<Scalar> runner(bd::EpochOptions{}.with_batch(recipe.batch));
+  bd::reset_gate_activity(model);
   const bd::EpochResult final_test = runner.evaluate(model, test);
+  const std::vector<double> per_example = bd::gate_n_active_per_example(model);  // over the test set
   const bd::ModelSummary summary = bd::summarize(model);
   std::printf("test accuracy %.4f (%s, %s, %d epochs, seed %llu)\n", final_test.accuracy, opt.spec.model.c_str(),
               opt.spec.dropout.c_str(), opt.load.empty() ? recipe.epochs : 0,
               static_cast<unsigned long long>(opt.seed));
   if (!opt.quiet) trainer::print_summary(summary);
+  if (!opt.quiet && !bd::dependent_gates(model).empty()) {
+    std::printf("n_active per example (test set mean): [%s]\n", trainer::join(per_example).c_str());
+  }
 
   // Every output is attempted, the report even when the model or the pictures fail; the first failure ends the run.
   std::exception_ptr failed;
@@ -286,6 +328,8 @@ int run(Settings opt) {
                      {"weight_decay", recipe.weight_decay},
                      {"seed", opt.seed},
                      {"pretrain_epochs", opt.pretrain},
+                     {"init_from", opt.init_from},
+                     {"n_active_per_example", per_example},
                      {"adam_beta1", recipe.adam_beta1},
                      {"train_clip", recipe.train_clip},
                      {"kl_scales", recipe.kl_scales},
@@ -352,10 +396,16 @@ int main(int argc, char** argv) {
                  "recipe: the recipe's steps or decay; constant: hold the rates (short runs)")
       ->check(CLI::IsMember({"recipe", "constant"}))
       ->capture_default_str();
-  app.add_option("--pretrain", opt.pretrain,
-                 "Epochs of the plain network first, whose weights the gated one starts from (as the BB and SBP "
-                 "reference code does). Default: 0, from scratch")
-      ->check(flags::whole(0, 100000));
+  auto* pretrain = app.add_option("--pretrain", opt.pretrain,
+                                  "Epochs of the plain network first, whose weights the gated one starts from (as "
+                                  "the BB and SBP reference code does). Default: 0, from scratch")
+                       ->check(flags::whole(0, 100000));
+  app.add_option("--init-from", opt.init_from,
+                 "Start from the weights and biases of this saved model of the same network (e.g. a trained plain "
+                 "network, the reference code's pretrained start); --dropout dbb also takes the beta-Bernoulli gates "
+                 "of a bbd model, as the dependent beta-Bernoulli authors do")
+      ->check(CLI::ExistingFile)
+      ->excludes(pretrain);
   app.add_option("--seed", opt.seed, "Seed of every random draw (initialisation, shuffling, noise)")
       ->check(flags::seed())
       ->capture_default_str();

@@ -18,6 +18,17 @@ inline std::string join(const std::vector<bd::Index>& v) {
   return out;
 }
 
+/// Per-example counts (means over examples), one decimal each.
+inline std::string join(const std::vector<double>& v) {
+  std::string out;
+  char buf[32];
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    std::snprintf(buf, sizeof buf, "%.1f", v[i]);
+    out += (i ? ", " : "") + std::string(buf);
+  }
+  return out;
+}
+
 /// Prints one row per weight layer: inputs kept, outputs kept, memory and FLOPs kept, weight compression.
 inline void print_summary(const bd::ModelSummary& s) {
   std::printf("%-6s %-16s %13s %13s %9s %9s %11s\n", "layer", "type", "inputs kept", "outputs kept", "memory", "FLOPs",

@@ -40,6 +40,7 @@
 #include "bayesdrop/layers/beta_bernoulli_dropout.hpp"
 #include "bayesdrop/layers/binary_dropout.hpp"
 #include "bayesdrop/layers/conv2d.hpp"
+#include "bayesdrop/layers/dependent_beta_bernoulli_dropout.hpp"
 #include "bayesdrop/layers/eval_only.hpp"
 #include "bayesdrop/layers/flatten.hpp"
 #include "bayesdrop/layers/gate.hpp"

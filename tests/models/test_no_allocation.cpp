@@ -15,6 +15,7 @@
 #include <catch2/catch.hpp>
 
 #include "bayesdrop/layers/conv2d.hpp"
+#include "bayesdrop/layers/dependent_beta_bernoulli_dropout.hpp"
 #include "bayesdrop/layers/flatten.hpp"
 #include "bayesdrop/layers/linear.hpp"
 #include "bayesdrop/layers/max_pool2d.hpp"
@@ -132,5 +133,20 @@ TEST_CASE("a single-threaded training step with padded, strided convolutions and
                                            WindowOptions{}.with_padding(2, 1, 2, 1).with_stride(2));  // 12x7x7
   net.emplace<Flatten>(conv.output_shape());
   net.emplace<Linear>(conv.output_shape().size(), 10, rng);
+  CHECK(allocations_after_first_step(net, 784, 50, rng) == 0);
+}
+
+TEST_CASE("a single-threaded training step with dependent beta-Bernoulli gates allocates nothing after the first",
+          "[model][allocation]") {
+  Rng rng(4);
+  Sequential<float> net;
+  net.emplace<DependentBetaBernoulliDropout>(Index(784), rng);  // on the pixels: backward asked for no dx
+  net.emplace<Conv2d>(ImageShape{1, 28, 28}, 4, 5, rng);        // 4x24x24
+  net.emplace<DependentBetaBernoulliDropout>(ImageShape{4, 24, 24}, rng,
+                                             DependentBetaBernoulliOptions{}.with_train_beta_bernoulli(true));
+  net.emplace<ReLU>(Index(4 * 24 * 24));
+  net.emplace<Flatten>(ImageShape{4, 24, 24});
+  net.emplace<DependentBetaBernoulliDropout>(Index(4 * 24 * 24), rng);
+  net.emplace<Linear>(4 * 24 * 24, 10, rng);
   CHECK(allocations_after_first_step(net, 784, 50, rng) == 0);
 }

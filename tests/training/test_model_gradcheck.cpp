@@ -14,6 +14,7 @@
 
 #include "bayesdrop/layers/beta_bernoulli_dropout.hpp"
 #include "bayesdrop/layers/binary_dropout.hpp"
+#include "bayesdrop/layers/dependent_beta_bernoulli_dropout.hpp"
 #include "bayesdrop/layers/gaussian_dropout.hpp"
 #include "bayesdrop/layers/sparse_vd_linear.hpp"
 #include "bayesdrop/layers/structured_bayesian_pruning.hpp"
@@ -56,6 +57,21 @@ std::vector<Case> cases() {
   c.push_back({"beta-Bernoulli dropout", gate([](Index units, std::size_t, Rng& rng) -> LayerPtr<double> {
                  return std::make_unique<BetaBernoulliDropout<double>>(units, rng);
                })});
+  // Dependent beta-Bernoulli on the inputs only: its gate reads the input through a stop-gradient, which is the whole
+  // gradient only where no parameter is upstream (a dependent gate behind a weight layer leaves out, by design, that
+  // layer's influence on the gate). Shift 0.5, scale 0.3, sigma 0.2: the gate inside (0, 1), where it learns; the
+  // beta-Bernoulli part trained too.
+  c.push_back(
+      {"dependent beta-Bernoulli dropout on the inputs",
+       gate([](Index units, std::size_t index, Rng& rng) -> LayerPtr<double> {
+         if (index != 0) return nullptr;
+         auto g = std::make_unique<DependentBetaBernoulliDropout<double>>(
+             units, rng,
+             DependentBetaBernoulliOptions{}.with_train_beta_bernoulli(true).with_shift_init(0.5).with_raw_sigma_init(
+                 std::log(std::expm1(0.2))));
+         g->gamma().value.setConstant(0.3);
+         return g;
+       })});
   // log sigma -1 instead of the default -5, so that the noise is large and its parameters matter.
   c.push_back({"structured Bayesian pruning", gate([](Index units, std::size_t, Rng&) -> LayerPtr<double> {
                  auto g = std::make_unique<StructuredBayesianPruning<double>>(units);

@@ -129,7 +129,8 @@ class Layer {
   /// The generator of a training forward; the error for a Context without one names this layer. A forward that
   /// fails here did not happen, so it is forgotten: a backward after it is refused.
   Rng& training_rng(const Context& ctx) {
-    if (ctx.rng == nullptr) forward_rows_ = forward_cols_ = -1;
+    if (ctx.rng != nullptr) return *ctx.rng;  // no name string on this path: a name over 15 characters allocates
+    forward_rows_ = forward_cols_ = -1;
     return ctx.require_rng(std::string(name()).c_str());
   }
 

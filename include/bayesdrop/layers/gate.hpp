@@ -33,6 +33,12 @@ class Gate : public Layer<Scalar> {
   /// 1 for the dropout families whose evaluation is the identity (inverted binary, Gaussian, variational). Pictures
   /// of what was pruned and the compact export of a pruned model read it. Allocates.
   virtual VectorType eval_scale() const { return VectorType::Ones(units_); }
+  /// Units kept per example by the evaluation forwards since the last reset_activity(), averaged over their examples.
+  /// For every gate whose evaluation does not depend on the input this is n_active(); the dependent beta-Bernoulli
+  /// gate (layers/dependent_beta_bernoulli_dropout.hpp) switches units off per example and counts them.
+  virtual double n_active_per_example() const { return double(n_active()); }
+  /// Starts a new tally for n_active_per_example() (nothing to do for gates that keep no tally).
+  virtual void reset_activity() {}
   /// Units counted as inputs: features or channels; active ones are those kept in evaluation.
   SparsityStats sparsity() const override { return SparsityStats{units_, n_active(), 0, 0}; }
   /// compact(): folded into the next weight layer through eval_scale() (GateForm), so every gate compacts.

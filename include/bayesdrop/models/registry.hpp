@@ -30,6 +30,7 @@
 #include "bayesdrop/core/types.hpp"
 #include "bayesdrop/layers/beta_bernoulli_dropout.hpp"
 #include "bayesdrop/layers/binary_dropout.hpp"
+#include "bayesdrop/layers/dependent_beta_bernoulli_dropout.hpp"
 #include "bayesdrop/layers/gaussian_dropout.hpp"
 #include "bayesdrop/layers/sparse_vd_conv2d.hpp"
 #include "bayesdrop/layers/sparse_vd_linear.hpp"
@@ -185,6 +186,27 @@ inline std::vector<DropoutFamily> builtin_dropout_families() {
                     using S = typename decltype(scalar)::type;
                     return LayerPtr<S>(std::make_unique<StructuredBayesianPruning<S>>(site.shape));
                   }));
+  // Dependent beta-Bernoulli (Lee et al. 2018): the bbd gate (same options, so that a bbd model's gates carry over)
+  // times an input-dependent gate. Trained from a finished bbd model (the trainer's --init-from), whose gates stay
+  // frozen, with the authors' class-style TensorFlow recipe (OpenXAIProject/Variational_Dropouts,
+  // src/experiments/run.py dbbd_train): the dependent parameters by Adam at 1e-2, the weights and biases at 1e-3
+  // with L2 1e-4, both divided by 10 at 50 % and by 100 at 70 % of the steps, 200 epochs, batch 100.
+  f.push_back(DropoutFamily("dbb",
+                            "dependent beta-Bernoulli dropout gates (Lee et al. 2018): the bbd gate times an "
+                            "input-dependent one; start from a trained bbd model with --init-from")
+                  .with_gate([](auto scalar, const GateSite& site, Rng& rng) {
+                    using S = typename decltype(scalar)::type;
+                    return LayerPtr<S>(std::make_unique<DependentBetaBernoulliDropout<S>>(
+                        site.shape, rng,
+                        DependentBetaBernoulliOptions{}.with_beta_bernoulli(BetaBernoulliOptions::assignment())));
+                  })
+                  .with_recipe([](const std::string&) {
+                    Recipe r;
+                    r.name = "dbb";
+                    r.boundaries = {0.5, 0.7};
+                    r.epochs = 200;
+                    return r;
+                  }));
   return f;
 }
 
@@ -201,8 +223,8 @@ inline std::string join_names(const std::vector<std::string>& names) {
 
 }  // namespace detail
 
-/// Names of the registered families, the library's first (none, binary, gaussian, variational, sparsevd, bbd, sbp),
-/// then the user's in registration order.
+/// Names of the registered families, the library's first (none, binary, gaussian, variational, sparsevd, bbd, sbp,
+/// dbb), then the user's in registration order.
 inline std::vector<std::string> dropout_names() {
   std::vector<std::string> names;
   for (const auto& f : detail::dropout_registry()) names.push_back(f.name());

@@ -13,12 +13,18 @@
 //    Sparsification with Dependent Variational Beta-Bernoulli Dropout" (arXiv 1805.10896), in the authors' PyTorch
 //    code (juho-lee/bbdrop, configs for LeNet-5-Caffe with *_scale): kl_scale 40 on conv1's gate and 16 on conv2's,
 //    1 on the dense gates. authors_bbd_lenet5_kl_scales() gives that list for this library's LeNet-5.
+//  * the beta-Bernoulli start of dependent beta-Bernoulli dropout: DBB always trains from a finished
+//    beta-Bernoulli model, its weights and its gates (Lee et al. 2018; OpenXAIProject/Variational_Dropouts
+//    src/experiments/run.py, dbbd_train restores the bbd run's weights and gates and trains only the dependent
+//    parameters and the weights; juho-lee/bbdrop scripts/dprune.py loads the BB model likewise).
+//    copy_beta_bernoulli_gates() carries the gates over, copy_pretrained_weights() the weights.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "bayesdrop/core/error.hpp"
+#include "bayesdrop/layers/dependent_beta_bernoulli_dropout.hpp"
 #include "bayesdrop/layers/gate.hpp"
 #include "bayesdrop/layers/sparse_vd_conv2d.hpp"
 #include "bayesdrop/layers/sparse_vd_linear.hpp"
@@ -95,6 +101,46 @@ void copy_pretrained_weights(Sequential<Scalar>& from, Sequential<Scalar>& to) {
     }
   }
   for (std::size_t i = 0; i < src.size(); ++i) dst[i]->value = src[i]->value;
+}
+
+/// The dependent beta-Bernoulli gates of `model`, in model order.
+template <class Scalar>
+std::vector<DependentBetaBernoulliDropout<Scalar>*> dependent_gates(Sequential<Scalar>& model) {
+  std::vector<DependentBetaBernoulliDropout<Scalar>*> out;
+  for (Index i = 0; i < model.size(); ++i) {
+    if (auto* g = dynamic_cast<DependentBetaBernoulliDropout<Scalar>*>(&model.layer(i))) out.push_back(g);
+  }
+  return out;
+}
+
+/// Copies every beta-Bernoulli gate's raw_a and raw_b of a trained model `from` into the beta-Bernoulli part of the
+/// dependent gate at the same position of `to`, in model order (see the header comment: the authors' DBB start).
+/// The weights are copy_pretrained_weights()' job. Throws InvalidArgument unless both have the same number of such
+/// gates with the same units and spatial sizes.
+template <class Scalar>
+void copy_beta_bernoulli_gates(Sequential<Scalar>& from, Sequential<Scalar>& to) {
+  std::vector<BetaBernoulliDropout<Scalar>*> src;
+  for (Index i = 0; i < from.size(); ++i) {
+    if (auto* g = dynamic_cast<BetaBernoulliDropout<Scalar>*>(&from.layer(i))) src.push_back(g);
+  }
+  const auto dst = dependent_gates(to);
+  if (src.size() != dst.size() || src.empty()) {
+    throw InvalidArgument("dependent beta-Bernoulli start: the model has " + std::to_string(dst.size()) +
+                          " dependent gates but the trained model " + std::to_string(src.size()) +
+                          " beta-Bernoulli gates; start a dbb model from a bbd model of the same network");
+  }
+  for (std::size_t i = 0; i < src.size(); ++i) {
+    if (src[i]->units() != dst[i]->units() || src[i]->spatial() != dst[i]->spatial()) {
+      throw InvalidArgument("dependent beta-Bernoulli start: gate " + std::to_string(i) + " has " +
+                            std::to_string(dst[i]->units()) + " units of " + std::to_string(dst[i]->spatial()) +
+                            " values in the model but " + std::to_string(src[i]->units()) + " of " +
+                            std::to_string(src[i]->spatial()) + " in the trained model");
+    }
+  }
+  for (std::size_t i = 0; i < src.size(); ++i) {
+    dst[i]->beta_bernoulli().raw_a().value = src[i]->raw_a().value;
+    dst[i]->beta_bernoulli().raw_b().value = src[i]->raw_b().value;
+  }
 }
 
 }  // namespace bayesdrop

@@ -97,6 +97,27 @@ std::vector<Index> gate_n_active(const Sequential<Scalar>& model) {
   return active;
 }
 
+/// Every gate's n_active_per_example() (the units kept per example by the evaluations since reset_gate_activity(),
+/// averaged; n_active() for gates whose evaluation does not depend on the input), in model order.
+template <class Scalar>
+std::vector<double> gate_n_active_per_example(const Sequential<Scalar>& model) {
+  std::vector<double> active;
+  for (Index i = 0; i < model.size(); ++i) {
+    if (const auto* gate = dynamic_cast<const Gate<Scalar>*>(&model.layer(i))) {
+      active.push_back(gate->n_active_per_example());
+    }
+  }
+  return active;
+}
+
+/// Starts a new tally of n_active_per_example() in every gate.
+template <class Scalar>
+void reset_gate_activity(Sequential<Scalar>& model) {
+  for (Index i = 0; i < model.size(); ++i) {
+    if (auto* gate = dynamic_cast<Gate<Scalar>*>(&model.layer(i))) gate->reset_activity();
+  }
+}
+
 /// Trains `model` with an optimiser the caller owns, for options.epochs epochs of options.batch examples with the
 /// KL weights options.kl. Returns the history of the whole run (with options.resume, the checkpoint's epochs too).
 template <class Scalar>
