@@ -66,11 +66,16 @@ inline dnnl::stream& onednn_stream() {
   return stream;
 }
 
-/// oneDNN matmul executions so far in this process. oneDNN 2.6 allocates a few small blocks inside every execution
-/// (its execution context), which no public interface avoids; tests/models/test_no_allocation.cpp counts them by this.
+/// oneDNN matmul executions so far in this process, and whether one is running now. oneDNN 2.6 allocates a few small
+/// blocks with operator new inside every execution (its execution context's argument maps), which no public interface
+/// avoids; tests/models/test_no_allocation.cpp tells them from the library's own allocations by these.
 inline std::atomic<long>& onednn_executions() {
   static std::atomic<long> count{0};
   return count;
+}
+inline std::atomic<bool>& onednn_executing() {
+  static std::atomic<bool> flag{false};
+  return flag;
 }
 
 /// oneDNN's matmul for floats: c = op(a) op(b) (+ c). oneDNN's matmul is row-major, and a column-major matrix is the
@@ -119,7 +124,9 @@ class OneDnnProduct {
     const int saved = omp_get_max_threads();  // oneDNN runs on the calling thread's OpenMP team size
     if (saved != threads) omp_set_num_threads(threads);
 #endif
+    onednn_executing() = true;
     const dnnl_status_t status = dnnl_primitive_execute(prim_.get(), onednn_stream().get(), nargs, args);
+    onednn_executing() = false;
     ++onednn_executions();
 #ifdef _OPENMP
     if (saved != threads) omp_set_num_threads(saved);
