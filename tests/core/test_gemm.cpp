@@ -17,7 +17,7 @@ Matrix<float> random_matrix(Index rows, Index cols, Rng& rng) {
 }
 
 /// |got - want| / |want| in the Frobenius norm.
-double relative_error(const Matrix<float>& got, const Matrix<float>& want) {
+[[maybe_unused]] double relative_error(const Matrix<float>& got, const Matrix<float>& want) {
   return double((got - want).norm() / want.norm());
 }
 

@@ -89,7 +89,10 @@ class OneDnnProduct {
   OneDnnProduct(const OneDnnProduct&) {}
   OneDnnProduct& operator=(const OneDnnProduct&) {
     prim_ = {};
+    src_ = weights_ = dst_ = scratch_ = {};
+    scratch_bytes_ = 0;
     m_ = n_ = k_ = -1;
+    threads_ = 0;
     return *this;
   }
 
