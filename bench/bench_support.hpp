@@ -76,6 +76,14 @@ class MlpProducts {
     benchmark::ClobberMemory();
   }
 
+  // The operands and results, layers numbered 1..3 (bench_products builds its other layouts from them and checks
+  // them against these).
+  const Mat& weight(int layer) const { return layer == 1 ? w1_ : layer == 2 ? w2_ : w3_; }  ///< out x in
+  const Mat& weight_grad(int layer) const { return layer == 1 ? dw1_ : layer == 2 ? dw2_ : dw3_; }
+  const Mat& output(int layer) const { return layer == 1 ? h1_ : layer == 2 ? h2_ : z_; }  ///< out x batch
+  /// The gradient at layer `layer`'s output: given for 3 (dlogits), computed for 2 and 1.
+  const Mat& output_grad(int layer) const { return layer == 1 ? d1_ : layer == 2 ? d2_ : d3_; }
+
  private:
   Mat random(bd::Index rows, bd::Index cols) {  // uniform on (-0.5, 0.5]
     Mat r(rows, cols);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages bayesdrop needs to build, test, package and lint. Skips apt entirely when
-# `dpkg -s` reports every package installed, so it is fast and works offline on a machine that has them.
+# Installs the Debian 12 packages bayesdrop needs to build, test, package and lint, and tries the optional ones.
+# Skips apt entirely when `dpkg -s` reports every package installed, so it is fast and works offline on a machine
+# that has them.
 # Runs apt as root, or through sudo when not root.
 #
 #   scripts/install-deps.sh              # everything (scripts/test.sh runs this)
@@ -26,22 +27,29 @@ packages=(
   dataset-fashion-mnist               # real-data IDX test (tests/io/test_mnist_real.cpp; skipped when absent)
 )
 
+# Optional: the oneDNN product back end (-DBAYESDROP_ONEDNN=ON; scripts/test.sh builds and tests it when present) and
+# bench_products' OpenBLAS and oneDNN variants. A failure to install them is reported, never fatal.
+optional_packages=(libdnnl-dev libopenblas-dev)
+
 case "${1:-}" in
-  --trainer) packages=("${trainer_packages[@]}") ;;
+  --trainer) packages=("${trainer_packages[@]}") optional_packages=() ;;
   -*) echo "install-deps: unknown option '$1' (use --trainer, package names, or nothing)" >&2; exit 2 ;;
   "") ;;
-  *) packages=("$@") ;;
+  *) packages=("$@") optional_packages=() ;;
 esac
 
+installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed$'; }
 missing=()
 for p in "${packages[@]}"; do
-  if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed$'; then
-    missing+=("$p")
-  fi
+  installed "$p" || missing+=("$p")
+done
+missing_optional=()
+for p in "${optional_packages[@]}"; do
+  installed "$p" || missing_optional+=("$p")
 done
 
-if [[ ${#missing[@]} -eq 0 ]]; then
-  echo "install-deps: all ${#packages[@]} packages already installed"
+if [[ ${#missing[@]} -eq 0 && ${#missing_optional[@]} -eq 0 ]]; then
+  echo "install-deps: all $((${#packages[@]} + ${#optional_packages[@]})) packages already installed"
   exit 0
 fi
 
@@ -56,5 +64,11 @@ else
 fi
 export DEBIAN_FRONTEND=noninteractive
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+if [[ ${#missing[@]} -gt 0 ]]; then
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+if [[ ${#missing_optional[@]} -gt 0 ]]; then
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+    "${missing_optional[@]}" || echo "install-deps: optional ${missing_optional[*]} not installed (not needed)" >&2
+fi
 echo "install-deps: done"

@@ -9,6 +9,8 @@
 #      installed)
 #   3. scripts/check-package.sh: install + find_package consumer, add_subdirectory consumer
 #   4. configure + build the `asan` preset (ASan + UBSan), run its tests:  ctest --preset asan  (no label `training`)
+#   5. when oneDNN is installed (libdnnl-dev, an optional package): build/onednn, the release preset with
+#      -DBAYESDROP_ONEDNN=ON, builds only the tests that touch the dense products and runs each (one stage each)
 # Every stage runs even when an earlier one failed: builds keep going past errors (ninja -k 0) and the tests that did
 # build still run (ctest lists the others as *_NOT_BUILT failures); tests whose configure failed count as one failure. The last line is the summary, `summary: N passed, N failed, N skipped`, counting ctest tests plus one
 # for each non-test stage; it is also written to build/test-summary.txt. Exit status 0 iff nothing failed.
@@ -122,6 +124,27 @@ fi
 stage "check-package" scripts/check-package.sh || true
 
 build_and_test asan
+
+# The optional oneDNN back end (core/gemm.hpp): a few targets only, since a full build takes half an hour here.
+onednn_tests=(test_gemm test_layers test_models test_model_gradcheck test_no_allocation)
+configure_onednn() {
+  cmake --preset release -B build/onednn -DBAYESDROP_ONEDNN=ON -DBAYESDROP_BUILD_EXAMPLES=OFF \
+    -DBAYESDROP_BUILD_BENCHMARKS=OFF -DBAYESDROP_BUILD_DOCS=OFF -DBAYESDROP_CHECK_HEADERS=OFF &&
+    cmake --build build/onednn -j "$jobs" --target "${onednn_tests[@]}" -- -k 0
+}
+if [[ -f /usr/include/oneapi/dnnl/dnnl.hpp ]]; then
+  stage "build onednn" configure_onednn || true
+  for t in "${onednn_tests[@]}"; do
+    if [[ -x "build/onednn/tests/$t" ]]; then
+      stage "onednn $t" "build/onednn/tests/$t" || true
+    else
+      skip_stage "onednn $t" "not built"
+    fi
+  done
+else
+  skipped=$((skipped + 1))
+  note "onednn" SKIP 0 "(libdnnl-dev is not installed: scripts/install-deps.sh tries to install it)"
+fi
 
 summary="summary: $passed passed, $failed failed, $skipped skipped"
 echo

@@ -10,6 +10,7 @@
 #include "bayesdrop/core/compact_form.hpp"
 #include "bayesdrop/core/context.hpp"
 #include "bayesdrop/core/error.hpp"
+#include "bayesdrop/core/gemm.hpp"
 #include "bayesdrop/core/init.hpp"
 #include "bayesdrop/core/layer.hpp"
 #include "bayesdrop/core/parallel.hpp"

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "bayesdrop/core/compact_form.hpp"
+#include "bayesdrop/core/gemm.hpp"
 #include "bayesdrop/core/init.hpp"
 #include "bayesdrop/core/layer.hpp"
 #include "bayesdrop/core/parallel.hpp"
@@ -67,15 +68,15 @@ class Linear final : public Layer<Scalar> {
 
   void forward(const MatrixType& x, MatrixType& y, const Context& ctx) override {
     this->check_forward(x, ctx);
-    y.noalias() = weight_.value * x;
+    forward_product_(weight_.value, x, y);  // y = W x
     if (has_bias_) y.colwise() += bias_.value.col(0);
   }
 
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
     this->check_backward(x, dy);
-    weight_.grad.noalias() += dy * x.transpose();            // dL/dW = dy x^T
+    weight_grad_product_(dy, x, weight_.grad);               // dL/dW += dy x^T
     if (has_bias_) bias_.grad.col(0) += dy.rowwise().sum();  // dL/db = sum over the batch
-    if (dx) dx->noalias() = weight_.value.transpose() * dy;  // dL/dx = W^T dy
+    if (dx) input_grad_product_(weight_.value, dy, *dx);     // dL/dx = W^T dy
   }
 
   /// Input-gate shortcut (core/layer.hpp): with H = dy x^T, the weight gradient is H and
@@ -83,7 +84,7 @@ class Linear final : public Layer<Scalar> {
   /// one pass over the weights instead of the product W^T dy (in x batch FLOPs, as large as the weight gradient's).
   bool backward_row_scale(const MatrixType& x, const MatrixType& dy, Vector<Scalar>& g) override {
     this->check_backward(x, dy);
-    row_scale_h_.noalias() = dy * x.transpose();
+    outer_product_(dy, x, row_scale_h_);  // H = dy x^T
     if (has_bias_) bias_.grad.col(0) += dy.rowwise().sum();
     g.resize(input_rows());
     parallel_for(input_rows(), 64, [&](Index i) {  // columns are contiguous: one input's weights
@@ -121,6 +122,11 @@ class Linear final : public Layer<Scalar> {
   Parameter<Scalar> bias_;
   bool has_bias_;
   MatrixType row_scale_h_;  // backward_row_scale's dy x^T
+  // The products on the library's back end (core/gemm.hpp): Eigen's, or oneDNN's primitives kept per shape.
+  ForwardProduct<Scalar> forward_product_;
+  WeightGradProduct<Scalar> weight_grad_product_;
+  InputGradProduct<Scalar> input_grad_product_;
+  OuterProduct<Scalar> outer_product_;
 };
 
 }  // namespace bayesdrop
