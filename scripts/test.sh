@@ -8,7 +8,8 @@
 #      target: Doxygen over the headers, where any warning fails (skipped, and counted as skipped, when doxygen is not
 #      installed)
 #   3. scripts/check-package.sh: install + find_package consumer, add_subdirectory consumer
-#   4. configure + build the `asan` preset (ASan + UBSan), run its tests:  ctest --preset asan  (no label `training`)
+#   4. configure + build the `asan` preset (ASan + UBSan, -g1; the `training` tests are not built), run its tests:
+#      ctest --preset asan
 #   5. when oneDNN is installed (libdnnl-dev, an optional package): build/onednn, the release preset with
 #      -DBAYESDROP_ONEDNN=ON, builds only the tests that touch the dense products and runs each (one stage each)
 # Every stage runs even when an earlier one failed: builds keep going past errors (ninja -k 0) and the tests that did
