@@ -10,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 #include <Eigen/Core>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -135,6 +136,18 @@ nlohmann::json run_settings(const Settings& opt, const bd::Recipe& recipe) {
   return s;
 }
 
+// The settings a checkpoint of the pretraining phase carries: the run's, marked as that phase.
+nlohmann::json pretraining_settings(nlohmann::json settings) {
+  settings["phase"] = "pretrain";
+  return settings;
+}
+
+// Whether the checkpoint at `path` was written during a run's pretraining (pretrain_weights).
+bool holds_pretraining(const std::string& path) {
+  const auto settings = nlohmann::json::parse(bd::read_checkpoint_metadata(path), nullptr, false);
+  return settings.is_object() && settings.value("phase", "") == "pretrain";
+}
+
 // The reference code's line; the rate is the gates' (the last group) when there are gates.
 void print_epoch_start(int epoch, const std::vector<double>& lr, const std::vector<bd::Index>& n_active) {
   if (n_active.empty()) return;
@@ -142,23 +155,37 @@ void print_epoch_start(int epoch, const std::vector<double>& lr, const std::vect
 }
 
 // The reference code of beta-Bernoulli dropout and SBP starts from a pretrained plain network: train the same network
-// without gates for `epochs` (Adam 1e-3, L2 1e-4, constant rate) and copy its weights and biases into `model`.
-void pretrain_weights(bd::Sequential<Scalar>& model, const bd::ModelSpec& spec, int epochs,
-                      const bd::Dataset<Scalar>& train, bd::Rng& rng, bool quiet) {
-  bd::ModelSpec plain_spec = spec;
+// without gates for `opt.pretrain` epochs (Adam 1e-3, L2 1e-4, constant rate) and copy its weights and biases into
+// `model`. With --checkpoint the pretraining is checkpointed like the rest of the run, in the same file, its settings
+// marked "phase": "pretrain"; `resume` continues it from opt.resume. Returns false when --stop-after ends the session
+// inside the pretraining (the epochs count the pretraining's first).
+bool pretrain_weights(bd::Sequential<Scalar>& model, const Settings& opt, const nlohmann::json& settings,
+                      const bd::Dataset<Scalar>& train, bd::Rng& rng, bool resume) {
+  bd::ModelSpec plain_spec = opt.spec;
   plain_spec.dropout = "none";
   bd::Sequential<Scalar> plain = bd::build_model<Scalar>(plain_spec, rng);
   bd::FitOptions options;
-  options.with_epochs(epochs);
-  if (!quiet) {
+  options.with_epochs(opt.pretrain);
+  if (!opt.checkpoint.empty()) options.with_checkpoint(opt.checkpoint, pretraining_settings(settings).dump());
+  if (resume) {
+    options.with_resume(opt.resume);
+    options.checkpoint_metadata = pretraining_settings(settings).dump();
+    if (!opt.quiet) std::printf("resuming the pretraining from %s\n", opt.resume.c_str());
+  }
+  const bool stops_inside = opt.stop_after > 0 && opt.stop_after <= opt.pretrain;
+  if (stops_inside) options.with_stop_after(opt.stop_after);
+  if (!opt.quiet) {
     options.with_on_epoch([](const bd::EpochLog& log) {
       std::printf("pretrain: epoch %d, (%.3f secs), cent %.6f, acc %.6f\n", log.epoch, log.train.seconds,
                   log.train.cross_entropy, log.train.accuracy);
+      std::fflush(stdout);
     });
   }
   bd::fit(plain, bd::Recipe::assignment().with_constant_lr(), train, static_cast<const bd::Dataset<Scalar>*>(nullptr),
           rng, options);
+  if (stops_inside) return false;
   bd::copy_pretrained_weights(plain, model);  // noise parameters keep their initial values (sparse VD: -10)
+  return true;
 }
 
 // --init-from: the run starts from the weights and biases of a saved model of the same network (any dropout type:
@@ -222,8 +249,21 @@ int run(Settings opt) {
     bd::load_model(model, opt.load);
     if (!opt.quiet) std::printf("loaded %s; evaluating without training\n", opt.load.c_str());
   } else {
-    // A resumed run takes its weights from the checkpoint: pretraining them again would only cost time.
-    if (opt.pretrain > 0 && opt.resume.empty()) pretrain_weights(model, opt.spec, opt.pretrain, train, rng, opt.quiet);
+    // A run resumed after its pretraining takes its weights from the checkpoint: pretraining them again would only
+    // cost time. One resumed inside its pretraining continues it.
+    const bool resume_pretraining = !opt.resume.empty() && holds_pretraining(opt.resume);
+    if (resume_pretraining && opt.pretrain == 0) {
+      throw bd::InvalidArgument("--resume " + opt.resume +
+                                ": the checkpoint holds a run's pretraining; resume with that run's flags, "
+                                "--pretrain included");
+    }
+    const int total_epochs = opt.pretrain + recipe.epochs;
+    if (opt.pretrain > 0 && (opt.resume.empty() || resume_pretraining) &&
+        !pretrain_weights(model, opt, run_settings(opt, recipe), train, rng, resume_pretraining)) {
+      std::printf("stopped after epoch %d of %d (pretraining); continue with --resume %s\n", opt.stop_after,
+                  total_epochs, opt.checkpoint.c_str());
+      return 0;
+    }
     if (!opt.init_from.empty() && opt.resume.empty()) init_from(model, opt.init_from, opt.quiet);
     if (opt.init_from.empty() && !bd::dependent_gates(model).empty()) {
       std::fprintf(stderr,
@@ -235,7 +275,7 @@ int run(Settings opt) {
     bd::FitOptions fit_options;
     fit_options.with_epochs(recipe.epochs).with_progress(std::cref(progress));
     if (!opt.checkpoint.empty()) fit_options.with_checkpoint(opt.checkpoint, run_settings(opt, recipe).dump());
-    if (!opt.resume.empty()) {
+    if (!opt.resume.empty() && !resume_pretraining) {
       fit_options.with_resume(opt.resume);
       fit_options.checkpoint_metadata = run_settings(opt, recipe).dump();
       if (!opt.quiet) std::printf("resuming from %s\n", opt.resume.c_str());
@@ -263,11 +303,12 @@ int run(Settings opt) {
       epoch_threads.push_back(Eigen::nbThreads());
       if (!opt.quiet) print_epoch_start(epoch, lr, n);
     });
-    fit_options.with_stop_after(opt.stop_after);
+    // Epoch numbers count the pretraining's first; an --stop-after already passed ends the session after one epoch.
+    if (opt.stop_after > 0) fit_options.with_stop_after(std::max(1, opt.stop_after - opt.pretrain));
     history = bd::fit(model, recipe, train, &test, rng, fit_options);
     if (int(history.size()) < recipe.epochs) {
-      std::printf("stopped after epoch %d of %d; continue with --resume %s\n", int(history.size()), recipe.epochs,
-                  opt.checkpoint.c_str());
+      std::printf("stopped after epoch %d of %d; continue with --resume %s\n", opt.pretrain + int(history.size()),
+                  total_epochs, opt.checkpoint.c_str());
       return 0;
     }
   }
@@ -398,7 +439,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   auto* pretrain = app.add_option("--pretrain", opt.pretrain,
                                   "Epochs of the plain network first, whose weights the gated one starts from (as "
-                                  "the BB and SBP reference code does). Default: 0, from scratch")
+                                  "the BB and SBP reference code does); --checkpoint covers them too. Default: 0, "
+                                  "from scratch")
                        ->check(flags::whole(0, 100000));
   app.add_option("--init-from", opt.init_from,
                  "Start from the weights and biases of this saved model of the same network (e.g. a trained plain "
@@ -428,7 +470,8 @@ int main(int argc, char** argv) {
                  "the uninterrupted run's. Give --checkpoint too to keep checkpointing")
       ->check(CLI::ExistingFile);
   app.add_option("--stop-after", opt.stop_after,
-                 "End this session after that epoch, its checkpoint written (needs --checkpoint); --resume continues")
+                 "End this session after that epoch, its checkpoint written (needs --checkpoint); --resume continues. "
+                 "With --pretrain the pretraining's epochs count first")
       ->check(CLI::PositiveNumber)
       ->needs("--checkpoint");
   trainer::add_authors_flags(app, opt.authors);

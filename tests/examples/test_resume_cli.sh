@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bayesdrop-mnist --checkpoint/--resume at the program level: a run stopped after epoch 1 and resumed ends with the
 # same model file and report (timings and this session's thread counts aside) as the run done in one go; a
-# checkpoint of other settings or a corrupt one is refused with exit status 2 and a message naming the file. Writes its own tiny IDX data set (random pixels).
+# checkpoint of other settings or a corrupt one is refused with exit status 2 and a message naming the file; the same
+# for a run with --pretrain stopped inside its pretraining. Writes its own tiny IDX data set (random pixels).
 #   test_resume_cli.sh <path to bayesdrop-mnist>
 set -euo pipefail
 trainer="$1"
@@ -29,7 +30,8 @@ out="$("$trainer" "${base[@]}" --checkpoint "$dir/ck" --resume "$dir/ck" --save 
 [[ "$out" == *"resuming from $dir/ck"* && "$out" != *"train: epoch 1,"* && "$out" == *"train: epoch 2,"* ]] ||
   { echo "FAIL: the resumed session did not continue from epoch 2: $out"; exit 1; }
 cmp "$dir/straight.model" "$dir/resumed.model" || { echo "FAIL: the resumed model differs"; exit 1; }
-python3 - "$dir/straight.json" "$dir/resumed.json" <<'PY'
+same_reports() {  # same_reports A B: the two reports are equal but for timings and thread counts
+  python3 - "$1" "$2" <<'PY'
 import json, sys
 def strip(d):
     if isinstance(d, dict):
@@ -42,6 +44,32 @@ a, b = (strip(json.load(open(p))) for p in sys.argv[1:])
 if a != b:
     sys.exit("FAIL: the reports differ in " + ", ".join(k for k in a if a[k] != b.get(k)))
 PY
+}
+same_reports "$dir/straight.json" "$dir/resumed.json"
+# --pretrain: the pretraining is checkpointed too. A run of 2 pretraining + 2 epochs stopped inside its pretraining
+# (epoch 1) and again after its first gated epoch (epoch 3), resumed each time, equals the run done in one go.
+nl=$'\n'  # "train: epoch" lines start a line; "pretrain: epoch" lines end with the same words
+pre=(--data "$dir" --model lenet300 --dropout sbp --pretrain 2 --epochs 2 --batch 20 --threads 1)
+"$trainer" "${pre[@]}" --quiet --save "$dir/pre-straight.model" --report "$dir/pre-straight.json"
+out="$("$trainer" "${pre[@]}" --checkpoint "$dir/pk" --stop-after 1)"
+[[ "$out" == *"stopped after epoch 1 of 4 (pretraining)"* && "$out" != *"pretrain: epoch 2,"* ]] ||
+  { echo "FAIL: no stop inside the pretraining: $out"; exit 1; }
+# resuming a pretraining checkpoint without --pretrain is refused (a run from scratch would ignore it)
+set +e
+msg="$("$trainer" "${pre[@]/--pretrain/--seed}" --resume "$dir/pk" 2>&1)"; status=$?  # --seed 2 for --pretrain 2
+set -e
+[[ $status == 2 && "$msg" == *"--pretrain included"* ]] || { echo "FAIL: --pretrain dropped: $status $msg"; exit 1; }
+out="$("$trainer" "${pre[@]}" --checkpoint "$dir/pk" --resume "$dir/pk" --stop-after 3)"
+[[ "$out" == *"resuming the pretraining from $dir/pk"* && "$out" != *"pretrain: epoch 1,"* &&
+   "$out" == *"pretrain: epoch 2,"* && "$out" == *"${nl}train: epoch 1,"* && "$out" != *"${nl}train: epoch 2,"* &&
+   "$out" == *"stopped after epoch 3 of 4"* ]] ||
+  { echo "FAIL: the pretraining did not continue from its epoch 2: $out"; exit 1; }
+out="$("$trainer" "${pre[@]}" --checkpoint "$dir/pk" --resume "$dir/pk" --save "$dir/pre-resumed.model" \
+  --report "$dir/pre-resumed.json")"
+[[ "$out" != *"pretrain: epoch"* && "$out" != *"train: epoch 1,"* && "$out" == *"train: epoch 2,"* ]] ||
+  { echo "FAIL: the gated run did not continue from its epoch 2: $out"; exit 1; }
+cmp "$dir/pre-straight.model" "$dir/pre-resumed.model" || { echo "FAIL: the model resumed twice differs"; exit 1; }
+same_reports "$dir/pre-straight.json" "$dir/pre-resumed.json"
 set +e
 msg="$("$trainer" "${run[@]}" --p 0.3 --resume "$dir/ck" 2>&1)"; status=$?
 [[ $status == 2 && "$msg" == *"other settings"* && "$msg" == *"$dir/ck"* ]] || { echo "FAIL: other settings: $status $msg"; exit 1; }

@@ -193,16 +193,10 @@ std::string serialize_checkpoint(const Sequential<Scalar>& model, Optimizer<Scal
   return std::move(w.out);
 }
 
-/// Restores a run from checkpoint bytes into `model`, `optimizer` and `rng` and returns what else it recorded.
-/// `expect` names the resuming run's settings: its epochs, batch and metadata must equal the checkpoint's, and the
-/// model and optimiser must be built as in the run that wrote it (same layers and shapes, same optimiser, groups,
-/// rates and schedules). Throws DataError for bytes that are not a valid checkpoint, ShapeError for another
-/// architecture, InvalidArgument for other settings; on any error nothing is changed.
-template <class Scalar>
-CheckpointInfo deserialize_checkpoint(Sequential<Scalar>& model, Optimizer<Scalar>& optimizer, Rng& rng,
-                                      std::string_view b, const CheckpointInfo& expect,
-                                      const std::string& source = "<memory>") {
-  detail::check_model_scalar<Scalar>();
+namespace detail {
+/// The checkpoint's bytes without their checksum, after checking the magic, the length, the version and the
+/// checksum. Throws DataError naming `source`.
+inline std::string_view checked_checkpoint_body(std::string_view b, const std::string& source) {
   constexpr std::size_t min_bytes = 8 + 4 + 4 + 4;
   if (b.substr(0, detail::checkpoint_magic.size()) != detail::checkpoint_magic) {
     if (b.size() < detail::checkpoint_magic.size() && detail::checkpoint_magic.substr(0, b.size()) == b) {
@@ -224,6 +218,35 @@ CheckpointInfo deserialize_checkpoint(Sequential<Scalar>& model, Optimizer<Scala
                                    "checksum mismatch: the file is corrupt or truncated; start the run "
                                    "afresh without resuming");
   }
+  return body;
+}
+
+/// The bytes of the checkpoint file at `path`. Throws DataError naming the path.
+inline std::string read_checkpoint_bytes(const std::string& path) {
+  try {
+    return detail::read_model_bytes(path);
+  } catch (const DataError&) {
+    errno = 0;
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    const int err = errno;
+    if (f) std::fclose(f);
+    throw detail::checkpoint_error(path, f ? "cannot be read (larger than 1 GiB or a read error)"
+                                           : std::string("cannot open: ") + std::strerror(err ? err : ENOENT));
+  }
+}
+}  // namespace detail
+
+/// Restores a run from checkpoint bytes into `model`, `optimizer` and `rng` and returns what else it recorded.
+/// `expect` names the resuming run's settings: its epochs, batch and metadata must equal the checkpoint's, and the
+/// model and optimiser must be built as in the run that wrote it (same layers and shapes, same optimiser, groups,
+/// rates and schedules). Throws DataError for bytes that are not a valid checkpoint, ShapeError for another
+/// architecture, InvalidArgument for other settings; on any error nothing is changed.
+template <class Scalar>
+CheckpointInfo deserialize_checkpoint(Sequential<Scalar>& model, Optimizer<Scalar>& optimizer, Rng& rng,
+                                      std::string_view b, const CheckpointInfo& expect,
+                                      const std::string& source = "<memory>") {
+  detail::check_model_scalar<Scalar>();
+  const std::string_view body = detail::checked_checkpoint_body(b, source);
   const std::string label = "checkpoint '" + source + "'";
   detail::ModelReader in(body.substr(12), label);
   const auto scalar_bytes = static_cast<std::uint32_t>(in.le(4, "the scalar size"));
@@ -394,18 +417,19 @@ void save_checkpoint(const std::string& path, const Sequential<Scalar>& model, O
 template <class Scalar>
 CheckpointInfo load_checkpoint(const std::string& path, Sequential<Scalar>& model, Optimizer<Scalar>& optimizer,
                                Rng& rng, const CheckpointInfo& expect) {
-  std::string bytes;
-  try {
-    bytes = detail::read_model_bytes(path);
-  } catch (const DataError&) {
-    errno = 0;
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    const int err = errno;
-    if (f) std::fclose(f);
-    throw detail::checkpoint_error(path, f ? "cannot be read (larger than 1 GiB or a read error)"
-                                           : std::string("cannot open: ") + std::strerror(err ? err : ENOENT));
-  }
-  return deserialize_checkpoint(model, optimizer, rng, bytes, expect, path);
+  return deserialize_checkpoint(model, optimizer, rng, detail::read_checkpoint_bytes(path), expect, path);
+}
+
+/// The metadata text of the checkpoint at `path` (checked as load_checkpoint checks the file: magic, version,
+/// checksum), to learn which run or phase of a run wrote it before building the model it restores into.
+/// Throws DataError naming the path.
+inline std::string read_checkpoint_metadata(const std::string& path) {
+  const std::string bytes = detail::read_checkpoint_bytes(path);
+  const std::string label = "checkpoint '" + path + "'";
+  detail::ModelReader in(detail::checked_checkpoint_body(bytes, path).substr(12), label);
+  in.le(4, "the scalar size");
+  const std::uint64_t meta = in.le(8, "the metadata length");
+  return std::string(in.take(meta, "the metadata"), static_cast<std::size_t>(meta));
 }
 
 }  // namespace bayesdrop
