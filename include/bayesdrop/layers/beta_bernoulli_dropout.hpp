@@ -210,6 +210,42 @@ void bb_softplus(const Eigen::MatrixBase<Derived>& raw, Eigen::ArrayXd& value, E
   value = r.max(0.0) + slope.log1p();
   slope = (r >= 0.0).select(1.0 / (1.0 + slope), slope / (1.0 + slope));
 }
+
+/// 1/tau when it is an integer in [1, 64], else 0: relaxed_bernoulli_from_odds's power then takes a few products.
+inline int relaxed_integer_power(double temperature) {
+  const double inv_tau = 1.0 / temperature;
+  return (inv_tau >= 1 && inv_tau <= 64 && inv_tau == std::round(inv_tau)) ? int(inv_tau) : 0;
+}
+
+/// The relaxed Bernoulli draw's last step (the binary Concrete distribution of Maddison, Mnih and Teh 2017):
+/// out = sigmoid((logit(p) + logit(v)) / tau) = 1 / (1 + odds^(1/tau)), odds = (1 - p) / p * (1 - v) / v.
+/// `odds` is overwritten (scratch) and `power` is scratch of the same size. The power by repeated squaring when
+/// 1/tau is the integer `integer_power` > 0 (10 for tau = 0.1: four products instead of a log and an exp), else
+/// exp(log(odds) * inv_tau). Over- and underflow of the power give out = 0 and out = 1, its limits.
+template <class Vector, class Out>
+void relaxed_bernoulli_from_odds(Vector& odds, int integer_power, typename Vector::Scalar inv_tau, Vector& power,
+                                 Out&& out) {
+  using S = typename Vector::Scalar;
+  if (integer_power > 0) {
+    bool started = false;
+    for (int n = integer_power;;) {  // power = odds^n, squaring odds in place
+      if (n & 1) {
+        if (started) {
+          power.array() *= odds.array();
+        } else {
+          power = odds;
+          started = true;
+        }
+      }
+      n >>= 1;
+      if (n == 0) break;
+      odds.array() = odds.array().square();
+    }
+  } else {
+    power.array() = (odds.array().log() * inv_tau).exp();
+  }
+  out = (S(1) + power.array()).inverse();
+}
 }  // namespace detail
 
 template <class Scalar>
@@ -268,9 +304,7 @@ class BetaBernoulliDropout final : public Gate<Scalar> {
     q_ = (-pi_minus_one_ / (1.0 + pi_minus_one_)).template cast<Scalar>();  // (1 - pi) / pi = exp(-logit(pi))
     // Relaxed Bernoulli per example and unit, from uniforms v drawn in one block into z itself:
     // z = sigmoid((logit(pi) + logit(v)) / tau) = 1 / (1 + (q (1 - v) / v)^(1/tau)), q = (1 - pi) / pi, v clamped to
-    // [eps, 1 - eps]; the power by repeated squaring when 1/tau is an integer (10 for tau = 0.1: four products
-    // instead of a log and an exp), else exp(log(.) / tau). Over- and underflow of the power give z = 0 and z = 1,
-    // its limits. One pass per column over L1-sized buffers (Eigen does not vectorise a colwise() broadcast).
+    // [eps, 1 - eps]. One pass per column over L1-sized buffers (Eigen does not vectorise a colwise() broadcast).
     z_.resize(units, x.cols());
     rng.uniform(z_);
     const Scalar lo(kBetaBernoulliClamp), hi(1.0 - kBetaBernoulliClamp), inv_tau_s(1.0 / options_.temperature);
@@ -280,25 +314,7 @@ class BetaBernoulliDropout final : public Gate<Scalar> {
       auto zj = z_.col(j).array();
       const auto v = zj.max(lo).min(hi);
       base_.array() = (Scalar(1) - v) / v * q_.array();
-      if (integer_power_ > 0) {
-        bool started = false;
-        for (int n = integer_power_;;) {  // power_ = base_^n, squaring base_ in place
-          if (n & 1) {
-            if (started) {
-              power_.array() *= base_.array();
-            } else {
-              power_ = base_;
-              started = true;
-            }
-          }
-          n >>= 1;
-          if (n == 0) break;
-          base_.array() = base_.array().square();
-        }
-      } else {
-        power_.array() = (base_.array().log() * inv_tau_s).exp();
-      }
-      zj = (Scalar(1) + power_.array()).inverse();
+      detail::relaxed_bernoulli_from_odds(base_, integer_power_, inv_tau_s, power_, zj);
     }
     this->scale_per_example(x, z_, y);
   }
@@ -376,8 +392,7 @@ class BetaBernoulliDropout final : public Gate<Scalar> {
   }
 
   void init(Rng& rng) {
-    const double inv_tau = 1.0 / options_.temperature;
-    integer_power_ = (inv_tau >= 1 && inv_tau <= 64 && inv_tau == std::round(inv_tau)) ? int(inv_tau) : 0;
+    integer_power_ = detail::relaxed_integer_power(options_.temperature);
     raw_a_.value.setConstant(Scalar(options_.raw_a_init));
     if (options_.raw_b_kind == Options::BInit::glorot_uniform) {
       // TF glorot_uniform of a rank-1 [K] variable: fan_in = fan_out = K, limit sqrt(6 / 2K) = sqrt(3 / K)

@@ -393,7 +393,7 @@ class DependentBetaBernoulliDropout final : public Gate<Scalar> {
     h_.resize(units, batch);
     h_.array() = (xhat_.array().colwise() * gamma).colwise() + shift_.array();
     // d = sigmoid((logit(p) + logit(v)) / tau) = 1 / (1 + ((1 - p) / p * (1 - v) / v)^(1/tau)), p = clamp(h),
-    // v clamped to [eps, 1 - eps], drawn into d itself; the power by repeated squaring for an integer 1/tau.
+    // v clamped to [eps, 1 - eps], drawn into d itself.
     d_.resize(units, batch);
     rng->uniform(d_);
     const Scalar lo(kBetaBernoulliClamp), hi(1.0 - kBetaBernoulliClamp), inv_tau(1.0 / options_.temperature);
@@ -404,25 +404,7 @@ class DependentBetaBernoulliDropout final : public Gate<Scalar> {
       const auto v = dj.max(lo).min(hi);
       const auto p = h_.col(j).array().max(lo).min(hi);
       base_.array() = (Scalar(1) - v) / v * ((Scalar(1) - p) / p);
-      if (integer_power_ > 0) {
-        bool started = false;
-        for (int n = integer_power_;;) {  // power_ = base_^n, squaring base_ in place
-          if (n & 1) {
-            if (started) {
-              power_.array() *= base_.array();
-            } else {
-              power_ = base_;
-              started = true;
-            }
-          }
-          n >>= 1;
-          if (n == 0) break;
-          base_.array() = base_.array().square();
-        }
-      } else {
-        power_.array() = (base_.array().log() * inv_tau).exp();
-      }
-      dj = (Scalar(1) + power_.array()).inverse();
+      detail::relaxed_bernoulli_from_odds(base_, integer_power_, inv_tau, power_, dj);
     }
     this->scale_per_example(y_bb_, d_, y);
   }
@@ -544,8 +526,7 @@ class DependentBetaBernoulliDropout final : public Gate<Scalar> {
   }
 
   void init(Rng& rng) {
-    const double inv_tau = 1.0 / options_.temperature;
-    integer_power_ = (inv_tau >= 1 && inv_tau <= 64 && inv_tau == std::round(inv_tau)) ? int(inv_tau) : 0;
+    integer_power_ = detail::relaxed_integer_power(options_.temperature);
     gamma_.value.setOnes();
     beta_.value.setConstant(Scalar(options_.shift_init));
     if (options_.sigma_kind == Options::SigmaInit::glorot_uniform) {
