@@ -218,6 +218,14 @@ TEST_CASE("a checkpoint of another run, a corrupt one or a missing one is refuse
     CHECK_THROWS_WITH(resume(ModelSpec{"lenet300", "bbd"}, path + ".missing", meta, 2),
                       Catch::Contains("cannot open") && Catch::Contains(path + ".missing"));
   }
+  SECTION("read_checkpoint_metadata: the run's text, or the same errors") {
+    CHECK(read_checkpoint_metadata(path) == meta);
+    std::string bad = good;
+    bad[bad.size() / 2] ^= 0x10;
+    write_bytes(path + ".bad", bad);
+    CHECK_THROWS_WITH(read_checkpoint_metadata(path + ".bad"), Catch::Contains("checksum mismatch"));
+    CHECK_THROWS_WITH(read_checkpoint_metadata(path + ".missing"), Catch::Contains("cannot open"));
+  }
   std::remove((path + ".bad").c_str());
   std::remove(path.c_str());
 }
