@@ -14,9 +14,10 @@
 # machine at 1 thread: the MLP rows 15 to 30 minutes each, the LeNet-5 rows several hours each. Needs the release
 # build, MNIST in $BAYESDROP_MNIST_DIR and python3.
 #
-# Interruptions: each run checkpoints after every epoch (results/papers/<row>.ckpt); started again, the script skips
-# the rows whose report exists and continues an interrupted row from its checkpoint (--resume), ending with the same
-# model and report as an uninterrupted run. --fresh deletes a row's checkpoint and report first and starts it over.
+# Interruptions: each run checkpoints after every epoch, its --pretrain epochs too (results/papers/<row>.ckpt);
+# started again, the script skips the rows whose report exists and continues an interrupted row from its checkpoint
+# (--resume), ending with the same model and report as an uninterrupted run. --fresh deletes a row's checkpoint and
+# report first and starts it over.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
