@@ -166,10 +166,11 @@ bool pretrain_weights(bd::Sequential<Scalar>& model, const Settings& opt, const 
   bd::Sequential<Scalar> plain = bd::build_model<Scalar>(plain_spec, rng);
   bd::FitOptions options;
   options.with_epochs(opt.pretrain);
-  if (!opt.checkpoint.empty()) options.with_checkpoint(opt.checkpoint, pretraining_settings(settings).dump());
+  const std::string metadata = pretraining_settings(settings).dump();
+  if (!opt.checkpoint.empty()) options.with_checkpoint(opt.checkpoint, metadata);
   if (resume) {
     options.with_resume(opt.resume);
-    options.checkpoint_metadata = pretraining_settings(settings).dump();
+    options.checkpoint_metadata = metadata;
     if (!opt.quiet) std::printf("resuming the pretraining from %s\n", opt.resume.c_str());
   }
   const bool stops_inside = opt.stop_after > 0 && opt.stop_after <= opt.pretrain;
