@@ -237,7 +237,8 @@ def draw(rows, published, out, formats):
                         transform=ax.get_xaxis_transform(), label=f"{LABELS[method]} (published, no error)")
         if key == "flops_reduction":
             for extra in published.get("figure_only", []):
-                ax.plot([extra["flops_reduction"]], [extra["error_percent"]], "x", color=COLOURS[extra["method"]])
+                ax.plot([extra["flops_reduction"]], [extra["error_percent"]], "x", color=COLOURS[extra["method"]],
+                        label=f"{LABELS[extra['method']]} (published figure only, no cost table row)")
         ax.axhline(published["original_error_percent"], color="grey", linestyle=":",
                    label="no pruning (published)")
         if reference:
