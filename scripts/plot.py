@@ -190,6 +190,11 @@ def kept_per_layer(plt, runs, labels):
     n_layers = max(len(rows) for _, rows in tables)
     fig, axes = plt.subplots(3, 1, figsize=(max(7.0, 0.45 * n_layers * len(tables) + 3), 10), sharex=True)
     width = 0.8 / len(tables)
+    # A layer's type names the tick only when every run has that type there (runs of different models share an axis).
+    tick_names = []
+    for i in range(n_layers):
+        names = {rows[i]["name"] for _, rows in tables if i < len(rows)}
+        tick_names.append(names.pop() if len(names) == 1 else str(i + 1))
     for ax, (key, title) in zip(axes, panels):
         for k, (label, rows) in enumerate(tables):
             xs = [i + (k - (len(tables) - 1) / 2) * width for i in range(len(rows))]
@@ -202,7 +207,7 @@ def kept_per_layer(plt, runs, labels):
                                 ha="center", va="bottom", fontsize=7, rotation=90 if len(tables) > 1 else 0,
                                 xytext=(0, 2), textcoords="offset points")
         ax.set_xticks(range(n_layers))
-        ax.set_xticklabels(tables[0][1][i]["name"] if i < len(tables[0][1]) else str(i + 1) for i in range(n_layers))
+        ax.set_xticklabels(tick_names)
         ax.set(title=title + " per layer", ylabel="% kept", ylim=(0, 118))
         ax.grid(True, axis="y", alpha=0.3)
     axes[-1].set_xlabel("weight layer")

@@ -23,7 +23,8 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$repo/scripts/reproduce-lib.sh"
 epochs=200 seed=1 threads=2 fresh=0 variant="" build="$repo/build/release" out="$repo/results"
-only="lenet300-sparsevd lenet5-sparsevd mlp-sbp lenet5-sbp mlp-bbd"
+all_rows="lenet300-sparsevd lenet5-sparsevd mlp-sbp lenet5-sbp mlp-bbd"
+only="$all_rows"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --epochs) epochs="$2"; shift 2 ;;
@@ -99,6 +100,10 @@ done
 python3 "$repo/scripts/make-table.py" --set papers --runs "$out/papers" \
   --machine "$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores" --md "$out/papers.md" --json "$out/papers.json"
 cat "$out/papers.md"
+# The figures show every finished row (or every finished row of this variant), not only this invocation's.
 runs=()
-for row in "${rows[@]}"; do [[ -f "$out/papers/$row.json" ]] && runs+=("$out/papers/$row.json"); done
+for base in $all_rows; do
+  row="$base${variant:+~$variant}"
+  [[ -f "$out/papers/$row.json" ]] && runs+=("$out/papers/$row.json")
+done
 draw_figures "${runs[@]}" "$out/papers.json" --out "$out/figures/papers${variant:+/$variant}"
