@@ -204,6 +204,20 @@ def markdown(rows, published, machine):
     return "\n".join(lines) + "\n"
 
 
+def error_axis_top(rows, published):
+    """The error axis' upper end: above every published error and every run within a point of the published curve's
+    worst, so that the methods' curves keep their resolution."""
+    known = [published.get("original_error_percent", 0.0)]
+    for pts in published["points"].values():
+        for p in pts:
+            e = p["error_percent"]
+            known += e if isinstance(e, list) else ([e] if e is not None else [])
+    known += [p["error_percent"] for p in published.get("figure_only", [])]
+    ceiling = max(known) + 1.0
+    shown = known + [r["error_percent"] for r in rows if r["error_percent"] <= ceiling]
+    return max(shown) + 0.1
+
+
 def draw(rows, published, out, formats):
     import matplotlib
     matplotlib.use("Agg")
@@ -212,6 +226,7 @@ def draw(rows, published, out, formats):
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
     panels = (("flops_reduction", "FLOPs reduction (×, log scale)"), ("memory_percent", "memory kept (%, log scale)"))
     reference = next((r for r in rows if r["method"] == "none"), None)
+    top = error_axis_top(rows, published)
     for ax, (key, xlabel) in zip(axes, panels):
         for method in METHODS:
             runs = sorted((r for r in rows if r["method"] == method), key=lambda r: r[key])
@@ -247,6 +262,14 @@ def draw(rows, published, out, formats):
         ax.set_xlabel(xlabel)
         ax.set_ylabel("test error (%)")
         ax.grid(True, which="both", alpha=0.3)
+        # Runs far above every published error (a strong sparse VD KL weight) would squeeze the rest into a band at
+        # the bottom: the axis stops at `top`, and each run above it is marked on the top edge with its error.
+        ax.set_ylim(top=top)
+        for r in rows:
+            if r["error_percent"] > top:
+                ax.plot([r[key]], [top], "^", color=COLOURS.get(r["method"], "black"), clip_on=False)
+                ax.annotate(f"{r['error_percent']:.2f} %", (r[key], top), xytext=(4, -10), textcoords="offset points",
+                            fontsize=7, color=COLOURS.get(r["method"], "black"))
     axes[1].invert_xaxis()  # less memory to the right, as more FLOPs reduction on the left panel
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
