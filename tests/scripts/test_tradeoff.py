@@ -119,6 +119,25 @@ class TradeoffTest(unittest.TestCase):
         self.assertIn("No runs yet for: none, sbp, dbb, sparsevd.", table)
         self.assertIn("not run yet", table)
 
+    def test_the_error_axis_keeps_the_curves_readable(self):
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("tradeoff_axis", SCRIPT)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        with open(PUBLISHED, encoding="utf-8") as f:
+            published = json.load(f)
+        worst_published = 2.03  # the figure-only DBB point
+        near = [{"error_percent": 1.4}, {"error_percent": 2.42}]
+        # a run within a point of the worst published error stays on the axis...
+        self.assertAlmostEqual(module.error_axis_top(near, published), 2.42 + 0.1)
+        # ...one far above it is left out of the axis (drawn on its edge), so the rest keep their resolution
+        far = near + [{"error_percent": 3.76}]
+        self.assertAlmostEqual(module.error_axis_top(far, published), 2.42 + 0.1)
+        self.assertGreater(module.error_axis_top([{"error_percent": 1.0}], published), worst_published)
+        status, err, _, _ = self.run_all([self.write("sparsevd-kl10.json",
+                                                     report("sparsevd", 0.9624, kl_scales=[10, 10, 10]))])
+        self.assertEqual(status, 0, err)
+
     def test_a_bad_report_is_named(self):
         bad = report("dbb", 0.98, n_active=[294, 110, 71])  # no n_active_per_example
         status, err, _, _ = self.run_all([self.write("dbb.json", bad)], figures=False)
