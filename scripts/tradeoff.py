@@ -205,8 +205,8 @@ def markdown(rows, published, machine):
 
 
 def error_axis_top(rows, published):
-    """The error axis' upper end: above every published error and every run within a point of the published curve's
-    worst, so that the methods' curves keep their resolution."""
+    """The error axis' upper end: above every published error and every run at most a point above the worst of them,
+    so that the methods' curves keep their resolution."""
     known = [published.get("original_error_percent", 0.0)]
     for pts in published["points"].values():
         for p in pts:
@@ -267,9 +267,10 @@ def draw(rows, published, out, formats):
         ax.set_ylim(top=top)
         for r in rows:
             if r["error_percent"] > top:
-                ax.plot([r[key]], [top], "^", color=COLOURS.get(r["method"], "black"), clip_on=False)
+                colour = COLOURS[r["method"]]
+                ax.plot([r[key]], [top], "^", color=colour, clip_on=False)
                 ax.annotate(f"{r['error_percent']:.2f} %", (r[key], top), xytext=(4, -10), textcoords="offset points",
-                            fontsize=7, color=COLOURS.get(r["method"], "black"))
+                            fontsize=7, color=colour)
     axes[1].invert_xaxis()  # less memory to the right, as more FLOPs reduction on the left panel
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
