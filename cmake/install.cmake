@@ -15,7 +15,8 @@
 
 include(CMakePackageConfigHelpers)
 
-# Header-only and arch-independent: the package files go to share/, not lib/<arch>/.
+# The package files go to share/ (the headers are arch-independent); the optional compiled library, when built, to
+# lib/ beside them.
 set(BAYESDROP_INSTALL_CMAKEDIR "${CMAKE_INSTALL_DATADIR}/cmake/bayesdrop"
     CACHE STRING "Where to install bayesdropConfig.cmake and friends, relative to the prefix")
 mark_as_advanced(BAYESDROP_INSTALL_CMAKEDIR)
@@ -29,6 +30,11 @@ install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/bayesdrop"
 # Only the library target is exported. bayesdrop_build_settings (warnings, -march=native, OpenMP for our own
 # programs) is deliberately NOT installed: those flags are never pushed onto consumers.
 install(TARGETS bayesdrop EXPORT bayesdropTargets COMPONENT bayesdrop_development)
+# The optional compiled library (bayesdrop::compiled): libbayesdrop.a with the templates' instantiations.
+if(TARGET bayesdrop_compiled)
+  install(TARGETS bayesdrop_compiled EXPORT bayesdropTargets
+          ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT bayesdrop_development)
+endif()
 install(EXPORT bayesdropTargets
         NAMESPACE bayesdrop::
         DESTINATION "${BAYESDROP_INSTALL_CMAKEDIR}"
@@ -38,11 +44,16 @@ configure_package_config_file(
   "${PROJECT_SOURCE_DIR}/cmake/bayesdropConfig.cmake.in"
   "${PROJECT_BINARY_DIR}/bayesdropConfig.cmake"
   INSTALL_DESTINATION "${BAYESDROP_INSTALL_CMAKEDIR}")
+# Arch-independent unless it holds the compiled library.
+set(_bayesdrop_arch_independent ARCH_INDEPENDENT)
+if(TARGET bayesdrop_compiled)
+  set(_bayesdrop_arch_independent "")
+endif()
 write_basic_package_version_file(
   "${PROJECT_BINARY_DIR}/bayesdropConfigVersion.cmake"
   VERSION "${PROJECT_VERSION}"
   COMPATIBILITY SameMajorVersion
-  ARCH_INDEPENDENT)
+  ${_bayesdrop_arch_independent})
 install(FILES "${PROJECT_BINARY_DIR}/bayesdropConfig.cmake" "${PROJECT_BINARY_DIR}/bayesdropConfigVersion.cmake"
         DESTINATION "${BAYESDROP_INSTALL_CMAKEDIR}"
         COMPONENT bayesdrop_development)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves that bayesdrop can be consumed the two ways a user would:
 #   1. installed:        configure+build+install bayesdrop (tests/examples/benchmarks off) to a temporary prefix, then
-#                        build and run tests/package against it with -DCMAKE_PREFIX_PATH=<prefix>;
+#                        build and run tests/package against it with -DCMAKE_PREFIX_PATH=<prefix>, header-only and
+#                        against the compiled library; with BAYESDROP_MNIST_DIR set, both quick starts train;
 #   2. add_subdirectory: build and run tests/package with -DUSE_SUBDIRECTORY=ON, and check that none of bayesdrop's
 #                        tests, examples or benchmarks were configured or built.
 #   3. with --deb: configure the `package` preset (no -march=native) in a temporary build tree, run `cpack -G DEB`,
@@ -75,6 +76,20 @@ found="$(sed -n 's/^bayesdrop_DIR:PATH=//p' "$work/consumer/CMakeCache.txt")"
 cmake --build "$work/consumer" -j "$jobs" >"$work/consumer-build.log" 2>&1 ||
   { cat "$work/consumer-build.log"; fail "build of the consumer (find_package)"; }
 "$work/consumer/app" || fail "the consumer (find_package) exited non-zero"
+[[ -f "$prefix/lib/libbayesdrop.a" ]] || fail "the install lacks the compiled library lib/libbayesdrop.a"
+[[ -x "$work/consumer/app_compiled" ]] || fail "the consumer did not build app_compiled against bayesdrop::compiled"
+"$work/consumer/app_compiled" || fail "the consumer linked to bayesdrop::compiled exited non-zero"
+# The README's quick start, header-only and compiled, trained for its three epochs when MNIST is there.
+if [[ -n "${BAYESDROP_MNIST_DIR:-}" && -d "${BAYESDROP_MNIST_DIR}" ]]; then
+  for q in quickstart quickstart_compiled; do
+    "$work/consumer/$q" "$BAYESDROP_MNIST_DIR" >"$work/$q.log" 2>&1 ||
+      { cat "$work/$q.log"; fail "the README's quick start ($q) exited non-zero"; }
+    grep -q '^parameters kept: ' "$work/$q.log" || { cat "$work/$q.log"; fail "$q printed no summary"; }
+    echo "   $q: $(tail -n 2 "$work/$q.log" | tr '\n' ' ')"
+  done
+else
+  echo "   the quick start was built but not run: BAYESDROP_MNIST_DIR is not set"
+fi
 
 # SameMajorVersion: asking for another major version must be refused
 step "find_package(bayesdrop 99.0) must fail"
@@ -98,7 +113,8 @@ cmake --build "$work/subdir" -j "$jobs" >"$work/subdir-build.log" 2>&1 ||
 for d in tests examples bench; do
   [[ ! -e "$work/subdir/bayesdrop/$d" ]] || fail "add_subdirectory configured bayesdrop's $d/"
 done
-for v in BAYESDROP_BUILD_TESTS BAYESDROP_BUILD_EXAMPLES BAYESDROP_BUILD_BENCHMARKS BAYESDROP_NATIVE_ARCH; do
+for v in BAYESDROP_BUILD_TESTS BAYESDROP_BUILD_EXAMPLES BAYESDROP_BUILD_BENCHMARKS BAYESDROP_NATIVE_ARCH \
+  BAYESDROP_BUILD_COMPILED; do
   grep -q "^$v:BOOL=OFF$" "$work/subdir/CMakeCache.txt" || fail "$v does not default to OFF under add_subdirectory"
 done
 ntests="$(cd "$work/subdir" && ctest -N | sed -n 's/^Total Tests: //p')"

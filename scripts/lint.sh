@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Style and static checks; reports, never edits (unless --fix, which runs clang-format -i on the flagged files).
-#   1. clang-format --dry-run --Werror (rules in .clang-format) on the C++ sources of include/ tests/ bench/ examples/
+#   1. clang-format --dry-run --Werror (rules in .clang-format) on the C++ sources of include/ src/ tests/ bench/
+#      examples/
 #   2. cppcheck --std=c++17 --enable=warning,performance,portability on the public headers
 # Exit status 0 iff both are clean. Usage: scripts/lint.sh [--fix]
 set -euo pipefail
@@ -12,7 +13,7 @@ fix=0
 [[ "${1:-}" == "--fix" ]] && fix=1
 
 status=0
-mapfile -t sources < <(find include tests bench examples -type f \
+mapfile -t sources < <(find include src tests bench examples -type f \
   \( -name '*.hpp' -o -name '*.h' -o -name '*.cpp' -o -name '*.cc' \) 2>/dev/null | sort)
 
 # --- 1. clang-format ----------------------------------------------------------------------------------------------

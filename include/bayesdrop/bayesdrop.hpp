@@ -12,6 +12,7 @@
 #include "bayesdrop/core/error.hpp"
 #include "bayesdrop/core/gemm.hpp"
 #include "bayesdrop/core/init.hpp"
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/layer.hpp"
 #include "bayesdrop/core/parallel.hpp"
 #include "bayesdrop/core/parameter.hpp"
@@ -62,7 +63,9 @@
 #include "bayesdrop/losses/softmax_cross_entropy.hpp"
 
 // models
+#include "bayesdrop/models/builtin_families.hpp"
 #include "bayesdrop/models/compact.hpp"
+#include "bayesdrop/models/dropout_family.hpp"
 #include "bayesdrop/models/lenet5.hpp"
 #include "bayesdrop/models/mlp.hpp"
 #include "bayesdrop/models/registry.hpp"

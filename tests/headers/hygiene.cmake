@@ -36,3 +36,11 @@ add_test(NAME test_headers_umbrella
          COMMAND "${CMAKE_COMMAND}" -DBAYESDROP_INCLUDE_DIR=${PROJECT_SOURCE_DIR}/include
                  -P "${CMAKE_CURRENT_LIST_DIR}/check_umbrella.cmake")
 set_tests_properties(test_headers_umbrella PROPERTIES LABELS unit)
+
+# --- every `extern template` of the headers has its definition in the compiled library's src/ ----------------------
+find_program(BAYESDROP_PYTHON3 python3 HINTS /usr/bin)
+if(BAYESDROP_PYTHON3)
+  add_test(NAME test_compiled_instantiations
+           COMMAND ${BAYESDROP_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/check_instantiations.py ${PROJECT_SOURCE_DIR})
+  set_tests_properties(test_compiled_instantiations PROPERTIES LABELS unit)
+endif()

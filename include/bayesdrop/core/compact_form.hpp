@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "bayesdrop/core/error.hpp"
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/layer.hpp"
 
 namespace bayesdrop {
@@ -289,5 +290,10 @@ class WeightForm : public CompactForm<Scalar> {
   CompactWeights<Scalar> c_;
   Factory make_;
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(CompactForm)
+BAYESDROP_EXTERN_CLASS_TEMPLATE(RowwiseForm)
+BAYESDROP_EXTERN_CLASS_TEMPLATE(GateForm)
+BAYESDROP_EXTERN_CLASS_TEMPLATE(WeightForm)
 
 }  // namespace bayesdrop

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "bayesdrop/core/context.hpp"
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/parameter.hpp"
 #include "bayesdrop/core/sparsity.hpp"
 #include "bayesdrop/core/types.hpp"
@@ -157,5 +158,7 @@ class Layer {
 
 template <class Scalar>
 using LayerPtr = std::unique_ptr<Layer<Scalar>>;
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(Layer)
 
 }  // namespace bayesdrop

@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include "bayesdrop/core/error.hpp"
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/types.hpp"
 #include "bayesdrop/io/dataset.hpp"
 #include "bayesdrop/io/idx.hpp"
@@ -127,5 +128,10 @@ Dataset<Scalar> load_mnist(const std::string& dir, Split split) {
   const IdxData images = read_idx_images(images_path);
   return dataset_from_idx<Scalar>(images, images_path, labels, labels_path, 10);
 }
+
+#if BAYESDROP_EXTERN_TEMPLATES
+extern template Dataset<float> load_mnist(const std::string&, Split);
+extern template Dataset<double> load_mnist(const std::string&, Split);
+#endif
 
 }  // namespace bayesdrop

@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "bayesdrop/core/error.hpp"
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/types.hpp"
 #include "bayesdrop/models/sequential.hpp"
 
@@ -486,5 +487,16 @@ template <class Scalar>
 std::string load_model(Sequential<Scalar>& model, const std::string& path) {
   return deserialize_model(model, detail::read_model_bytes(path), path);
 }
+
+#if BAYESDROP_EXTERN_TEMPLATES
+extern template std::string serialize_model(const Sequential<float>&, const std::string&);
+extern template std::string deserialize_model(Sequential<float>&, std::string_view, const std::string&);
+extern template void save_model(const Sequential<float>&, const std::string&, const std::string&);
+extern template std::string load_model(Sequential<float>&, const std::string&);
+extern template std::string serialize_model(const Sequential<double>&, const std::string&);
+extern template std::string deserialize_model(Sequential<double>&, std::string_view, const std::string&);
+extern template void save_model(const Sequential<double>&, const std::string&, const std::string&);
+extern template std::string load_model(Sequential<double>&, const std::string&);
+#endif
 
 }  // namespace bayesdrop

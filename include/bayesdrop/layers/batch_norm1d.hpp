@@ -23,6 +23,7 @@
 
 #include <string>
 
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/layer.hpp"
 
 namespace bayesdrop {
@@ -158,5 +159,7 @@ class BatchNorm1d final : public Layer<Scalar> {
   VectorType mean_{VectorType::Zero(gamma_.value.rows())}, var_{mean_}, inv_std_{mean_}, scale_{mean_}, shift_{mean_},
       sum_dy_{mean_}, sum_dy_xhat_{mean_};
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(BatchNorm1d)
 
 }  // namespace bayesdrop

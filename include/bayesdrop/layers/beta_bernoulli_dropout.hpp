@@ -52,6 +52,7 @@
 #include <string>
 
 #include "bayesdrop/core/init.hpp"
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/layers/gate.hpp"
 #include "bayesdrop/math/digamma.hpp"
 #include "bayesdrop/math/kumaraswamy.hpp"
@@ -432,5 +433,7 @@ class BetaBernoulliDropout final : public Gate<Scalar> {
   VectorType gate_, glogit_;  ///< evaluation multiplier; d loss / d logit(pi)
   MatrixType z_, dz_;         ///< relaxed Bernoulli gates of the last training forward (units x B); channel grads
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(BetaBernoulliDropout)
 
 }  // namespace bayesdrop

@@ -28,6 +28,7 @@
 #include <cmath>
 #include <string>
 
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/layers/gate.hpp"
 
 namespace bayesdrop {
@@ -100,5 +101,7 @@ class BinaryDropout final : public Gate<Scalar> {
   double p_ = 0.5;
   MatrixType mask_;
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(BinaryDropout)
 
 }  // namespace bayesdrop

@@ -23,6 +23,7 @@
 
 #include "bayesdrop/core/compact_form.hpp"
 #include "bayesdrop/core/init.hpp"
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/layer.hpp"
 #include "bayesdrop/layers/im2col.hpp"
 
@@ -209,5 +210,7 @@ class Conv2d final : public Layer<Scalar> {
   MatrixType cols_;  // the patches of the last training batch, image b in columns [b*K, (b+1)*K): P x (K*B)
   std::vector<Scratch> groups_ = std::vector<Scratch>(std::size_t(detail::kImageGroups));
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(Conv2d)
 
 }  // namespace bayesdrop

@@ -63,6 +63,7 @@
 
 #include "bayesdrop/core/compact_form.hpp"
 #include "bayesdrop/core/init.hpp"
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/layers/beta_bernoulli_dropout.hpp"
 #include "bayesdrop/layers/eval_only.hpp"
 #include "bayesdrop/layers/gate.hpp"
@@ -574,5 +575,9 @@ class DependentBetaBernoulliDropout final : public Gate<Scalar> {
   Eigen::ArrayXd sigma_, dsigma_, eps_;   ///< per unit, double: sigma, d sigma / d raw_sigma, the shift noise
   double active_sum_ = 0, examples_ = 0;  ///< tally of n_active_per_example()
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(CompactDependentGate)
+BAYESDROP_EXTERN_CLASS_TEMPLATE(DependentGateForm)
+BAYESDROP_EXTERN_CLASS_TEMPLATE(DependentBetaBernoulliDropout)
 
 }  // namespace bayesdrop

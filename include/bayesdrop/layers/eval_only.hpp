@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/layer.hpp"
 
 namespace bayesdrop {
@@ -153,5 +154,8 @@ class SparseLinear final : public Layer<Scalar> {
   Vector<Scalar> bias_;
   RowMajorMatrix xt_, yt_;  // one block of the input and the output, examples along the rows
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(SelectRows)
+BAYESDROP_EXTERN_CLASS_TEMPLATE(SparseLinear)
 
 }  // namespace bayesdrop

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "bayesdrop/core/compact_form.hpp"
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/layer.hpp"
 
 namespace bayesdrop {
@@ -41,5 +42,7 @@ class Flatten final : public Layer<Scalar> {
  private:
   ImageShape shape_;
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(Flatten)
 
 }  // namespace bayesdrop

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "bayesdrop/core/compact_form.hpp"
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/layer.hpp"
 
 namespace bayesdrop {
@@ -117,5 +118,7 @@ class Gate : public Layer<Scalar> {
   Index units_;
   Index spatial_;
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(Gate)
 
 }  // namespace bayesdrop

@@ -35,6 +35,7 @@
 #include <cmath>
 #include <string>
 
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/layers/gate.hpp"
 
 namespace bayesdrop {
@@ -137,5 +138,7 @@ class GaussianDropout final : public Gate<Scalar> {
   double alpha_ = 1.0;
   MatrixType z_;
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(GaussianDropout)
 
 }  // namespace bayesdrop

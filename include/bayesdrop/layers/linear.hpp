@@ -12,6 +12,7 @@
 #include "bayesdrop/core/compact_form.hpp"
 #include "bayesdrop/core/gemm.hpp"
 #include "bayesdrop/core/init.hpp"
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/layer.hpp"
 #include "bayesdrop/core/parallel.hpp"
 
@@ -128,5 +129,7 @@ class Linear final : public Layer<Scalar> {
   InputGradProduct<Scalar> input_grad_product_;
   OuterProduct<Scalar> outer_product_;
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(Linear)
 
 }  // namespace bayesdrop

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "bayesdrop/core/compact_form.hpp"
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/layer.hpp"
 #include "bayesdrop/layers/im2col.hpp"
 
@@ -223,5 +224,7 @@ class MaxPool2d final : public Layer<Scalar> {
   Conv2dGeometry geometry_;
   IndexMatrix argmax_;
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(MaxPool2d)
 
 }  // namespace bayesdrop

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "bayesdrop/core/compact_form.hpp"
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/layer.hpp"
 
 namespace bayesdrop {
@@ -49,5 +50,7 @@ class ReLU final : public Layer<Scalar> {
 
   Index units_;
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(ReLU)
 
 }  // namespace bayesdrop

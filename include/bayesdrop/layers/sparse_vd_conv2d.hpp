@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/layer.hpp"
 #include "bayesdrop/layers/conv2d.hpp"
 #include "bayesdrop/layers/im2col.hpp"
@@ -219,5 +220,7 @@ class SparseVDConv2d final : public Layer<Scalar> {
   MatrixType g_mean_, g_var_;
   std::vector<Scratch> groups_ = std::vector<Scratch>(std::size_t(detail::kImageGroups));
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(SparseVDConv2d)
 
 }  // namespace bayesdrop

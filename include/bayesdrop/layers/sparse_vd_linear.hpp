@@ -35,6 +35,7 @@
 #include <string>
 
 #include "bayesdrop/core/compact_form.hpp"
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/layer.hpp"
 #include "bayesdrop/layers/eval_only.hpp"
 #include "bayesdrop/layers/linear.hpp"
@@ -170,5 +171,7 @@ class SparseVDLinear final : public Layer<Scalar> {
   detail::SparseVDPosterior<Scalar> post_;
   MatrixType xsq_, var_, eps_, dvar_, g_mean_, g_var_;
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(SparseVDLinear)
 
 }  // namespace bayesdrop

@@ -55,6 +55,7 @@
 #include <string>
 #include <utility>
 
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/parallel.hpp"
 #include "bayesdrop/layers/gate.hpp"
 #include "bayesdrop/math/truncated_log_normal.hpp"
@@ -333,5 +334,7 @@ class StructuredBayesianPruning final : public Gate<Scalar> {
 
 template <class Scalar>
 using SBP = StructuredBayesianPruning<Scalar>;
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(StructuredBayesianPruning)
 
 }  // namespace bayesdrop

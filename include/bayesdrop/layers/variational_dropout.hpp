@@ -45,6 +45,7 @@
 #include <cmath>
 #include <string>
 
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/layers/gate.hpp"
 #include "bayesdrop/math/kl_variational.hpp"
 
@@ -192,5 +193,7 @@ class VariationalDropout final : public Gate<Scalar> {
   VectorType sqrt_alpha_, g_;
   MatrixType eps_, z_, dz_;
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(VariationalDropout)
 
 }  // namespace bayesdrop

@@ -49,6 +49,7 @@
 #include <string>
 
 #include "bayesdrop/core/init.hpp"
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/layer.hpp"
 #include "bayesdrop/math/kl_variational.hpp"
 
@@ -233,5 +234,7 @@ class VariationalLinear final : public Layer<Scalar> {
   MatrixType v_;       // g (x o x)^T, out x in
   MatrixType dvar_x_;  // (alpha o W^2)^T g, in x B
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(VariationalLinear)
 
 }  // namespace bayesdrop

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "bayesdrop/core/error.hpp"
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/types.hpp"
 
 namespace bayesdrop {
@@ -75,5 +76,7 @@ class SoftmaxCrossEntropy {
   Matrix<Scalar> probs_;
   Index correct_ = 0;
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(SoftmaxCrossEntropy)
 
 }  // namespace bayesdrop

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "bayesdrop/core/compact_form.hpp"
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/layers/conv2d.hpp"
 #include "bayesdrop/layers/eval_only.hpp"
 #include "bayesdrop/layers/flatten.hpp"
@@ -126,5 +127,10 @@ Sequential<Scalar> compact(const Sequential<Scalar>& model, const CompactOptions
   }
   return result;
 }
+
+#if BAYESDROP_EXTERN_TEMPLATES
+extern template Sequential<float> compact(const Sequential<float>&, const CompactOptions&);
+extern template Sequential<double> compact(const Sequential<double>&, const CompactOptions&);
+#endif
 
 }  // namespace bayesdrop

@@ -11,6 +11,7 @@
 
 #include <functional>
 
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/layers/conv2d.hpp"
 #include "bayesdrop/layers/linear.hpp"
 #include "bayesdrop/layers/max_pool2d.hpp"
@@ -86,5 +87,10 @@ Sequential<Scalar> lenet5(Rng& rng, const LeNet5Options<Scalar>& options = {}, I
   }
   return net;
 }
+
+#if BAYESDROP_EXTERN_TEMPLATES
+extern template Sequential<float> lenet5(Rng&, const LeNet5Options<float>&, ImageShape);
+extern template Sequential<double> lenet5(Rng&, const LeNet5Options<double>&, ImageShape);
+#endif
 
 }  // namespace bayesdrop

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/layers/linear.hpp"
 #include "bayesdrop/layers/relu.hpp"
 #include "bayesdrop/models/sequential.hpp"
@@ -64,5 +65,10 @@ Sequential<Scalar> mlp(const std::vector<Index>& sizes, Rng& rng, const MlpOptio
   }
   return net;
 }
+
+#if BAYESDROP_EXTERN_TEMPLATES
+extern template Sequential<float> mlp(const std::vector<Index>&, Rng&, const MlpOptions<float>&);
+extern template Sequential<double> mlp(const std::vector<Index>&, Rng&, const MlpOptions<double>&);
+#endif
 
 }  // namespace bayesdrop

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/layer.hpp"
 
 namespace bayesdrop {
@@ -174,5 +175,7 @@ class Sequential final : public Layer<Scalar> {
   Vector<Scalar> row_scale_grad_;    // the input-gate shortcut's g
   std::size_t first_trainable_ = 0;  // index of the first layer with parameters (the last layer if none has any)
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(Sequential)
 
 }  // namespace bayesdrop

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/layers/gate.hpp"
 #include "bayesdrop/models/sequential.hpp"
 
@@ -120,5 +121,10 @@ ModelSummary summarize(const Sequential<Scalar>& model) {
   }
   return out;
 }
+
+#if BAYESDROP_EXTERN_TEMPLATES
+extern template ModelSummary summarize(const Sequential<float>&);
+extern template ModelSummary summarize(const Sequential<double>&);
+#endif
 
 }  // namespace bayesdrop

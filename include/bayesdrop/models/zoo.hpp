@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/models/lenet5.hpp"
 #include "bayesdrop/models/mlp.hpp"
 #include "bayesdrop/models/registry.hpp"
@@ -102,5 +103,12 @@ Sequential<Scalar> build_model(const ModelSpec& spec, Rng& rng) {
   if (family.dense) options.with_dense(dense);
   return mlp<Scalar>(sizes, rng, options);
 }
+
+#if BAYESDROP_EXTERN_TEMPLATES
+extern template Sequential<float> build_model(const ModelSpec&, Rng&);
+extern template LayerPtr<float> make_gate(const std::string&, ImageShape, double, Rng&);
+extern template Sequential<double> build_model(const ModelSpec&, Rng&);
+extern template LayerPtr<double> make_gate(const std::string&, ImageShape, double, Rng&);
+#endif
 
 }  // namespace bayesdrop

@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/optim/optimizer.hpp"
 
 namespace bayesdrop {
@@ -86,5 +87,7 @@ class Adam final : public Optimizer<Scalar> {
   std::vector<Matrix<Scalar>> m_, v_;
   double bias1_ = 1.0, bias2_ = 1.0;
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(Adam)
 
 }  // namespace bayesdrop

@@ -28,6 +28,7 @@
 #endif
 
 #include "bayesdrop/core/error.hpp"
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/parallel.hpp"
 #include "bayesdrop/core/parameter.hpp"
 #include "bayesdrop/optim/lr_schedule.hpp"
@@ -194,5 +195,7 @@ class Optimizer {
   std::size_t slots_ = 0;
   std::int64_t steps_ = 0;
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(Optimizer)
 
 }  // namespace bayesdrop

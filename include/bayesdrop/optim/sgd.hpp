@@ -2,6 +2,7 @@
 //   g = grad + weight_decay * value;  buf = momentum * buf + g;  value -= lr * (nesterov ? g + momentum * buf : buf)
 #pragma once
 
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/optim/optimizer.hpp"
 
 namespace bayesdrop {
@@ -64,5 +65,7 @@ class Sgd final : public Optimizer<Scalar> {
   SgdOptions options_;
   std::vector<Matrix<Scalar>> buffers_;
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(Sgd)
 
 }  // namespace bayesdrop

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "bayesdrop/core/error.hpp"
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/layers/dependent_beta_bernoulli_dropout.hpp"
 #include "bayesdrop/layers/gate.hpp"
 #include "bayesdrop/layers/sparse_vd_conv2d.hpp"
@@ -142,5 +143,14 @@ void copy_beta_bernoulli_gates(Sequential<Scalar>& from, Sequential<Scalar>& to)
     dst[i]->beta_bernoulli().raw_b().value = src[i]->raw_b().value;
   }
 }
+
+#if BAYESDROP_EXTERN_TEMPLATES
+extern template void apply_model_choices(Sequential<float>&, const Recipe&);
+extern template void copy_pretrained_weights(Sequential<float>&, Sequential<float>&);
+extern template void copy_beta_bernoulli_gates(Sequential<float>&, Sequential<float>&);
+extern template void apply_model_choices(Sequential<double>&, const Recipe&);
+extern template void copy_pretrained_weights(Sequential<double>&, Sequential<double>&);
+extern template void copy_beta_bernoulli_gates(Sequential<double>&, Sequential<double>&);
+#endif
 
 }  // namespace bayesdrop

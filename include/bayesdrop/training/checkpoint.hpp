@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "bayesdrop/core/error.hpp"
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/rng.hpp"
 #include "bayesdrop/io/model_file.hpp"
 #include "bayesdrop/models/sequential.hpp"
@@ -431,5 +432,16 @@ inline std::string read_checkpoint_metadata(const std::string& path) {
   const std::uint64_t meta = in.le(8, "the metadata length");
   return std::string(in.take(meta, "the metadata"), static_cast<std::size_t>(meta));
 }
+
+#if BAYESDROP_EXTERN_TEMPLATES
+extern template std::string serialize_checkpoint(const Sequential<float>&, Optimizer<float>&, const Rng&,
+                                                 const CheckpointInfo&);
+extern template CheckpointInfo deserialize_checkpoint(Sequential<float>&, Optimizer<float>&, Rng&, std::string_view,
+                                                      const CheckpointInfo&, const std::string&);
+extern template std::string serialize_checkpoint(const Sequential<double>&, Optimizer<double>&, const Rng&,
+                                                 const CheckpointInfo&);
+extern template CheckpointInfo deserialize_checkpoint(Sequential<double>&, Optimizer<double>&, Rng&, std::string_view,
+                                                      const CheckpointInfo&, const std::string&);
+#endif
 
 }  // namespace bayesdrop

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/layer.hpp"
 #include "bayesdrop/io/dataset.hpp"
 #include "bayesdrop/losses/softmax_cross_entropy.hpp"
@@ -176,5 +177,7 @@ class EpochRunner {
   Labels y_;
   SoftmaxCrossEntropy<Scalar> loss_;
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(EpochRunner)
 
 }  // namespace bayesdrop

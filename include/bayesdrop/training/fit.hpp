@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/layers/gate.hpp"
 #include "bayesdrop/models/sequential.hpp"
 #include "bayesdrop/optim/adam.hpp"
@@ -177,5 +178,16 @@ std::vector<EpochLog> fit(Sequential<Scalar>& model, const Recipe& recipe, const
   Adam<Scalar> adam(recipe.param_groups(model, steps_per_epoch, run.epochs), adam_options(recipe));
   return fit(model, adam, train, test, rng, run);
 }
+
+#if BAYESDROP_EXTERN_TEMPLATES
+extern template std::vector<EpochLog> fit(Sequential<float>&, Optimizer<float>&, const Dataset<float>&,
+                                          const Dataset<float>*, Rng&, const FitOptions&);
+extern template std::vector<EpochLog> fit(Sequential<float>&, const Recipe&, const Dataset<float>&,
+                                          const Dataset<float>*, Rng&, const FitOptions&);
+extern template std::vector<EpochLog> fit(Sequential<double>&, Optimizer<double>&, const Dataset<double>&,
+                                          const Dataset<double>*, Rng&, const FitOptions&);
+extern template std::vector<EpochLog> fit(Sequential<double>&, const Recipe&, const Dataset<double>&,
+                                          const Dataset<double>*, Rng&, const FitOptions&);
+#endif
 
 }  // namespace bayesdrop

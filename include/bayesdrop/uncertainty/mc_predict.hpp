@@ -23,6 +23,7 @@
 
 #include "bayesdrop/core/context.hpp"
 #include "bayesdrop/core/error.hpp"
+#include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/layer.hpp"
 #include "bayesdrop/core/rng.hpp"
 #include "bayesdrop/core/types.hpp"
@@ -175,5 +176,7 @@ class McPredictor {
   Matrix<Scalar> xb_, logits_;  // one batch of inputs, and the model's logits for it
   Vector<double> p_;            // softmax of one column of one pass
 };
+
+BAYESDROP_EXTERN_CLASS_TEMPLATE(McPredictor)
 
 }  // namespace bayesdrop

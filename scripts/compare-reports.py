@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Do two builds of the trainer train the same? Runs bayesdrop-mnist from two builds with the same flags for every
+dropout family and compares their JSON reports field by field (timings, thread counts and provenance aside).
+
+  scripts/compare-reports.py OLD_TRAINER NEW_TRAINER [--epochs 2] [--model mlp] [--data DIR] [--keep DIR]
+
+A change that should not alter any number (a refactoring, the compile-time work of issue #28) passes it; the script
+exits 1 naming the first differing field of each family that differs. dbb starts from the bbd run's saved model, as
+the trainer requires. Families come from the trainer itself (--help's --dropout choices).
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+# Fields that measure the run rather than its result, and init_from (each side starts dbb from its own bbd file,
+# whose contents the bbd comparison checks).
+IGNORED = {"epoch_seconds", "seconds", "epoch_threads", "threads", "provenance", "wall_seconds", "train_seconds",
+           "init_from"}
+
+
+def families(trainer):
+    out = subprocess.run([trainer, "--help"], capture_output=True, text=True, check=True).stdout
+    m = re.search(r"--dropout TEXT:\{([^}]*)\}", out)
+    if not m:
+        sys.exit(f"compare-reports: cannot read the --dropout choices from {trainer} --help")
+    return m.group(1).split(",")
+
+
+def diff(a, b, path=""):
+    """The first path where a and b differ, or None."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if k in IGNORED:
+                continue
+            if k not in a or k not in b:
+                return f"{path}/{k} (only in {'new' if k in b else 'old'})"
+            d = diff(a[k], b[k], f"{path}/{k}")
+            if d:
+                return d
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return f"{path} (length {len(a)} against {len(b)})"
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = diff(x, y, f"{path}[{i}]")
+            if d:
+                return d
+        return None
+    return None if a == b else f"{path}: {a!r} against {b!r}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("old")
+    ap.add_argument("new")
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--model", default="mlp")
+    ap.add_argument("--data", default=os.environ.get("BAYESDROP_MNIST_DIR", "data/mnist"))
+    ap.add_argument("--keep", help="write the reports here instead of a temporary folder")
+    ap.add_argument("--only", help="comma-separated families (default: all the new trainer lists)")
+    args = ap.parse_args()
+    for t in (args.old, args.new):
+        if not os.access(t, os.X_OK):
+            sys.exit(f"compare-reports: {t} is not an executable trainer")
+
+    names = args.only.split(",") if args.only else families(args.new)
+    if "dbb" in names and "bbd" not in names:
+        names.insert(names.index("dbb"), "bbd")
+    out = args.keep or tempfile.mkdtemp(prefix="compare-reports-")
+    os.makedirs(out, exist_ok=True)
+    bad = 0
+    for fam in names:
+        reports = []
+        for side, trainer in (("old", args.old), ("new", args.new)):
+            report = os.path.join(out, f"{side}-{args.model}-{fam}.json")
+            cmd = [trainer, "--data", args.data, "--model", args.model, "--dropout", fam, "--epochs",
+                   str(args.epochs), "--threads", "1", "--quiet", "--report", report]
+            if fam == "bbd":
+                cmd += ["--save", os.path.join(out, f"{side}-{args.model}-bbd.model")]
+            if fam == "dbb":
+                cmd += ["--init-from", os.path.join(out, f"{side}-{args.model}-bbd.model")]
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode != 0:
+                print(f"{fam}: the {side} trainer failed ({r.returncode}): {r.stderr.strip()[:300]}")
+                bad = 1
+                reports = None
+                break
+            with open(report) as f:
+                reports.append(json.load(f))
+        if reports is None:
+            continue
+        d = diff(reports[0], reports[1])
+        acc = reports[1].get("test_accuracy")
+        print(f"{fam:12s} {'equal' if d is None else 'DIFFERS at ' + d}  (test accuracy {acc})")
+        bad |= d is not None
+    print(f"reports in {out}")
+    return bad
+
+
+if __name__ == "__main__":
+    sys.exit(main())
