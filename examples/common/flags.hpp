@@ -87,4 +87,15 @@ inline CLI::Validator threads(long long hi) {
       "[1, " + std::to_string(hi) + "] or auto");
 }
 
+/// A file or folder path: any text but the empty one, which names no file ("--save ''" is not a path; quietly
+/// skipping the output, or writing a checkpoint nowhere, would lose the run's result).
+inline CLI::Validator path() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (text.empty()) return "the path is empty";
+        return {};
+      },
+      "");  // no description: --help shows the flag as before
+}
+
 }  // namespace flags

@@ -447,6 +447,7 @@ int main(int argc, char** argv) {
                  "Start from the weights and biases of this saved model of the same network (e.g. a trained plain "
                  "network, the reference code's pretrained start); --dropout dbb also takes the beta-Bernoulli gates "
                  "of a bbd model, as the dependent beta-Bernoulli authors do")
+      ->check(flags::path())
       ->check(CLI::ExistingFile)
       ->excludes(pretrain);
   app.add_option("--seed", opt.seed, "Seed of every random draw (initialisation, shuffling, noise)")
@@ -457,18 +458,23 @@ int main(int argc, char** argv) {
                  "every epoch (a fixed count makes runs repeat bit for bit)")
       ->check(flags::threads(256))
       ->capture_default_str();
-  app.add_option("--report", opt.report, "Write a JSON report (history, per-layer sparsity, memory and FLOPs kept)");
-  app.add_option("--save", opt.save, "Save the trained model to this file");
-  app.add_option("--load", opt.load, "Load a model saved with --save and evaluate it (no training)");
+  app.add_option("--report", opt.report, "Write a JSON report (history, per-layer sparsity, memory and FLOPs kept)")
+      ->check(flags::path());
+  app.add_option("--save", opt.save, "Save the trained model to this file")->check(flags::path());
+  app.add_option("--load", opt.load, "Load a model saved with --save and evaluate it (no training)")
+      ->check(flags::path());
   app.add_option("--pictures", opt.pictures,
                  "Write input_pixels.png (the pixels the model still reads) into this folder; the charts are drawn "
-                 "from --report by scripts/plot.py");
+                 "from --report by scripts/plot.py")
+      ->check(flags::path());
   app.add_option("--checkpoint", opt.checkpoint,
                  "After every epoch, write the run's state (model, optimiser, generator, epoch, history) to this file, "
-                 "replacing it atomically");
+                 "replacing it atomically")
+      ->check(flags::path());
   app.add_option("--resume", opt.resume,
                  "Continue the run checkpointed in this file (same flags as the run that wrote it); the result equals "
                  "the uninterrupted run's. Give --checkpoint too to keep checkpointing")
+      ->check(flags::path())
       ->check(CLI::ExistingFile);
   app.add_option("--stop-after", opt.stop_after,
                  "End this session after that epoch, its checkpoint written (needs --checkpoint); --resume continues. "

@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "Measure a saved model's calibration, out-of-distribution detection and rotated-digit uncertainty, "
       "deterministic and Monte Carlo."};
-  app.add_option("--load", opt.load, "Model file written by bayesdrop-mnist --save")->required();
+  app.add_option("--load", opt.load, "Model file written by bayesdrop-mnist --save")->required()->check(flags::path());
   app.add_option("--data", opt.data_dir, "MNIST folder (four IDX files). Default: $BAYESDROP_MNIST_DIR or data/mnist");
   app.add_option("--ood-data", opt.ood_dir,
                  "Fashion-MNIST folder, the out-of-distribution set. Default: $BAYESDROP_FASHION_DIR or "
@@ -171,7 +171,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", opt.threads, "Threads for Eigen's matrix products")
       ->check(flags::whole(1, 256))
       ->capture_default_str();
-  app.add_option("--report", opt.report, "Write a JSON report (scores, reliability bins, rotation curves, spec)");
+  app.add_option("--report", opt.report, "Write a JSON report (scores, reliability bins, rotation curves, spec)")
+      ->check(flags::path());
   app.add_option("--rotation-digit", opt.digit, "Rotate all test images of this digit by 0, 15, ..., 180 degrees")
       ->check(flags::whole(0, 9))
       ->capture_default_str();

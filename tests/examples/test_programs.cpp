@@ -388,3 +388,36 @@ TEST_CASE("programs: the report is written even when the pictures fail, and the 
   REQUIRE(fs::exists(report));
   CHECK(nlohmann::json::parse(std::ifstream(report)).at("epochs") == 1);
 }
+
+TEST_CASE("programs: an empty path is refused before any training, naming the flag", "[programs][edges]") {
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  const std::string train = "--data " + quoted(data) + " --epochs 2 --quiet ";
+  for (const std::string flag :
+       {"--checkpoint", "--save", "--report", "--pictures", "--resume", "--init-from", "--load"}) {
+    INFO(flag);
+    // with --stop-after 1, --checkpoint "" used to stop after epoch 1 and exit with 0
+    const std::string more = flag == "--checkpoint" ? "--stop-after 1" : "";
+    const Run r = run(mnist_exe, train + flag + " '' " + more);
+    INFO(r.output);
+    CHECK(r.status != 0);
+    CHECK(r.status < 128);
+    CHECK_THAT(r.output, Contains(flag + ":") && Contains("empty"));
+    CHECK_FALSE(Contains("continue with --resume").match(r.output));
+    require_no_work(r);
+  }
+  const std::string model = dir.file("m.bdm");
+  write_model(model, good_metadata);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--load", "--load ''"}, {"--report", "--load " + quoted(model) + " --report ''"}};
+  for (const auto& [flag, args] : cases) {
+    INFO(args);
+    const Run r = run(uncertainty_exe, args + " --data " + quoted(data) + " --ood-data " + quoted(data) + " --mc 2");
+    INFO(r.output);
+    CHECK(r.status != 0);
+    CHECK(r.status < 128);
+    CHECK_THAT(r.output, Contains(flag + ":") && Contains("empty"));
+    require_no_work(r);
+  }
+}
