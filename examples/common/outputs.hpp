@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <string>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include "bayesdrop/core/error.hpp"
 
@@ -102,6 +104,79 @@ inline void check_output_folder(const std::string& dir, const std::string& flag)
   if (dir.empty()) throw bayesdrop::InvalidArgument(flag + ": the path is empty");
   detail::make_folders(fs::path(dir), flag, dir);
   detail::probe_new_file(fs::path(dir) / ".bayesdrop-write-probe", flag, dir);
+}
+
+/// The file a write to `path` lands on: `path` itself or, when it is a symlink, the file at the end of its chain of
+/// links, as bayesdrop::save_model follows it (the link stays a link). Throws bayesdrop::InvalidArgument naming the
+/// flag for a loop of links or a link that cannot be read.
+inline fs::path write_target(const std::string& path, const std::string& flag) {
+  fs::path target(path);
+  std::error_code ec;
+  for (int hops = 0; fs::is_symlink(fs::symlink_status(target, ec)); ++hops) {
+    if (hops == 40) throw bayesdrop::InvalidArgument(flag + ": '" + path + "': too many levels of symbolic links");
+    const fs::path next = fs::read_symlink(target, ec);
+    if (ec) throw bayesdrop::InvalidArgument(flag + ": cannot read the symbolic link '" + path + "': " + ec.message());
+    target = next.is_absolute() ? next : target.parent_path() / next;
+  }
+  return target;
+}
+
+/// Whether the paths `a` and `b` name the same file, by identity rather than spelling: std::filesystem::equivalent
+/// when both exist (hard links and symlinks included), otherwise (an output not written yet) their weakly canonical
+/// forms after following symlinks. `flag_a`, `flag_b`: for messages.
+inline bool same_file(const std::string& a, const std::string& flag_a, const std::string& b,
+                      const std::string& flag_b) {
+  std::error_code ea, eb;
+  const fs::path ta = write_target(a, flag_a), tb = write_target(b, flag_b);
+  const bool a_exists = fs::exists(ta, ea), b_exists = fs::exists(tb, eb);
+  if (a_exists && b_exists) {
+    const bool same = fs::equivalent(ta, tb, ea);
+    return !ea && same;
+  }
+  if (a_exists != b_exists) return false;
+  // absolute first: weakly_canonical leaves a relative path whose first part does not exist relative ("o" vs "./o")
+  const fs::path aa = fs::absolute(ta, ea), ab = fs::absolute(tb, eb);
+  if (ea || eb) return ta.lexically_normal() == tb.lexically_normal();
+  const fs::path ca = fs::weakly_canonical(aa, ea), cb = fs::weakly_canonical(ab, eb);
+  if (ea || eb) return aa.lexically_normal() == ab.lexically_normal();
+  return ca == cb;
+}
+
+/// A path given with a flag ("--save", "model.bdm"); for a data file, the flag that names its folder ("--data").
+struct FlagPath {
+  std::string flag, path;
+};
+
+/// Refuses, before any work, an output that is one of the run's inputs (writing it would destroy what the run reads)
+/// and two outputs that are one file (one would overwrite the other), comparing files by identity (same_file).
+/// `allowed`: (output flag, input flag) pairs that may name one file, e.g. {"--checkpoint", "--resume"}: a resumed run
+/// checkpoints into the file it continues. Empty paths are skipped. Throws bayesdrop::InvalidArgument naming both
+/// flags and paths.
+inline void check_outputs_apart(const std::vector<FlagPath>& outputs, const std::vector<FlagPath>& inputs,
+                                const std::vector<std::pair<std::string, std::string>>& allowed = {}) {
+  auto named = [](const FlagPath& f) { return f.flag + " '" + f.path + "'"; };
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const FlagPath& out = outputs[i];
+    if (out.path.empty()) continue;
+    for (std::size_t j = i + 1; j < outputs.size(); ++j) {
+      const FlagPath& other = outputs[j];
+      if (!other.path.empty() && same_file(out.path, out.flag, other.path, other.flag)) {
+        throw bayesdrop::InvalidArgument(named(out) + " and " + named(other) +
+                                         " are the same file: one output would overwrite the other; give each its "
+                                         "own file");
+      }
+    }
+    for (const FlagPath& in : inputs) {
+      if (in.path.empty()) continue;
+      bool exempt = false;
+      for (const auto& [o, i_flag] : allowed) exempt = exempt || (o == out.flag && i_flag == in.flag);
+      if (!exempt && same_file(out.path, out.flag, in.path, in.flag)) {
+        throw bayesdrop::InvalidArgument(named(out) + " and " + named(in) +
+                                         " are the same file: the output would overwrite one of the run's inputs; "
+                                         "write it elsewhere");
+      }
+    }
+  }
 }
 
 /// Writes `bytes` to `path` (replacing it), checking the open, the write, the flush and the close. Throws

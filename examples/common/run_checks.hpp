@@ -4,10 +4,12 @@
 
 #include <cmath>
 #include <cstdio>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
 #include "bayesdrop/bayesdrop.hpp"
+#include "outputs.hpp"
 
 namespace run_checks {
 
@@ -33,6 +35,22 @@ void check_images_fit(const bd::Dataset<Scalar>& data, const std::string& images
   throw bd::DataError("'" + images_file + "' holds " + shape_text(data.shape) + " images (" + std::to_string(pixels) +
                       " pixels) but the model " + model_name + " reads " + reads +
                       "; use MNIST-format files of 28x28 images");
+}
+
+/// The IDX files load_mnist reads from `dir` for each of `splits` ("train", "t10k"), each named by `flag` (the flag
+/// that gave the folder), for outputs::check_outputs_apart. A missing file is left out: loading names it.
+inline std::vector<outputs::FlagPath> data_files(const std::string& dir, const std::string& flag,
+                                                 std::initializer_list<const char*> splits) {
+  std::vector<outputs::FlagPath> out;
+  for (const std::string split : splits) {
+    for (const char* kind : {"-images-idx3-ubyte", "-labels-idx1-ubyte"}) {
+      try {
+        out.push_back({flag, bd::detail::mnist_find_file(dir, split + kind)});
+      } catch (const bd::DataError&) {
+      }
+    }
+  }
+  return out;
 }
 
 /// Watches the epochs of a run for divergence. Each kind of warning is raised once per run:

@@ -95,6 +95,20 @@ void check_outputs(const Settings& opt) {
   if (!opt.checkpoint.empty()) outputs::check_replaced_file(opt.checkpoint, "--checkpoint");
 }
 
+// No output may be one of the run's inputs (the data files, --init-from, --resume, --load) or another output: refused
+// before anything is read or written, naming both flags. --checkpoint onto --resume is how a resumed run goes on
+// checkpointing into its file.
+void check_outputs_apart(const Settings& opt, const std::string& data_dir) {
+  std::vector<outputs::FlagPath> inputs = run_checks::data_files(data_dir, "--data", {"train", "t10k"});
+  inputs.push_back({"--init-from", opt.init_from});
+  inputs.push_back({"--resume", opt.resume});
+  inputs.push_back({"--load", opt.load});
+  const std::string picture = opt.pictures.empty() ? "" : opt.pictures + "/input_pixels.png";
+  outputs::check_outputs_apart(
+      {{"--checkpoint", opt.checkpoint}, {"--save", opt.save}, {"--report", opt.report}, {"--pictures", picture}},
+      inputs, {{"--checkpoint", "--resume"}});
+}
+
 bd::Recipe recipe_for(const Settings& opt) {
   bd::Recipe r = bd::recipe_for_dropout(opt.spec.dropout, opt.spec.model);
   trainer::apply_authors_flags(opt.authors, r);
@@ -224,9 +238,10 @@ int run(Settings opt) {
   bd::ThreadBudget budget;
   const bool auto_threads = fixed_threads(opt) == 0;
   Eigen::setNbThreads(auto_threads ? budget.measure(std::chrono::milliseconds(200)) : fixed_threads(opt));
+  const std::string dir = opt.data_dir.empty() ? bd::default_data_dir(opt.dataset) : opt.data_dir;
+  check_outputs_apart(opt, dir);
   if (!opt.load.empty()) opt.spec = spec_from_file(opt.load);
   check_outputs(opt);
-  const std::string dir = opt.data_dir.empty() ? bd::default_data_dir(opt.dataset) : opt.data_dir;
   const auto train = bd::load_mnist<Scalar>(dir, bd::Split::train);
   const auto test = bd::load_mnist<Scalar>(dir, bd::Split::test);
   const bd::Recipe recipe = recipe_for(opt);

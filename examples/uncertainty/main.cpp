@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "../common/flags.hpp"
 #include "../common/model_metadata.hpp"
@@ -66,6 +67,13 @@ bd::Rng stream(std::uint64_t seed, std::uint64_t k) {
 int run(const Settings& opt) {
   const auto start = std::chrono::steady_clock::now();
   Eigen::setNbThreads(opt.threads);
+  const std::string data = opt.data_dir.empty() ? bd::default_data_dir("mnist") : opt.data_dir;
+  const std::string ood_dir = opt.ood_dir.empty() ? bd::default_data_dir("fashion") : opt.ood_dir;
+  // The report may not overwrite the model or a data file: refused before anything is read, naming both flags.
+  std::vector<outputs::FlagPath> inputs = run_checks::data_files(data, "--data", {"t10k"});
+  for (auto& f : run_checks::data_files(ood_dir, "--ood-data", {"t10k"})) inputs.push_back(f);
+  inputs.push_back({"--load", opt.load});
+  outputs::check_outputs_apart({{"--report", opt.report}}, inputs);
   const auto [spec, meta] = spec_from_file(opt.load);
   // Outputs are checked (folders created) before the work, so an unwritable path costs no evaluation.
   if (!opt.report.empty()) outputs::check_output_file(opt.report, "--report");
@@ -73,8 +81,6 @@ int run(const Settings& opt) {
   bd::Sequential<Scalar> model = bd::build_model<Scalar>(spec, init);
   bd::load_model(model, opt.load);
 
-  const std::string data = opt.data_dir.empty() ? bd::default_data_dir("mnist") : opt.data_dir;
-  const std::string ood_dir = opt.ood_dir.empty() ? bd::default_data_dir("fashion") : opt.ood_dir;
   const auto test = load_test_set(data, "MNIST (--data)",
                                   "Get it with scripts/fetch-mnist.sh DIR, then pass --data DIR or set "
                                   "BAYESDROP_MNIST_DIR=DIR.");

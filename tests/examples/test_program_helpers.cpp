@@ -192,3 +192,34 @@ TEST_CASE("program helpers: images must fit the model, named with their shape", 
   REQUIRE_THROWS_WITH(run_checks::check_images_fit(data, "y-images", mlp, "mlp"),
                       Contains("y-images") && Contains("32x32") && Contains("784"));
 }
+
+TEST_CASE("program helpers: outputs and inputs are compared by identity, not by spelling", "[programs][edges]") {
+  TempDir dir;
+  const std::string a = dir.file("a"), hard = dir.file("hard"), link = dir.file("link"), dangling = dir.file("dl");
+  std::ofstream(a) << "x";
+  fs::create_hard_link(a, hard);
+  fs::create_symlink("a", link);              // relative to the link's folder
+  fs::create_symlink("later/new", dangling);  // its target does not exist yet
+  CHECK(outputs::same_file(a, "--save", hard, "--data"));
+  CHECK(outputs::same_file(link, "--save", a, "--data"));
+  CHECK(outputs::same_file(dir.path.string() + "/./a", "--save", a, "--data"));
+  CHECK(outputs::same_file(dangling, "--save", dir.file("later/../later/new"), "--report"));
+  CHECK_FALSE(outputs::same_file(a, "--save", dir.file("b"), "--report"));
+  CHECK_FALSE(outputs::same_file(dir.file("b"), "--save", dir.file("c"), "--report"));
+  SECTION("relative paths of files not written yet") {
+    const fs::path cwd = fs::current_path();
+    fs::current_path(dir.path);
+    const bool same = outputs::same_file("new.json", "--save", "./new.json", "--report");
+    const bool other = outputs::same_file("new.json", "--save", "sub/new.json", "--report");
+    fs::current_path(cwd);
+    CHECK(same);
+    CHECK_FALSE(other);
+  }
+  SECTION("check_outputs_apart names both flags, and lets an allowed pair through") {
+    REQUIRE_THROWS_AS(outputs::check_outputs_apart({{"--save", hard}}, {{"--init-from", a}}), bd::InvalidArgument);
+    REQUIRE_THROWS_WITH(outputs::check_outputs_apart({{"--save", dir.file("o")}, {"--report", dir.file("./o")}}, {}),
+                        Contains("--save") && Contains("--report") && Contains("same file"));
+    CHECK_NOTHROW(outputs::check_outputs_apart({{"--checkpoint", a}, {"--save", ""}}, {{"--resume", link}},
+                                               {{"--checkpoint", "--resume"}}));
+  }
+}

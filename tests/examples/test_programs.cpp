@@ -421,3 +421,88 @@ TEST_CASE("programs: an empty path is refused before any training, naming the fl
     require_no_work(r);
   }
 }
+
+namespace {
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+TEST_CASE("programs: an output onto one of the run's inputs, or two outputs onto one file, is refused before training",
+          "[programs][edges]") {
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  const std::string train = "--data " + quoted(data) + " --epochs 2 --quiet ";
+  const std::string init = dir.file("init.bdm"), ck = dir.file("run.ck"), link = dir.file("init-link.bdm");
+  write_model(init, good_metadata);
+  fs::create_symlink(init, link);
+  REQUIRE(run(mnist_exe, train + "--checkpoint " + quoted(ck) + " --stop-after 1").status == 0);
+  const std::string images = data + "/train-images-idx3-ubyte", labels = data + "/train-labels-idx1-ubyte",
+                    test_labels = data + "/t10k-labels-idx1-ubyte";
+  const std::string out = dir.file("out"), same_out = dir.path.string() + "/./out";  // one file, two spellings
+  const std::string load = "--data " + quoted(data) + " --quiet --load " + quoted(init) + " ";
+  struct Case {
+    std::string args, output, input;  // the arguments; the two flags the message must name
+    std::vector<std::string> kept;    // files that must stay as they are
+  };
+  const std::vector<Case> cases = {
+      {train + "--report " + quoted(images), "--report", "--data", {images}},
+      {train + "--save " + quoted(test_labels), "--save", "--data", {test_labels}},
+      {train + "--checkpoint " + quoted(labels), "--checkpoint", "--data", {labels}},
+      {train + "--init-from " + quoted(init) + " --save " + quoted(init), "--save", "--init-from", {init}},
+      {train + "--init-from " + quoted(init) + " --checkpoint " + quoted(link), "--checkpoint", "--init-from", {init}},
+      {train + "--init-from " + quoted(link) + " --report " + quoted(dir.path.string() + "/./init.bdm"),
+       "--report",
+       "--init-from",
+       {init}},
+      {train + "--resume " + quoted(ck) + " --save " + quoted(ck), "--save", "--resume", {ck}},
+      {train + "--resume " + quoted(ck) + " --report " + quoted(ck), "--report", "--resume", {ck}},
+      {train + "--save " + quoted(out) + " --report " + quoted(same_out), "--save", "--report", {}},
+      {train + "--checkpoint " + quoted(out) + " --save " + quoted(same_out), "--checkpoint", "--save", {}},
+      {train + "--checkpoint " + quoted(out) + " --report " + quoted(out), "--checkpoint", "--report", {}},
+      {train + "--resume " + quoted(ck) + " --checkpoint " + quoted(ck) + " --save " + quoted(ck),
+       "--save",
+       "--checkpoint",
+       {ck}},
+      {load + "--save " + quoted(init), "--save", "--load", {init}},
+      {load + "--report " + quoted(link), "--report", "--load", {init}},
+  };
+  for (const auto& c : cases) {
+    INFO(c.args);
+    std::vector<std::string> before;
+    for (const auto& f : c.kept) before.push_back(file_bytes(f));
+    const Run r = run(mnist_exe, c.args);
+    INFO(r.output);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.output, Contains(c.output) && Contains(c.input) && Contains("same file"));
+    require_no_work(r);
+    for (std::size_t k = 0; k < c.kept.size(); ++k) CHECK(file_bytes(c.kept[k]) == before[k]);
+    CHECK_FALSE(fs::exists(out));
+  }
+  SECTION("--resume and --checkpoint of the same file continue the run in it") {
+    const Run r = run(mnist_exe, train + "--resume " + quoted(ck) + " --checkpoint " + quoted(ck));
+    INFO(r.output);
+    CHECK(r.status == 0);
+    CHECK_THAT(r.output, Contains("test accuracy"));
+  }
+  SECTION("bayesdrop-uncertainty: --report onto the model or a data file") {
+    const std::string evaluate =
+        "--load " + quoted(init) + " --data " + quoted(data) + " --ood-data " + quoted(data) + " --mc 2 --report ";
+    const std::vector<std::pair<std::string, std::string>> bad = {{quoted(link), "--load"},
+                                                                  {quoted(data + "/t10k-images-idx3-ubyte"), "--data"}};
+    for (const auto& [report, input] : bad) {
+      INFO(report);
+      const std::string before = file_bytes(init);
+      const Run r = run(uncertainty_exe, evaluate + report);
+      INFO(r.output);
+      CHECK(r.status == 2);
+      CHECK_THAT(r.output, Contains("--report") && Contains(input) && Contains("same file"));
+      require_no_work(r);
+      CHECK(file_bytes(init) == before);
+    }
+  }
+}
