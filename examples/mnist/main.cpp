@@ -109,6 +109,22 @@ void check_outputs_apart(const Settings& opt, const std::string& data_dir) {
       inputs, {{"--checkpoint", "--resume"}});
 }
 
+// Whether the file at `path` holds a checkpoint (starts with the checkpoint magic; damaged or not).
+bool holds_checkpoint(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string head(bd::detail::checkpoint_magic.size(), '\0');
+  return in.read(head.data(), std::streamsize(head.size())) && head == bd::detail::checkpoint_magic;
+}
+
+// A run started without --resume over a file that holds a checkpoint would replace that run's progress after its
+// first epoch: refused, saying how to continue it or to start over.
+void check_not_restarted(const Settings& opt) {
+  if (opt.checkpoint.empty() || !opt.resume.empty() || !holds_checkpoint(opt.checkpoint)) return;
+  throw bd::InvalidArgument("--checkpoint '" + opt.checkpoint +
+                            "' already holds a checkpoint of a run; pass --resume " + opt.checkpoint +
+                            " to continue it, or remove the file to start over");
+}
+
 bd::Recipe recipe_for(const Settings& opt) {
   bd::Recipe r = bd::recipe_for_dropout(opt.spec.dropout, opt.spec.model);
   trainer::apply_authors_flags(opt.authors, r);
@@ -240,6 +256,7 @@ int run(Settings opt) {
   Eigen::setNbThreads(auto_threads ? budget.measure(std::chrono::milliseconds(200)) : fixed_threads(opt));
   const std::string dir = opt.data_dir.empty() ? bd::default_data_dir(opt.dataset) : opt.data_dir;
   check_outputs_apart(opt, dir);
+  check_not_restarted(opt);
   if (!opt.load.empty()) opt.spec = spec_from_file(opt.load);
   check_outputs(opt);
   const auto train = bd::load_mnist<Scalar>(dir, bd::Split::train);

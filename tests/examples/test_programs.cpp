@@ -506,3 +506,37 @@ TEST_CASE("programs: an output onto one of the run's inputs, or two outputs onto
     }
   }
 }
+
+TEST_CASE("programs: a run is not started again over its checkpoint without --resume", "[programs][edges]") {
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  const std::string ck = dir.file("run.ck");
+  const std::string train = "--data " + quoted(data) + " --epochs 2 --quiet --checkpoint " + quoted(ck) + " ";
+  REQUIRE(run(mnist_exe, train + "--stop-after 1").status == 0);
+  const std::string progress = file_bytes(ck);
+  const Run again = run(mnist_exe, train + "--stop-after 1");
+  INFO(again.output);
+  CHECK(again.status == 2);
+  CHECK_THAT(again.output,
+             Contains("--checkpoint") && Contains(ck) && Contains("--resume " + ck) && Contains("remove"));
+  require_no_work(again);
+  CHECK(file_bytes(ck) == progress);
+  SECTION("also when the link to it is given") {
+    const std::string link = dir.file("link.ck");
+    fs::create_symlink(ck, link);
+    const Run r = run(mnist_exe, "--data " + quoted(data) + " --epochs 2 --quiet --checkpoint " + quoted(link));
+    CHECK(r.status == 2);
+    CHECK(file_bytes(ck) == progress);
+  }
+  SECTION("--resume continues it, and a file that holds no checkpoint is replaced as before") {
+    const Run resumed = run(mnist_exe, train + "--resume " + quoted(ck));
+    INFO(resumed.output);
+    CHECK(resumed.status == 0);
+    const std::string other = dir.file("notes.ck");
+    std::ofstream(other) << "not a checkpoint";
+    const Run fresh = run(mnist_exe, "--data " + quoted(data) + " --epochs 1 --quiet --checkpoint " + quoted(other));
+    INFO(fresh.output);
+    CHECK(fresh.status == 0);
+  }
+}
