@@ -10,7 +10,8 @@
 #   scripts/compile-cost.sh --markdown            # the table as Markdown (docs/benchmarks.md)
 #
 # Rows: quickstart (examples/quickstart.cpp, the umbrella), sparse-vd-mlp (examples/sparse_vd_mlp.cpp: one family,
-# Sequential and fit), trainer (examples/mnist/main.cpp, every family), eigen (a plain Eigen program, for scale),
+# Sequential and fit), by-name (models/zoo.hpp's build_model<float>: every family in float), trainer
+# (examples/mnist/main.cpp, every family), eigen (a plain Eigen program, for scale),
 # header:<path> (each public header with an empty main), test:<file> (the largest test files). The programs are
 # compiled twice: header-only, and as a program that links the optional compiled library (bayesdrop::compiled,
 # -DBAYESDROP_COMPILED_LIB) would be, marked "(compiled)". Only compilation is timed (-c), not linking.
@@ -75,6 +76,16 @@ int main() {
 }
 EOF
 
+cat >"$work/by_name.cpp" <<'EOF'
+#include <bayesdrop/models/zoo.hpp>
+#include <cstdio>
+int main() {
+  bayesdrop::Rng rng(1);
+  auto net = bayesdrop::build_model<float>(bayesdrop::ModelSpec{"mlp", "sbp"}, rng);
+  std::printf("%ld layers\n", long(net.size()));
+}
+EOF
+
 # rows: "name|source|extra flags"
 rows=()
 rows+=("eigen|$work/eigen.cpp|")
@@ -82,6 +93,8 @@ rows+=("quickstart|examples/quickstart.cpp|")
 rows+=("quickstart (compiled)|examples/quickstart.cpp|-DBAYESDROP_COMPILED_LIB")
 rows+=("sparse-vd-mlp|examples/sparse_vd_mlp.cpp|")
 rows+=("sparse-vd-mlp (compiled)|examples/sparse_vd_mlp.cpp|-DBAYESDROP_COMPILED_LIB")
+rows+=("by-name|$work/by_name.cpp|")
+rows+=("by-name (compiled)|$work/by_name.cpp|-DBAYESDROP_COMPILED_LIB")
 rows+=("trainer|examples/mnist/main.cpp|-Iexamples/common")
 rows+=("trainer (compiled)|examples/mnist/main.cpp|-Iexamples/common -DBAYESDROP_COMPILED_LIB")
 while IFS= read -r h; do
@@ -91,7 +104,9 @@ while IFS= read -r h; do
 done < <(find include/bayesdrop -name '*.hpp' | sort)
 # the five largest test sources by lines
 while IFS= read -r t; do
-  rows+=("test:${t#tests/}|$t|-Itests -Iexamples/common -Iexamples/mnist -Iexamples/uncertainty")
+  flags="-Itests -Iexamples/common -Iexamples/mnist -Iexamples/uncertainty"
+  rows+=("test:${t#tests/}|$t|$flags")
+  rows+=("test:${t#tests/} (compiled)|$t|$flags -DBAYESDROP_COMPILED_LIB")  # as the suite builds them
 done < <(find tests -name 'test_*.cpp' -print0 | xargs -0 wc -l | grep -v ' total$' | sort -rn | head -n 5 |
   awk '{print $2}')
 
