@@ -3,7 +3,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <sstream>
+#include <cmath>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,31 @@ struct AuthorsFlags {
   std::string kl_scales;  // "40,16,1,1" or "bbd-lenet5"
 };
 
+/// Reads a --kl-scales list (not bbd-lenet5): comma-separated finite decimal numbers >= 0, such as 40,16,1,1; no
+/// empty item (a trailing comma), no hexadecimal, inf or nan. Returns why `text` is refused ("" when it is not) and
+/// puts the numbers into `scales` when given.
+inline std::string read_kl_scales(const std::string& text, std::vector<double>* scales = nullptr) {
+  const std::string example = "; give a comma-separated list of numbers >= 0 such as 40,16,1,1, or bbd-lenet5";
+  if (text.empty()) return "the list is empty" + example;
+  std::vector<double> out;
+  for (std::size_t start = 0;;) {
+    const std::size_t comma = text.find(',', start);
+    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (item.empty()) return "'" + text + "' has an empty item" + example;
+    char* end = nullptr;
+    const double v = std::strtod(item.c_str(), &end);
+    const bool decimal = item.find_first_not_of("0123456789.eE+-") == std::string::npos;
+    if (!decimal || end != item.c_str() + item.size() || !std::isfinite(v) || !(v >= 0)) {
+      return "'" + item + "' is not a finite decimal number >= 0" + example;
+    }
+    out.push_back(v);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (scales) *scales = out;
+  return {};
+}
+
 inline void add_authors_flags(CLI::App& app, AuthorsFlags& f) {
   app.add_flag("--train-clip", f.train_clip,
                "sparsevd: mask weights of log alpha >= 3 in training too, as both of the authors' LeNet scripts do "
@@ -26,7 +52,10 @@ inline void add_authors_flags(CLI::App& app, AuthorsFlags& f) {
                "constant for the first half, then linear to 0");
   app.add_option("--kl-scales", f.kl_scales,
                  "KL multiplier of each noise layer in model order, comma-separated (e.g. 40,16,1,1), or bbd-lenet5 "
-                 "for the beta-Bernoulli authors' conv scales 40 and 16");
+                 "for the beta-Bernoulli authors' conv scales 40 and 16")
+      ->check(
+          CLI::Validator([](std::string& text) { return text == "bbd-lenet5" ? std::string() : read_kl_scales(text); },
+                         ""));  // no description: --help shows the flag as before
 }
 
 /// Applies the flags to the recipe: after its preset is chosen, before --lr and the other flags override rates.
@@ -46,21 +75,36 @@ inline void apply_authors_flags(const AuthorsFlags& f, bayesdrop::Recipe& r) {
     r.kl_scales = bayesdrop::authors_bbd_lenet5_kl_scales();
   } else if (!f.kl_scales.empty()) {
     r.kl_scales.clear();
-    std::stringstream list(f.kl_scales);
-    for (std::string item; std::getline(list, item, ',');) {
-      std::size_t used = 0;
-      double v = -1;
-      try {
-        v = std::stod(item, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used == 0 || used != item.size() || !(v >= 0)) {
-        throw bayesdrop::InvalidArgument("--kl-scales: '" + item +
-                                         "' is not a number >= 0; give a comma-separated "
-                                         "list such as 40,16,1,1, or bbd-lenet5");
-      }
-      r.kl_scales.push_back(v);
+    const std::string why = read_kl_scales(f.kl_scales, &r.kl_scales);
+    if (!why.empty()) throw bayesdrop::InvalidArgument("--kl-scales: " + why);
+  }
+}
+
+/// Checks the flags against the network before any training (the pretraining included), naming the flag: --train-clip
+/// needs sparse VD layers, and --kl-scales (read into `r`) one scale per noise layer. Throws
+/// bayesdrop::InvalidArgument; fit() would refuse the same, but only when the gated training starts.
+template <class Scalar>
+void check_authors_flags(const AuthorsFlags& f, const bayesdrop::Recipe& r, const bayesdrop::Sequential<Scalar>& model,
+                         const std::string& dropout) {
+  namespace bd = bayesdrop;
+  if (f.train_clip) {
+    bool sparse_vd = false;
+    for (bd::Index i = 0; i < model.size(); ++i) {
+      const bd::Layer<Scalar>* l = &model.layer(i);
+      sparse_vd = sparse_vd || dynamic_cast<const bd::SparseVDLinear<Scalar>*>(l) ||
+                  dynamic_cast<const bd::SparseVDConv2d<Scalar>*>(l);
+    }
+    if (!sparse_vd) {
+      throw bd::InvalidArgument("--train-clip: --dropout " + dropout +
+                                " has no sparse VD layers (no log alpha to clip); it applies to --dropout sparsevd");
+    }
+  }
+  if (!f.kl_scales.empty()) {
+    const std::size_t layers = bd::noise_layers(model).size();
+    if (r.kl_scales.size() != layers) {
+      throw bd::InvalidArgument("--kl-scales " + f.kl_scales + ": " + std::to_string(r.kl_scales.size()) +
+                                " scales for a model with " + std::to_string(layers) +
+                                " noise layers (gates or sparse VD layers); give one per layer in model order");
     }
   }
 }

@@ -271,6 +271,9 @@ int run(Settings opt) {
 
   bd::Rng rng(opt.seed);
   bd::Sequential<Scalar> model = bd::build_model<Scalar>(opt.spec, rng);
+  // --train-clip and --kl-scales are checked against the network now, not when the gated training starts (after
+  // --pretrain).
+  if (opt.load.empty()) trainer::check_authors_flags(opt.authors, recipe, model, opt.spec.dropout);
   // Data that does not fit the model is refused now, naming the file, rather than after an epoch.
   const auto train_file = bd::detail::mnist_find_file(dir, "train-images-idx3-ubyte");
   run_checks::check_images_fit(train, train_file, model, opt.spec.model);
@@ -511,8 +514,12 @@ int main(int argc, char** argv) {
   app.add_option("--stop-after", opt.stop_after,
                  "End this session after that epoch, its checkpoint written (needs --checkpoint); --resume continues. "
                  "With --pretrain the pretraining's epochs count first")
-      ->check(CLI::PositiveNumber)
+      ->check(flags::whole(1, 200000))
       ->needs("--checkpoint");
+  // --load evaluates a saved model and trains nothing: a training flag beside it would be ignored, so it is refused.
+  for (const char* training : {"--resume", "--checkpoint", "--stop-after", "--init-from", "--pretrain", "--epochs"}) {
+    app.get_option("--load")->excludes(app.get_option(training));
+  }
   trainer::add_authors_flags(app, opt.authors);
   app.add_flag("--quiet", opt.quiet, "Print only the final accuracy");
   CLI11_PARSE(app, argc, argv);

@@ -540,3 +540,75 @@ TEST_CASE("programs: a run is not started again over its checkpoint without --re
     CHECK(fresh.status == 0);
   }
 }
+
+TEST_CASE("programs: flags that cannot apply or are malformed are refused before any training, naming them",
+          "[programs][edges]") {
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  const std::string model = dir.file("m.bdm"), other = dir.file("other.bdm"), ck = dir.file("new.ck");
+  write_model(model, good_metadata);
+  write_model(other, good_metadata);
+  SECTION("--load evaluates without training: the training flags are refused, not ignored") {
+    const std::string load = "--data " + quoted(data) + " --quiet --load " + quoted(model) + " ";
+    const std::vector<std::pair<std::string, std::string>> cases = {{"--resume", "--resume " + quoted(other)},
+                                                                    {"--checkpoint", "--checkpoint " + quoted(ck)},
+                                                                    {"--stop-after", "--stop-after 1"},
+                                                                    {"--init-from", "--init-from " + quoted(other)},
+                                                                    {"--pretrain", "--pretrain 1"},
+                                                                    {"--epochs", "--epochs 1"}};
+    for (const auto& [flag, args] : cases) {
+      INFO(args);
+      const Run r = run(mnist_exe, load + args);
+      INFO(r.output);
+      CHECK(r.status != 0);
+      CHECK(r.status < 128);
+      CHECK_THAT(r.output, Contains("--load") && Contains(flag));
+      require_no_work(r);
+      CHECK_FALSE(fs::exists(ck));
+    }
+  }
+  // Without --quiet, so that a pretraining epoch would show ("pretrain: epoch" contains "train: epoch").
+  const std::string train = "--data " + quoted(data) + " --epochs 1 ";
+  SECTION("--kl-scales of the wrong length and --train-clip without sparse VD layers, before --pretrain") {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"--kl-scales", "--dropout sbp --pretrain 1 --kl-scales 1,2"},
+        {"--kl-scales", "--dropout sparsevd --kl-scales 1,2,3,4"},
+        {"--train-clip", "--dropout sbp --pretrain 1 --train-clip"},
+        {"--train-clip", "--dropout bbd --train-clip"}};
+    for (const auto& [flag, args] : cases) {
+      INFO(args);
+      const Run r = run(mnist_exe, train + args);
+      INFO(r.output);
+      CHECK(r.status == 2);
+      CHECK_THAT(r.output, Contains(flag));
+      CHECK_FALSE(Contains("kl_scales:").match(r.output));  // the flag, not the library's field
+      CHECK_FALSE(Contains("train_clip:").match(r.output));
+      require_no_work(r);
+    }
+  }
+  SECTION("--kl-scales must be a list of finite decimal numbers >= 0") {
+    for (const std::string list : {"''", "1,1,1,", ",1,1,1", "1,,1", "0x10,1,1", "inf,1,1", "1,nan,1", "-1,1,1"}) {
+      INFO(list);
+      const Run r = run(mnist_exe, train + "--dropout sparsevd --kl-scales " + list);
+      INFO(r.output);
+      CHECK(r.status != 0);
+      CHECK(r.status < 128);
+      CHECK_THAT(r.output, Contains("--kl-scales"));
+      CHECK_FALSE(Contains("set_kl_scale").match(r.output));
+      require_no_work(r);
+    }
+    const Run ok = run(mnist_exe, train + "--quiet --dropout sparsevd --kl-scales 1,0.5,2e-1");
+    INFO(ok.output);
+    CHECK(ok.status == 0);
+  }
+  SECTION("--stop-after 0 says so briefly") {
+    const Run r = run(mnist_exe, train + "--checkpoint " + quoted(ck) + " --stop-after 0");
+    INFO(r.output);
+    CHECK(r.status != 0);
+    CHECK(r.status < 128);
+    CHECK_THAT(r.output, Contains("--stop-after"));
+    CHECK(r.output.size() < 300);
+    require_no_work(r);
+  }
+}
