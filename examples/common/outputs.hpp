@@ -59,6 +59,21 @@ inline void probe_new_file(const fs::path& probe, const std::string& flag, const
 
 }  // namespace detail
 
+/// The file a write to `path` lands on: `path` itself or, when it is a symlink, the file at the end of its chain of
+/// links, as bayesdrop::save_model follows it (the link stays a link). Throws bayesdrop::InvalidArgument naming the
+/// flag for a loop of links or a link that cannot be read.
+inline fs::path write_target(const std::string& path, const std::string& flag) {
+  fs::path target(path);
+  std::error_code ec;
+  for (int hops = 0; fs::is_symlink(fs::symlink_status(target, ec)); ++hops) {
+    if (hops == 40) throw bayesdrop::InvalidArgument(flag + ": '" + path + "': too many levels of symbolic links");
+    const fs::path next = fs::read_symlink(target, ec);
+    if (ec) throw bayesdrop::InvalidArgument(flag + ": cannot read the symbolic link '" + path + "': " + ec.message());
+    target = next.is_absolute() ? next : target.parent_path() / next;
+  }
+  return target;
+}
+
 /// Checks, before any work, that `path` (the value of `flag`) can be written as a file: creates its missing parent
 /// folders, refuses a directory, and tries to open it for appending (an existing file is left as it is; a file that
 /// did not exist is created and removed again). Devices and pipes pass (a report may go to /dev/stdout).
@@ -76,25 +91,25 @@ inline void check_output_file(const std::string& path, const std::string& flag) 
   std::FILE* f = std::fopen(path.c_str(), "ab");
   if (!f) throw bayesdrop::InvalidArgument(flag + ": cannot write '" + path + "': " + detail::errno_text(errno));
   std::fclose(f);
-  if (!existed) fs::remove(p, ec);
+  if (!existed) fs::remove(write_target(path, flag), ec);  // the file the open created: a symlink stays a symlink
 }
 
-/// check_output_file for a file that is replaced through a temporary file and a rename (bayesdrop::save_model):
-/// the path must be a regular file or not exist yet (a symlink counts as its target), and the folder must take
-/// the temporary file `path`.tmp. Throws bayesdrop::InvalidArgument naming the flag and the path.
+/// check_output_file for a file that is replaced through a temporary file and a rename (bayesdrop::save_model, the
+/// checkpoints): the path must be a regular file or not exist yet (a symlink counts as its target), and the folder of
+/// the file at the end of its chain of symlinks (write_target, the file replaced; the links stay) must take the
+/// temporary file target.tmp. Throws bayesdrop::InvalidArgument naming the flag and the path.
 inline void check_replaced_file(const std::string& path, const std::string& flag) {
   if (path.empty()) throw bayesdrop::InvalidArgument(flag + ": the path is empty");
   std::error_code ec;
-  fs::path p = fs::weakly_canonical(fs::path(path), ec);  // follows symlinks, as save_model does
-  if (ec || p.empty()) p = fs::path(path);
-  detail::make_folders(p.parent_path(), flag, path);
-  const auto status = fs::status(p, ec);
+  const auto status = fs::status(fs::path(path), ec);  // follows symlinks
   if (fs::exists(status) && !fs::is_regular_file(status)) {
     throw bayesdrop::InvalidArgument(flag + ": '" + path + "' exists and is not a regular file (" +
                                      (fs::is_directory(status) ? "a directory" : "a device, pipe or socket") +
                                      "); give the path of a new or regular file");
   }
-  detail::probe_new_file(fs::path(p.string() + ".tmp"), flag, path);
+  const fs::path target = write_target(path, flag);
+  detail::make_folders(target.parent_path(), flag, path);
+  detail::probe_new_file(fs::path(target.string() + ".tmp"), flag, path);
 }
 
 /// Checks, before any work, that `dir` (the value of `flag`) is a folder that takes new files: creates it and its
@@ -106,39 +121,24 @@ inline void check_output_folder(const std::string& dir, const std::string& flag)
   detail::probe_new_file(fs::path(dir) / ".bayesdrop-write-probe", flag, dir);
 }
 
-/// The file a write to `path` lands on: `path` itself or, when it is a symlink, the file at the end of its chain of
-/// links, as bayesdrop::save_model follows it (the link stays a link). Throws bayesdrop::InvalidArgument naming the
-/// flag for a loop of links or a link that cannot be read.
-inline fs::path write_target(const std::string& path, const std::string& flag) {
-  fs::path target(path);
-  std::error_code ec;
-  for (int hops = 0; fs::is_symlink(fs::symlink_status(target, ec)); ++hops) {
-    if (hops == 40) throw bayesdrop::InvalidArgument(flag + ": '" + path + "': too many levels of symbolic links");
-    const fs::path next = fs::read_symlink(target, ec);
-    if (ec) throw bayesdrop::InvalidArgument(flag + ": cannot read the symbolic link '" + path + "': " + ec.message());
-    target = next.is_absolute() ? next : target.parent_path() / next;
-  }
-  return target;
-}
-
 /// Whether the paths `a` and `b` name the same file, by identity rather than spelling: std::filesystem::equivalent
 /// when both exist (hard links and symlinks included), otherwise (an output not written yet) their weakly canonical
 /// forms after following symlinks. `flag_a`, `flag_b`: for messages.
 inline bool same_file(const std::string& a, const std::string& flag_a, const std::string& b,
                       const std::string& flag_b) {
   std::error_code ea, eb;
-  const fs::path ta = write_target(a, flag_a), tb = write_target(b, flag_b);
-  const bool a_exists = fs::exists(ta, ea), b_exists = fs::exists(tb, eb);
+  const bool a_exists = fs::exists(fs::path(a), ea), b_exists = fs::exists(fs::path(b), eb);  // follow symlinks
   if (a_exists && b_exists) {
-    const bool same = fs::equivalent(ta, tb, ea);
+    const bool same = fs::equivalent(fs::path(a), fs::path(b), ea);
     return !ea && same;
   }
   if (a_exists != b_exists) return false;
-  // absolute first: weakly_canonical leaves a relative path whose first part does not exist relative ("o" vs "./o")
-  const fs::path aa = fs::absolute(ta, ea), ab = fs::absolute(tb, eb);
+  // Neither exists yet: where each would be written. absolute first, since weakly_canonical leaves a relative path
+  // whose first part does not exist relative ("o" against "./o").
+  const fs::path ta = fs::absolute(write_target(a, flag_a), ea), tb = fs::absolute(write_target(b, flag_b), eb);
+  if (ea || eb) return fs::path(a).lexically_normal() == fs::path(b).lexically_normal();
+  const fs::path ca = fs::weakly_canonical(ta, ea), cb = fs::weakly_canonical(tb, eb);
   if (ea || eb) return ta.lexically_normal() == tb.lexically_normal();
-  const fs::path ca = fs::weakly_canonical(aa, ea), cb = fs::weakly_canonical(ab, eb);
-  if (ea || eb) return aa.lexically_normal() == ab.lexically_normal();
   return ca == cb;
 }
 

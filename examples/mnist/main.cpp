@@ -109,6 +109,12 @@ void check_outputs_apart(const Settings& opt, const std::string& data_dir) {
       inputs, {{"--checkpoint", "--resume"}});
 }
 
+// The file the checkpoints replace: --checkpoint's, or the file at the end of its chain of symlinks (the link stays a
+// link), as --save follows one.
+std::string checkpoint_file(const Settings& opt) {
+  return opt.checkpoint.empty() ? "" : outputs::write_target(opt.checkpoint, "--checkpoint").string();
+}
+
 // Whether the file at `path` holds a checkpoint (starts with the checkpoint magic; damaged or not).
 bool holds_checkpoint(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -197,7 +203,7 @@ bool pretrain_weights(bd::Sequential<Scalar>& model, const Settings& opt, const 
   bd::FitOptions options;
   options.with_epochs(opt.pretrain);
   const std::string metadata = pretraining_settings(settings).dump();
-  if (!opt.checkpoint.empty()) options.with_checkpoint(opt.checkpoint, metadata);
+  if (!opt.checkpoint.empty()) options.with_checkpoint(checkpoint_file(opt), metadata);
   if (resume) {
     options.with_resume(opt.resume);
     options.checkpoint_metadata = metadata;
@@ -310,7 +316,7 @@ int run(Settings opt) {
     const ProgressBar progress(!opt.quiet, recipe.epochs);
     bd::FitOptions fit_options;
     fit_options.with_epochs(recipe.epochs).with_progress(std::cref(progress));
-    if (!opt.checkpoint.empty()) fit_options.with_checkpoint(opt.checkpoint, run_settings(opt, recipe).dump());
+    if (!opt.checkpoint.empty()) fit_options.with_checkpoint(checkpoint_file(opt), run_settings(opt, recipe).dump());
     if (!opt.resume.empty() && !resume_pretraining) {
       fit_options.with_resume(opt.resume);
       fit_options.checkpoint_metadata = run_settings(opt, recipe).dump();

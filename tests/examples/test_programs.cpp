@@ -612,3 +612,36 @@ TEST_CASE("programs: flags that cannot apply or are malformed are refused before
     require_no_work(r);
   }
 }
+
+TEST_CASE("programs: --checkpoint and --report follow a symlink and write the file it points to, as --save does",
+          "[programs][edges]") {
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  fs::create_directories(dir.file("real"));
+  const std::string ck_link = dir.file("run.ck"), save_link = dir.file("m.bdm"), report_link = dir.file("r.json");
+  const std::string ck = dir.file("real/run.ck"), saved = dir.file("real/m.bdm"), report = dir.file("real/r.json");
+  fs::create_symlink("real/run.ck", ck_link);  // dangling until the first checkpoint
+  std::ofstream(saved) << "old model";
+  fs::create_symlink(saved, save_link);
+  fs::create_symlink("real/r.json", report_link);  // dangling too
+  const std::string train = "--data " + quoted(data) + " --epochs 2 --quiet --checkpoint " + quoted(ck_link) + " ";
+  Run r = run(mnist_exe, train + "--stop-after 1");
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(fs::is_symlink(ck_link));
+  CHECK(file_bytes(ck).substr(0, 8) == "BDCHECKP");
+  r = run(mnist_exe,
+          train + "--resume " + quoted(ck_link) + " --save " + quoted(save_link) + " --report " + quoted(report_link));
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  for (const auto& link : {ck_link, save_link, report_link}) {
+    INFO(link);
+    CHECK(fs::is_symlink(link));
+  }
+  CHECK(file_bytes(ck).substr(0, 8) == "BDCHECKP");
+  CHECK_NOTHROW(bd::read_model_metadata(saved));
+  CHECK(nlohmann::json::parse(std::ifstream(report)).at("epochs") == 2);
+  CHECK_FALSE(fs::exists(ck + ".tmp"));
+  CHECK_FALSE(fs::exists(ck_link + ".tmp"));
+}
