@@ -4,7 +4,8 @@
 #
 #   scripts/compile-cost.sh                       # the full table: programs, every public header alone, the largest
 #                                                 # test files; g++ (and clang++ when present) at -O2 and -O0 -g
-#   scripts/compile-cost.sh --only quickstart     # some rows only (names as in the table; several: a quoted list)
+#   scripts/compile-cost.sh --only quickstart     # some rows only: words (each with its "(compiled)" twin), or
+#                                                 # exact names separated by commas
 #   scripts/compile-cost.sh --compilers g++ --levels O2
 #   scripts/compile-cost.sh --check               # CI: the quickstart at -O2 with g++, fails past twice the budget
 #   scripts/compile-cost.sh --markdown            # the table as Markdown (docs/benchmarks.md)
@@ -112,7 +113,14 @@ done < <(find tests -name 'test_*.cpp' -print0 | xargs -0 wc -l | grep -v ' tota
 
 selected() {  # selected <name>
   [[ -z "$only" ]] && return 0
-  local want
+  local want wants
+  # a comma-separated list names rows exactly ("quickstart (compiled),trainer"); else words, each with its
+  # "(compiled)" twin
+  if [[ "$only" == *,* ]]; then
+    IFS=',' read -ra wants <<<"$only"
+    for want in "${wants[@]}"; do [[ "$1" == "$want" ]] && return 0; done
+    return 1
+  fi
   for want in $only; do
     [[ "$1" == "$want" ]] && return 0
     [[ $check -eq 0 && "$1" == "$want (compiled)" ]] && return 0
