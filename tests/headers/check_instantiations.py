@@ -29,7 +29,7 @@ def main():
     defined = set()
     for src in sorted((root / "src").glob("*.cpp")):
         for s in statements(src.read_text()):
-            m = re.search(r"(?:^|[ {}])(template (?:class )?[^<{}]*<?.*)$", s)
+            m = re.search(r"(?:^|[ {}])(template .*)$", s)
             if m and not s.startswith("extern"):
                 defined.add(m.group(1))
     if not declared:

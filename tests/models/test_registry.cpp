@@ -102,6 +102,27 @@ TEST_CASE("registry: the library's families, one spelling each, and their help",
   CHECK_THROWS_AS(register_dropout_family(DropoutFamily("", "bad")), InvalidArgument);
 }
 
+// The built-in families declare what they put into a network (has_gates, has_dense, has_conv) apart from their
+// factories, so that listing them instantiates no layer; the two must agree, in both precisions.
+template <class Scalar>
+void check_kinds_match_factories() {
+  for (const auto& n : dropout_names()) {
+    INFO(n);
+    const DropoutFamily& f = dropout_family(n);
+    const DropoutFactories<Scalar>& make = f.template factories<Scalar>();
+    CHECK(f.has_gates() == bool(make.gate));
+    CHECK(f.has_dense() == bool(make.dense));
+    CHECK(f.has_conv() == bool(make.conv));
+  }
+}
+
+TEST_CASE("registry: each family's kinds are the factories it has", "[models][registry]") {
+  check_kinds_match_factories<float>();
+  check_kinds_match_factories<double>();
+  CHECK(dropout_family("sparsevd").has_conv());
+  CHECK(!dropout_family("bbd").has_dense());
+}
+
 TEST_CASE("registry: the drop rate rule puts p_input on the pixels and on lenet5's conv channels",
           "[models][registry]") {
   Rng rng(1);
