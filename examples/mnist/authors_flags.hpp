@@ -102,9 +102,11 @@ void check_authors_flags(const AuthorsFlags& f, const bayesdrop::Recipe& r, cons
   if (!f.kl_scales.empty()) {
     const std::size_t layers = bd::noise_layers(model).size();
     if (r.kl_scales.size() != layers) {
-      throw bd::InvalidArgument("--kl-scales " + f.kl_scales + ": " + std::to_string(r.kl_scales.size()) +
-                                " scales for a model with " + std::to_string(layers) +
-                                " noise layers (gates or sparse VD layers); give one per layer in model order");
+      throw bd::InvalidArgument(
+          "--kl-scales " + f.kl_scales + ": " + std::to_string(r.kl_scales.size()) + " scales for a model with " +
+          std::to_string(layers) +
+          " noise layers (layers with a KL term: variational, sparse VD, beta-Bernoulli or SBP; binary and "
+          "Gaussian dropout have none); give one per layer in model order");
     }
   }
 }

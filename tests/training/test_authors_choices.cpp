@@ -4,7 +4,9 @@
 
 #include "bayesdrop/io/model_file.hpp"
 #include "bayesdrop/layers/linear.hpp"
+#include "bayesdrop/layers/relu.hpp"
 #include "bayesdrop/layers/sparse_vd_linear.hpp"
+#include "bayesdrop/layers/variational_linear.hpp"
 #include "bayesdrop/models/zoo.hpp"
 #include "bayesdrop/training/authors_choices.hpp"
 #include "bayesdrop/training/fit.hpp"
@@ -70,6 +72,28 @@ TEST_CASE("kl_scales weigh each noise layer's KL and its gradient", "[training][
 
   auto lenet5 = build_model<float>(ModelSpec{"lenet5", "bbd"}, rng);
   CHECK(noise_layers(lenet5).size() == authors_bbd_lenet5_kl_scales().size());
+}
+
+TEST_CASE("kl_scales count every layer with a KL term: variational type B, and not binary dropout",
+          "[training][authors]") {
+  Rng rng(5);
+  Sequential<double> model;  // two VariationalLinear layers (Kingma 2015, type B): both carry a KL
+  model.emplace<VariationalLinear>(20, 8, rng);
+  model.emplace<ReLU>(8);
+  model.emplace<VariationalLinear>(8, 3, rng);
+  REQUIRE(noise_layers(model) == std::vector<Index>{0, 2});
+  const double k0 = model.layer(0).kl(), k2 = model.layer(2).kl();
+  REQUIRE(k0 != 0);  // the approximation of Kingma et al. (2015) may be negative
+  Recipe recipe;
+  recipe.kl_scales = {3.0, 0.5};
+  apply_model_choices(model, recipe);
+  CHECK(model.kl() == Approx(3 * k0 + 0.5 * k2));
+
+  // Binary dropout has no KL, so it has nothing to scale.
+  auto binary = build_model<float>(ModelSpec{"lenet300", "binary"}, rng);
+  CHECK(noise_layers(binary).empty());
+  recipe.kl_scales = {1.0, 1.0, 1.0};
+  CHECK_THROWS_WITH(apply_model_choices(binary, recipe), Catch::Contains("3 scales for a model with 0 noise layers"));
 }
 
 TEST_CASE("SBP's Adam: beta1 0.95, constant rate, then linear to 0 from the middle", "[training][authors]") {

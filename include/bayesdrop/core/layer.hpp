@@ -26,6 +26,9 @@
 //               empty for most layers. Caches of the last batch are not state.
 // kl()          the layer's KL(q || p) summed over its units or weights, at the current parameters (0 for layers
 //               without a posterior). kl_backward(c) INCREMENTS every parameter's grad by c * d kl() / d value.
+//               has_kl() says whether the layer has such a term at all (a layer that overrides kl() overrides it).
+// set_train_mask(on)  sparse VD's train_clip (training/authors_choices.hpp): mask the weights its evaluation
+//               prunes in training too. Returns false, doing nothing, for a layer without such a mask.
 // sparsity()    counts of active input units and weights (see core/sparsity.hpp); layers that cannot be pruned
 //               report everything active. Evaluation-mode decisions (thresholds) define "active".
 // compact_form() optional: how compact() rebuilds the layer without its pruned parts (core/compact_form.hpp);
@@ -89,6 +92,10 @@ class Layer {
   virtual std::vector<StateTensor<Scalar>> state() { return {}; }
   virtual Scalar kl() const { return Scalar(0); }
   virtual void kl_backward(Scalar /*coeff*/) {}
+  /// True for a layer with a KL term (its kl() is part of the ELBO, and a KL scale applies to it).
+  virtual bool has_kl() const { return false; }
+  /// Masks, in training too, the weights that evaluation prunes (sparse VD's train_clip); false: no such mask.
+  virtual bool set_train_mask(bool /*on*/) { return false; }
   virtual SparsityStats sparsity() const { return SparsityStats{input_rows(), input_rows(), 0, 0}; }
   /// The layer's part in compact() (core/compact_form.hpp), or null (the default) for a layer compact() refuses.
   virtual std::shared_ptr<CompactForm<Scalar>> compact_form() const { return nullptr; }

@@ -337,6 +337,7 @@ class BetaBernoulliDropout final : public Gate<Scalar> {
 
   std::vector<Parameter<Scalar>*> parameters() override { return {&raw_a_, &raw_b_}; }
 
+  bool has_kl() const override { return true; }
   /// sum over units of KL(Kumaraswamy(a_k, b_k) || Beta(alpha, 1)), accumulated in double.
   Scalar kl() const override {
     double total = 0;

@@ -452,6 +452,7 @@ class DependentBetaBernoulliDropout final : public Gate<Scalar> {
     return s;
   }
 
+  bool has_kl() const override { return true; }
   /// sum_k KL(N(beta_k, sigma_k^2) || N(0, rho^2)), plus the beta-Bernoulli KL when that part is trained.
   Scalar kl() const override {
     const double rho2 = options_.prior_std * options_.prior_std;

@@ -102,6 +102,7 @@ class SparseVDLinear final : public Layer<Scalar> {
     if (post_.has_bias()) return {&post_.theta, &post_.log_sigma2, &post_.bias};
     return {&post_.theta, &post_.log_sigma2};
   }
+  bool has_kl() const override { return true; }
   Scalar kl() const override { return post_.kl(); }
   void kl_backward(Scalar coeff) override { post_.kl_backward(coeff); }
 
@@ -146,7 +147,10 @@ class SparseVDLinear final : public Layer<Scalar> {
   bool has_bias() const { return post_.has_bias(); }
   const SparseVDOptions& options() const { return post_.options(); }
   /// Masks the weights of log alpha >= threshold in training too (the authors' train_clip), from the next forward.
-  void set_train_mask(bool m) { post_.set_train_mask(m); }
+  bool set_train_mask(bool m) override {
+    post_.set_train_mask(m);
+    return true;
+  }
 
  private:
   static Index checked(Index n, const char* what) {

@@ -211,6 +211,7 @@ class StructuredBayesianPruning final : public Gate<Scalar> {
 
   std::vector<Parameter<Scalar>*> parameters() override { return {&mu_, &log_sigma_}; }
 
+  bool has_kl() const override { return true; }
   /// Sum over units of KL(truncated log-normal || log-uniform on [a, b]) at the clipped parameters.
   Scalar kl() const override {
     double sum = 0;

@@ -154,6 +154,7 @@ class VariationalDropout final : public Gate<Scalar> {
 
   std::vector<Parameter<Scalar>*> parameters() override { return {&log_alpha_}; }
 
+  bool has_kl() const override { return true; }
   /// sum over units of kingma_kl(min(log_alpha, 0)); a shared alpha counts once per unit.
   Scalar kl() const override { return Scalar(multiplicity() * kingma_kl_capped_sum(log_alpha_.value)); }
 

@@ -180,6 +180,7 @@ class VariationalLinear final : public Layer<Scalar> {
     return {&weight_, &log_alpha_};
   }
 
+  bool has_kl() const override { return true; }
   /// sum over weights of kingma_kl(min(log_alpha, 0)); an alpha per output unit counts once per incoming weight.
   Scalar kl() const override { return Scalar(multiplicity() * kingma_kl_capped_sum(log_alpha_.value)); }
 

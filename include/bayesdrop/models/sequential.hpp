@@ -120,6 +120,18 @@ class Sequential final : public Layer<Scalar> {
   }
 
   /// The model's KL: sum over layers of kl_scale(i) * layer i's KL (scales are 1 unless set).
+  bool has_kl() const override {
+    for (const auto& l : layers_) {
+      if (l->has_kl()) return true;
+    }
+    return false;
+  }
+  /// Sets the train mask of every layer that has one; true if any does.
+  bool set_train_mask(bool on) override {
+    bool any = false;
+    for (auto& l : layers_) any = l->set_train_mask(on) || any;
+    return any;
+  }
   Scalar kl() const override {
     Scalar total(0);
     for (std::size_t i = 0; i < layers_.size(); ++i) {

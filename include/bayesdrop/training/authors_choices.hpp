@@ -26,9 +26,6 @@
 #include "bayesdrop/core/error.hpp"
 #include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/layers/dependent_beta_bernoulli_dropout.hpp"
-#include "bayesdrop/layers/gate.hpp"
-#include "bayesdrop/layers/sparse_vd_conv2d.hpp"
-#include "bayesdrop/layers/sparse_vd_linear.hpp"
 #include "bayesdrop/models/sequential.hpp"
 #include "bayesdrop/training/recipe.hpp"
 
@@ -40,31 +37,25 @@ inline std::vector<double> authors_bbd_lenet5_kl_scales() {
   return {40.0, 16.0, 1.0, 1.0};
 }
 
-/// The layers that carry a KL term (gates, sparse VD layers), by index in the model, in order.
+/// The layers that carry a KL term (Layer::has_kl(): variational dropout of both types, sparse VD, beta-Bernoulli,
+/// dependent beta-Bernoulli and SBP; not binary or Gaussian dropout), by index in the model, in order.
 template <class Scalar>
 std::vector<Index> noise_layers(const Sequential<Scalar>& model) {
   std::vector<Index> out;
   for (Index i = 0; i < model.size(); ++i) {
-    const Layer<Scalar>* l = &model.layer(i);
-    if (dynamic_cast<const Gate<Scalar>*>(l) || dynamic_cast<const SparseVDLinear<Scalar>*>(l) ||
-        dynamic_cast<const SparseVDConv2d<Scalar>*>(l)) {
-      out.push_back(i);
-    }
+    if (model.layer(i).has_kl()) out.push_back(i);
   }
   return out;
 }
 
-/// Applies the recipe's choices that live in the model: train_clip on every sparse VD layer, and kl_scales on the
-/// noise layers in order. Throws InvalidArgument when kl_scales does not have one entry per noise layer, or when
-/// train_clip is asked of a model without sparse VD layers.
+/// Applies the recipe's choices that live in the model: train_clip on every layer with a train mask (sparse VD),
+/// and kl_scales on the layers with a KL term in order. Throws InvalidArgument when kl_scales does not have one
+/// entry per such layer, or when train_clip is asked of a model without a layer that takes it.
 template <class Scalar>
 void apply_model_choices(Sequential<Scalar>& model, const Recipe& recipe) {
   if (recipe.train_clip) {
     int found = 0;
-    for (Index i = 0; i < model.size(); ++i) {
-      if (auto* l = dynamic_cast<SparseVDLinear<Scalar>*>(&model.layer(i))) l->set_train_mask(true), ++found;
-      if (auto* l = dynamic_cast<SparseVDConv2d<Scalar>*>(&model.layer(i))) l->set_train_mask(true), ++found;
-    }
+    for (Index i = 0; i < model.size(); ++i) found += model.layer(i).set_train_mask(true);
     if (found == 0)
       throw InvalidArgument("train_clip: the model has no sparse VD layers (it applies to sparsevd only)");
   }
@@ -73,8 +64,8 @@ void apply_model_choices(Sequential<Scalar>& model, const Recipe& recipe) {
     if (layers.size() != recipe.kl_scales.size()) {
       throw InvalidArgument("kl_scales: " + std::to_string(recipe.kl_scales.size()) + " scales for a model with " +
                             std::to_string(layers.size()) +
-                            " noise layers (gates or sparse VD layers); give one "
-                            "per layer in model order");
+                            " noise layers (layers with a KL term: variational, sparse VD, beta-Bernoulli or SBP); "
+                            "give one per layer in model order");
     }
     for (std::size_t k = 0; k < layers.size(); ++k) model.set_kl_scale(layers[k], recipe.kl_scales[k]);
   }
