@@ -1,6 +1,6 @@
 // The programs' output files and folders: checked (and created) before the work starts, written with every step
 // checked, so that an unwritable path fails in a second instead of after a whole run, and a failed write (a full
-// disk, say) fails the run with the path named instead of leaving an empty file behind an exit code of 0.
+// disk, say) fails the run with the path named and leaves the previous file as it was.
 #pragma once
 
 #include <cerrno>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bayesdrop/core/error.hpp"
+#include "bayesdrop/io/durable_file.hpp"
 
 namespace outputs {
 
@@ -97,7 +98,8 @@ inline void check_output_file(const std::string& path, const std::string& flag) 
 /// check_output_file for a file that is replaced through a temporary file and a rename (bayesdrop::save_model, the
 /// checkpoints): the path must be a regular file or not exist yet (a symlink counts as its target), and the folder of
 /// the file at the end of its chain of symlinks (write_target, the file replaced; the links stay) must take the
-/// temporary file target.tmp. Throws bayesdrop::InvalidArgument naming the flag and the path.
+/// temporary file of this process (bayesdrop::durable_temp_path). Throws bayesdrop::InvalidArgument naming the flag and
+/// the path.
 inline void check_replaced_file(const std::string& path, const std::string& flag) {
   if (path.empty()) throw bayesdrop::InvalidArgument(flag + ": the path is empty");
   std::error_code ec;
@@ -109,7 +111,7 @@ inline void check_replaced_file(const std::string& path, const std::string& flag
   }
   const fs::path target = write_target(path, flag);
   detail::make_folders(target.parent_path(), flag, path);
-  detail::probe_new_file(fs::path(target.string() + ".tmp"), flag, path);
+  detail::probe_new_file(fs::path(bayesdrop::durable_temp_path(target)), flag, path);
 }
 
 /// Checks, before any work, that `dir` (the value of `flag`) is a folder that takes new files: creates it and its
@@ -179,27 +181,12 @@ inline void check_outputs_apart(const std::vector<FlagPath>& outputs, const std:
   }
 }
 
-/// Writes `bytes` to `path` (replacing it), checking the open, the write, the flush and the close. Throws
-/// bayesdrop::DataError naming the flag and the path (and the system's reason) when any of them fails.
+/// Writes `bytes` to `path` (replacing it) durably: a temporary file beside it, synced and renamed over it
+/// (bayesdrop::write_file_durably), so that a failed write (a full disk) leaves the previous file intact; a device or
+/// pipe (/dev/stdout) is written in place. Throws bayesdrop::DataError naming the flag and the path (and the step
+/// that failed, and why).
 inline void write_file(const std::string& path, const std::string& bytes, const std::string& flag) {
-  auto fail = [&](const char* step, int err) {
-    return bayesdrop::DataError(flag + ": " + step + " '" + path + "' failed: " + detail::errno_text(err));
-  };
-  errno = 0;
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) throw fail("opening", errno);
-  errno = 0;
-  const bool wrote = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  int err = wrote ? 0 : errno;
-  if (wrote) {
-    errno = 0;
-    if (std::fflush(f) != 0) err = errno ? errno : EIO;
-  }
-  errno = 0;
-  const bool closed = std::fclose(f) == 0;
-  if (!wrote) throw fail("writing", err);
-  if (err) throw fail("flushing", err);
-  if (!closed) throw fail("closing", errno);
+  bayesdrop::write_file_durably(path, bytes, flag, bayesdrop::DurableWrite::streams_too);
 }
 
 }  // namespace outputs

@@ -33,6 +33,7 @@
 
 // data: IDX/MNIST readers (io/idx.hpp needs zlib, which the bayesdrop target links)
 #include "bayesdrop/io/dataset.hpp"
+#include "bayesdrop/io/durable_file.hpp"
 #include "bayesdrop/io/idx.hpp"
 #include "bayesdrop/io/mnist.hpp"
 #include "bayesdrop/io/model_file.hpp"

@@ -645,3 +645,81 @@ TEST_CASE("programs: --checkpoint and --report follow a symlink and write the fi
   CHECK_FALSE(fs::exists(ck + ".tmp"));
   CHECK_FALSE(fs::exists(ck_link + ".tmp"));
 }
+
+namespace {
+
+/// Runs the shell command `cmd` (programs and paths quoted by the caller) with stdout and stderr captured.
+Run run_shell(const std::string& cmd) {
+  Run r;
+  std::FILE* p = popen(("{ " + cmd + "; } 2>&1").c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.output.append(buf, n);
+  const int w = pclose(p);
+  r.status = WIFEXITED(w) ? WEXITSTATUS(w) : 128 + WTERMSIG(w);
+  return r;
+}
+
+/// The shell's words that run a program under a file-size limit of 512 bytes (dash counts 512-byte blocks) with
+/// SIGXFSZ ignored: every write past it fails with EFBIG, as on a full disk.
+const std::string full_disk = "trap '' XFSZ; ulimit -f 1; exec ";
+
+/// The names in `dir` that contain ".tmp": temporary files left behind.
+std::vector<std::string> temporary_files(const std::string& dir) {
+  std::vector<std::string> found;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.find(".tmp") != std::string::npos) found.push_back(name);
+  }
+  return found;
+}
+
+}  // namespace
+
+TEST_CASE("programs: an output that cannot be written (a full disk) leaves the previous file intact",
+          "[programs][edges]") {
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  const std::string report = dir.file("r.json"), model = dir.file("m.bdm"), pictures = dir.file("pictures");
+  const std::string picture = pictures + "/input_pixels.png";
+  std::ofstream(report) << "the previous report\n";
+  write_model(model, good_metadata);
+  fs::create_directories(pictures);
+  std::ofstream(picture) << "the previous picture";
+  const std::vector<std::string> files = {report, model, picture};
+  std::vector<std::string> before;
+  for (const auto& f : files) before.push_back(file_bytes(f));
+  SECTION("bayesdrop-mnist's report, model and pictures") {
+    const Run r =
+        run_shell(full_disk + quoted(mnist_exe) + " --data " + quoted(data) + " --epochs 1 --quiet --report " +
+                  quoted(report) + " --save " + quoted(model) + " --pictures " + quoted(pictures));
+    INFO(r.output);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.output, Contains("cannot write"));
+    for (std::size_t k = 0; k < files.size(); ++k) {
+      INFO(files[k]);
+      CHECK(file_bytes(files[k]) == before[k]);
+    }
+  }
+  SECTION("bayesdrop-uncertainty's report") {
+    const Run r = run_shell(full_disk + quoted(uncertainty_exe) + " --load " + quoted(model) + " --data " +
+                            quoted(data) + " --ood-data " + quoted(data) + " --mc 2 --report " + quoted(report));
+    INFO(r.output);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.output, Contains("--report") && Contains(report));
+    CHECK(file_bytes(report) == before[0]);
+  }
+  SECTION("the checkpoint") {
+    const std::string ck = dir.file("run.ck");
+    const std::string train = " --data " + quoted(data) + " --epochs 2 --quiet --checkpoint " + quoted(ck);
+    REQUIRE(run(mnist_exe, train + " --stop-after 1").status == 0);
+    const std::string progress = file_bytes(ck);
+    const Run r = run_shell(full_disk + quoted(mnist_exe) + train + " --resume " + quoted(ck));
+    INFO(r.output);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.output, Contains("checkpoint") && Contains(ck));
+    CHECK(file_bytes(ck) == progress);
+  }
+  CHECK(temporary_files(dir.path.string()).empty());
+}

@@ -1,12 +1,17 @@
 // Checkpoints: a run interrupted and resumed ends exactly as the uninterrupted run; other runs' or corrupt
 // checkpoints are refused with a clear error and change nothing.
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <string>
 #include <vector>
 
+#include "bayesdrop/io/durable_file.hpp"
 #include "bayesdrop/io/model_file.hpp"
 #include "bayesdrop/models/zoo.hpp"
 #include "bayesdrop/optim/sgd.hpp"
@@ -241,14 +246,53 @@ TEST_CASE("a checkpoint that cannot be written leaves the previous one intact", 
   info.batch = 30;
   save_checkpoint(path, model, adam, rng, info);
   const std::string before = read_bytes(path);
-  // A directory where the temporary file should go: opening it for writing fails, as on a full or read-only disk.
-  REQUIRE(std::system(("mkdir -p " + path + ".tmp").c_str()) == 0);
   fit(model, adam, train_set, static_cast<const Dataset<float>*>(nullptr), rng,
       FitOptions{}.with_epochs(1).with_batch(30));
   info.epochs_done = 0;
-  CHECK_THROWS_WITH(save_checkpoint(path, model, adam, rng, info),
-                    Catch::Contains("checkpoint '" + path + "'") && Catch::Contains("cannot write"));
+  SECTION("the temporary file cannot be created (a read-only folder, say)") {
+    // A directory where the temporary file should go: opening it for writing fails.
+    REQUIRE(std::system(("mkdir -p " + durable_temp_path(path)).c_str()) == 0);
+    CHECK_THROWS_WITH(save_checkpoint(path, model, adam, rng, info),
+                      Catch::Contains("checkpoint '" + path + "'") && Catch::Contains("cannot write"));
+    std::remove(durable_temp_path(path).c_str());
+  }
+  SECTION("the disk fills up in the middle of the write") {
+    // A file-size limit of 4 KiB stands for a full disk: the write fails part way (EFBIG) rather than at the open.
+    rlimit old{};
+    REQUIRE(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit tight = old;
+    tight.rlim_cur = 4096;
+    REQUIRE(setrlimit(RLIMIT_FSIZE, &tight) == 0);
+    std::string error;
+    try {
+      save_checkpoint(path, model, adam, rng, info);
+    } catch (const DataError& e) {
+      error = e.what();
+    }
+    setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, old_handler);
+    CHECK_THAT(error, Catch::Contains("checkpoint '" + path + "'") && Catch::Contains("cannot write"));
+    CHECK_FALSE(std::ifstream(durable_temp_path(path)).good());  // no temporary file left behind
+  }
   CHECK(read_bytes(path) == before);
-  std::remove((path + ".tmp").c_str());
   std::remove(path.c_str());
+}
+
+TEST_CASE("each writer has its own temporary file, and those of writers that are gone are removed", "[training]") {
+  const std::string path = temp_path("writers");
+  const std::string mine = durable_temp_path(path);
+  CHECK(mine == path + ".tmp." + std::to_string(::getpid()));
+  // A writer killed during its write (pid 999999999 is beyond any pid Linux gives), the name of older versions, a
+  // running writer (pid 1) and this process's own file.
+  const std::string dead = path + ".tmp.999999999", old_name = path + ".tmp", running = path + ".tmp.1";
+  for (const auto& f : {dead, old_name, running, mine}) write_bytes(f, "partial");
+  write_bytes(path + ".tmp.notes", "not a temporary file of a writer");
+  CHECK(remove_stale_temps(path) == 2);
+  CHECK_FALSE(std::ifstream(dead).good());
+  CHECK_FALSE(std::ifstream(old_name).good());
+  CHECK(std::ifstream(running).good());
+  CHECK(std::ifstream(mine).good());
+  CHECK(std::ifstream(path + ".tmp.notes").good());
+  for (const auto& f : {running, mine, path + ".tmp.notes"}) std::remove(f.c_str());
 }

@@ -22,11 +22,6 @@
 
 #include <zlib.h>
 
-#if !defined(_WIN32)
-#include <fcntl.h>
-#include <unistd.h>
-#endif
-
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -46,6 +41,7 @@
 #include "bayesdrop/core/error.hpp"
 #include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/types.hpp"
+#include "bayesdrop/io/durable_file.hpp"
 #include "bayesdrop/models/sequential.hpp"
 
 namespace bayesdrop {
@@ -291,97 +287,15 @@ std::string serialize_model(const Sequential<Scalar>& model, const std::string& 
   return std::move(w.out);
 }
 
-namespace detail {
-
-/// The file save_model writes for `path`: `path` itself, or, when it is a symlink, the file at the end of its chain
-/// of links (the link stays a link). Throws DataError for a loop of links.
-inline std::filesystem::path model_save_target(const std::string& path) {
-  namespace fs = std::filesystem;
-  fs::path target(path);
-  std::error_code ec;
-  for (int hops = 0; fs::is_symlink(fs::symlink_status(target, ec)); ++hops) {
-    if (hops == 40) throw model_error(path, "cannot write: too many levels of symbolic links");
-    const fs::path next = fs::read_symlink(target, ec);
-    if (ec) throw model_error(path, "cannot write: cannot read the symbolic link: " + ec.message());
-    target = next.is_absolute() ? next : target.parent_path() / next;
-  }
-  return target;
-}
-
-/// Writes `bytes` to a new file `tmp` and makes them durable (fsync). Returns 0 or the errno of the failed step.
-inline int model_write_synced(const std::string& tmp, const std::string& bytes) {
-#if defined(_WIN32)
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) return errno ? errno : EIO;
-  int err = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() && std::fflush(f) == 0 ? 0 : EIO;
-  if (std::fclose(f) != 0 && !err) err = EIO;
-  return err;
-#else
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  if (fd < 0) return errno;
-  int err = 0;
-  for (std::size_t at = 0; at < bytes.size() && !err;) {
-    const ssize_t n = ::write(fd, bytes.data() + at, bytes.size() - at);
-    if (n > 0) {
-      at += static_cast<std::size_t>(n);
-    } else if (n < 0 && errno != EINTR) {
-      err = errno;
-    }
-  }
-  if (!err && ::fsync(fd) != 0) err = errno;
-  if (::close(fd) != 0 && !err) err = errno;
-  return err;
-#endif
-}
-
-/// Makes a rename in `dir` durable (fsync of the folder). Returns 0 or the errno.
-inline int model_sync_folder(const std::filesystem::path& dir) {
-#if defined(_WIN32)
-  (void)dir;
-  return 0;
-#else
-  const std::string name = dir.empty() ? std::string(".") : dir.string();
-  const int fd = ::open(name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno;
-  int err = ::fsync(fd) != 0 ? errno : 0;
-  // Some file systems cannot sync a folder (EINVAL): the rename is as durable as they make it.
-  if (err == EINVAL) err = 0;
-  ::close(fd);
-  return err;
-#endif
-}
-
-}  // namespace detail
-
-/// Writes the model to `path`, replacing the file there: through a temporary file `path`.tmp that is synced to disk,
-/// renamed over `path`, and the folder synced, so that neither a crash nor a power cut mid-save leaves a half-written
-/// model under `path`. Only a regular file is replaced: a directory, device, pipe or socket at `path` is refused; a
-/// symlink is followed and the file it points to is replaced (the link stays). `metadata`: a JSON text of the
-/// caller's choosing, e.g. the architecture and training settings. Throws DataError naming the path if the file
-/// cannot be written.
+/// Writes the model to `path`, replacing the file there: through a temporary file of this process that is synced to
+/// disk, renamed over `path`, and the folder synced (write_file_durably, io/durable_file.hpp), so that neither a
+/// crash, a full disk nor a power cut mid-save leaves a half-written model under `path`. Only a regular file is
+/// replaced: a directory, device, pipe or socket at `path` is refused; a symlink is followed and the file it points to
+/// is replaced (the link stays). `metadata`: a JSON text of the caller's choosing, e.g. the architecture and training
+/// settings. Throws DataError naming the path if the file cannot be written.
 template <class Scalar>
 void save_model(const Sequential<Scalar>& model, const std::string& path, const std::string& metadata = "") {
-  namespace fs = std::filesystem;
-  const std::string bytes = serialize_model(model, metadata);
-  const fs::path target = detail::model_save_target(path);
-  std::error_code ec;
-  const auto status = fs::status(target, ec);
-  if (fs::exists(status) && !fs::is_regular_file(status)) {
-    throw detail::model_error(path, std::string("cannot write: it exists and is not a regular file (") +
-                                        (fs::is_directory(status) ? "a directory" : "a device, pipe or socket") +
-                                        "); save to a new file or over a regular one");
-  }
-  const std::string tmp = target.string() + ".tmp";
-  int err = detail::model_write_synced(tmp, bytes);
-  if (!err && std::rename(tmp.c_str(), target.c_str()) != 0) err = errno ? errno : EIO;
-  if (err) {
-    std::remove(tmp.c_str());
-    throw detail::model_error(path, "cannot write '" + tmp + "': " + std::strerror(err));
-  }
-  err = detail::model_sync_folder(target.parent_path());
-  if (err) {
-    throw detail::model_error(path, std::string("cannot sync its folder after the rename: ") + std::strerror(err));
-  }
+  write_file_durably(path, serialize_model(model, metadata), "model file");
 }
 
 /// Checks model-file bytes completely (magic, version, checksum, structure) and returns their metadata.

@@ -20,14 +20,11 @@
 //   history: u32 epochs, per epoch its EpochLog (every field, doubles as f64),
 //   model: u64 length + a model file,
 //   u32 zlib crc32 of every byte before it.
-// Writing goes through a temporary file in the same folder, flushed to disk (fsync), then renamed over the old
-// checkpoint, and the folder is synced: at every moment `path` holds either the previous complete checkpoint or the
-// new one, never a broken one. Loading checks everything (magic, version, checksum, lengths, the model's
-// architecture, the optimiser's layout and settings) before it changes anything.
+// Writing goes through a temporary file of the writing process in the same folder (io/durable_file.hpp), flushed to
+// disk (fsync), then renamed over the old checkpoint, and the folder is synced: at every moment `path` holds either the
+// previous complete checkpoint or the new one, never a broken one. Loading checks everything (magic, version, checksum,
+// lengths, the model's architecture, the optimiser's layout and settings) before it changes anything.
 #pragma once
-
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -39,6 +36,7 @@
 #include "bayesdrop/core/error.hpp"
 #include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/rng.hpp"
+#include "bayesdrop/io/durable_file.hpp"
 #include "bayesdrop/io/model_file.hpp"
 #include "bayesdrop/models/sequential.hpp"
 #include "bayesdrop/optim/optimizer.hpp"
@@ -86,44 +84,6 @@ inline EpochResult checkpoint_get_result(ModelReader& in) {
     *v = checkpoint_get_f64(in, "a result");
   }
   return r;
-}
-
-/// Writes `bytes` to `path` so that a crash at any moment leaves either the old file or the new one: a temporary
-/// file in the same folder, fsync, rename over `path`, fsync of the folder. Throws DataError naming the path.
-inline void write_file_durably(const std::string& path, const std::string& bytes, const char* what) {
-  const std::string tmp = path + ".tmp";
-  auto fail = [&](const std::string& step, int err) {
-    ::unlink(tmp.c_str());
-    return DataError(std::string(what) + " '" + path + "': cannot write (" + step + "): " + std::strerror(err) +
-                     "; check that the folder exists and is writable");
-  };
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw fail("open '" + tmp + "'", errno);
-  for (std::size_t done = 0; done < bytes.size();) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = n < 0 ? errno : EIO;
-      ::close(fd);
-      throw fail("write", err);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    const int err = errno;
-    ::close(fd);
-    throw fail("fsync", err);
-  }
-  if (::close(fd) != 0) throw fail("close", errno);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw fail("rename", errno);
-  // The rename is durable once the folder's entry is: sync the folder (best effort; some file systems refuse it).
-  const auto slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
 }
 
 }  // namespace detail
@@ -410,7 +370,7 @@ CheckpointInfo deserialize_checkpoint(Sequential<Scalar>& model, Optimizer<Scala
 template <class Scalar>
 void save_checkpoint(const std::string& path, const Sequential<Scalar>& model, Optimizer<Scalar>& optimizer,
                      const Rng& rng, const CheckpointInfo& info) {
-  detail::write_file_durably(path, serialize_checkpoint(model, optimizer, rng, info), "checkpoint");
+  write_file_durably(path, serialize_checkpoint(model, optimizer, rng, info), "checkpoint");
 }
 
 /// Restores the run checkpointed at `path` (see deserialize_checkpoint). Throws DataError, ShapeError or
