@@ -3,6 +3,12 @@
 // disk, say) fails the run with the path named and leaves the previous file as it was.
 #pragma once
 
+#if !defined(_WIN32)
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+#endif
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -180,6 +186,74 @@ inline void check_outputs_apart(const std::vector<FlagPath>& outputs, const std:
     }
   }
 }
+
+/// One writer per file: an advisory lock (flock) on `<file>.lock` beside the file at the end of `path`'s chain of
+/// symlinks, held until the object is destroyed (or the process ends, however it ends: the system releases it), with
+/// the holder's pid written in it. A second run given the same file is refused at its start, naming the lock file and
+/// the run that holds it, instead of both writing one file. The lock file stays (removing it could let two runs lock
+/// two different files of one name). Throws bayesdrop::InvalidArgument naming the flag.
+class FileLock {
+ public:
+  FileLock() = default;
+  FileLock(const std::string& path, const std::string& flag) {
+#if !defined(_WIN32)
+    lock_path_ = write_target(path, flag).string() + ".lock";
+    detail::make_folders(fs::path(lock_path_).parent_path(), flag, path);
+    fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd_ < 0) {
+      throw bayesdrop::InvalidArgument(flag + ": cannot create the lock file '" + lock_path_ +
+                                       "': " + detail::errno_text(errno));
+    }
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      std::string holder;
+      for (int tries = 0; holder.empty() && tries < 50; ++tries) {  // the holder writes its pid just after locking
+        char buf[32] = {};
+        const ssize_t n = ::pread(fd_, buf, sizeof buf - 1, 0);
+        holder = std::string(buf, n > 0 ? std::size_t(n) : 0);
+        holder.erase(holder.find_last_not_of(" \n") + 1);
+        if (holder.empty()) ::usleep(10000);
+      }
+      ::close(fd_);
+      fd_ = -1;
+      if (err != EWOULDBLOCK) {
+        throw bayesdrop::InvalidArgument(flag + ": cannot lock '" + lock_path_ + "': " + detail::errno_text(err));
+      }
+      throw bayesdrop::InvalidArgument(flag + " '" + path + "' is in use by another run (pid " +
+                                       (holder.empty() ? std::string("unknown") : holder) + ", which holds the lock '" +
+                                       lock_path_ + "'); wait for it to end, or give this run another file");
+    }
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != ssize_t(pid.size())) {
+      // The lock holds anyway; only the message of a refused run would lack the pid.
+    }
+#else
+    (void)path, (void)flag;
+#endif
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  FileLock(FileLock&& other) noexcept {
+    *this = std::move(other);
+  }
+  FileLock& operator=(FileLock&& other) noexcept {
+    std::swap(fd_, other.fd_);
+    std::swap(lock_path_, other.lock_path_);
+    return *this;
+  }
+  ~FileLock() {
+#if !defined(_WIN32)
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+#endif
+  }
+  const std::string& lock_path() const {
+    return lock_path_;
+  }
+
+ private:
+  int fd_ = -1;
+  std::string lock_path_;
+};
 
 /// Writes `bytes` to `path` (replacing it) durably: a temporary file beside it, synced and renamed over it
 /// (bayesdrop::write_file_durably), so that a failed write (a full disk) leaves the previous file intact; a device or

@@ -262,6 +262,14 @@ int run(Settings opt) {
   Eigen::setNbThreads(auto_threads ? budget.measure(std::chrono::milliseconds(200)) : fixed_threads(opt));
   const std::string dir = opt.data_dir.empty() ? bd::default_data_dir(opt.dataset) : opt.data_dir;
   check_outputs_apart(opt, dir);
+  // One writer per checkpoint: a second run given the same --checkpoint is refused now, naming the first; the
+  // temporary files of a writer killed mid-write are removed (none can be writing now).
+  outputs::FileLock checkpoint_lock;
+  if (!opt.checkpoint.empty()) {
+    outputs::check_replaced_file(opt.checkpoint, "--checkpoint");
+    checkpoint_lock = outputs::FileLock(opt.checkpoint, "--checkpoint");
+    bd::remove_stale_temps(opt.checkpoint);
+  }
   check_not_restarted(opt);
   if (!opt.load.empty()) opt.spec = spec_from_file(opt.load);
   check_outputs(opt);

@@ -5,6 +5,7 @@
 // The binaries' paths come from CMake (BAYESDROP_MNIST_EXE, BAYESDROP_UNCERTAINTY_EXE); environment variables of the
 // same names override them (to run these tests against another build).
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -675,6 +676,51 @@ std::vector<std::string> temporary_files(const std::string& dir) {
 }
 
 }  // namespace
+
+TEST_CASE("programs: two trainers given one checkpoint: the second is refused at its start, naming the first",
+          "[programs][edges]") {
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  const std::string ck = dir.file("run.ck"), lock = ck + ".lock", log = dir.file("first.log");
+  std::ofstream(ck + ".tmp.999999999") << "the temporary file of a writer killed mid-write";
+  const std::string base = "--data " + quoted(data) + " --epochs 150 --quiet --checkpoint " + quoted(ck) + " ";
+  const std::string first_cmd = "exec " + quoted(mnist_exe) + " " + base + "--seed 7 > " + quoted(log) + " 2>&1";
+  const pid_t first = fork();
+  REQUIRE(first >= 0);
+  if (first == 0) {
+    execl("/bin/sh", "sh", "-c", first_cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // The first run holds the lock once its pid is in the lock file (a build without the lock: the second starts
+  // after a second, while the first trains).
+  bool locked = false;
+  for (int i = 0; i < 100 && !locked; ++i) {
+    locked = fs::exists(lock) && file_bytes(lock) == std::to_string(first) + "\n";
+    if (!locked) usleep(10000);
+  }
+  CHECK(locked);
+  const Run second = run(mnist_exe, base + "--seed 8");
+  int status = 0;
+  REQUIRE(waitpid(first, &status, 0) == first);
+  INFO("first run: " << file_bytes(log));
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  INFO("second run: " << second.output);
+  CHECK(second.status == 2);
+  CHECK_THAT(second.output, Contains("--checkpoint") && Contains("in use by another run") &&
+                                Contains("pid " + std::to_string(first)) && Contains(lock));
+  require_no_work(second);
+  // The first run's checkpoint: valid, its own (seed 7), complete; no temporary file is left, the stale one removed.
+  const auto settings = nlohmann::json::parse(bd::read_checkpoint_metadata(ck));
+  CHECK(settings.at("seed") == 7);
+  CHECK(temporary_files(dir.path.string()).empty());
+  SECTION("once the first has ended, the file is free: --resume continues it") {
+    const Run resumed = run(mnist_exe, base + "--seed 7 --resume " + quoted(ck));
+    INFO(resumed.output);
+    CHECK(resumed.status == 0);
+  }
+}
 
 TEST_CASE("programs: an output that cannot be written (a full disk) leaves the previous file intact",
           "[programs][edges]") {
