@@ -9,8 +9,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <limits>
 #include <string>
+#include <system_error>
 
 namespace flags {
 
@@ -96,6 +98,27 @@ inline CLI::Validator path() {
         return {};
       },
       "");  // no description: --help shows the flag as before
+}
+
+/// An input file the program reads more than once (a model's metadata first, then the model; a checkpoint's settings,
+/// then the checkpoint): a path that exists must be a regular file (a symlink counts as its target). A pipe or a
+/// process substitution (/dev/fd/N) gives its bytes once, so the second read would find it empty ("truncated (0
+/// bytes)"); it is refused, saying a regular file is needed. A missing path passes: the reader names it.
+inline CLI::Validator regular_input() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        std::error_code ec;
+        const auto status = std::filesystem::status(text, ec);
+        if (ec || !std::filesystem::exists(status) || std::filesystem::is_regular_file(status)) return {};
+        const char* what = std::filesystem::is_directory(status) ? "a directory"
+                           : std::filesystem::is_fifo(status)    ? "a pipe (or a process substitution)"
+                                                                 : "a device or socket";
+        return "'" + text + "' is " + what + ", not a regular file; a regular file is needed" +
+               (std::filesystem::is_fifo(status) ? std::string(": the file is read more than once, and a pipe only "
+                                                               "once (save the stream to a file first)")
+                                                 : std::string());
+      },
+      "");
 }
 
 }  // namespace flags

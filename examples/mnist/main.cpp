@@ -498,6 +498,7 @@ int main(int argc, char** argv) {
                  "of a bbd model, as the dependent beta-Bernoulli authors do")
       ->check(flags::path())
       ->check(CLI::ExistingFile)
+      ->check(flags::regular_input())
       ->excludes(pretrain);
   app.add_option("--seed", opt.seed, "Seed of every random draw (initialisation, shuffling, noise)")
       ->check(flags::seed())
@@ -511,7 +512,8 @@ int main(int argc, char** argv) {
       ->check(flags::path());
   app.add_option("--save", opt.save, "Save the trained model to this file")->check(flags::path());
   app.add_option("--load", opt.load, "Load a model saved with --save and evaluate it (no training)")
-      ->check(flags::path());
+      ->check(flags::path())
+      ->check(flags::regular_input());
   app.add_option("--pictures", opt.pictures,
                  "Write input_pixels.png (the pixels the model still reads) into this folder; the charts are drawn "
                  "from --report by scripts/plot.py")
@@ -524,7 +526,8 @@ int main(int argc, char** argv) {
                  "Continue the run checkpointed in this file (same flags as the run that wrote it); the result equals "
                  "the uninterrupted run's. Give --checkpoint too to keep checkpointing")
       ->check(flags::path())
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile)
+      ->check(flags::regular_input());
   app.add_option("--stop-after", opt.stop_after,
                  "End this session after that epoch, its checkpoint written (needs --checkpoint); --resume continues. "
                  "With --pretrain the pretraining's epochs count first")

@@ -165,7 +165,10 @@ int main(int argc, char** argv) {
   CLI::App app{
       "Measure a saved model's calibration, out-of-distribution detection and rotated-digit uncertainty, "
       "deterministic and Monte Carlo."};
-  app.add_option("--load", opt.load, "Model file written by bayesdrop-mnist --save")->required()->check(flags::path());
+  app.add_option("--load", opt.load, "Model file written by bayesdrop-mnist --save")
+      ->required()
+      ->check(flags::path())
+      ->check(flags::regular_input());
   app.add_option("--data", opt.data_dir, "MNIST folder (four IDX files). Default: $BAYESDROP_MNIST_DIR or data/mnist");
   app.add_option("--ood-data", opt.ood_dir,
                  "Fashion-MNIST folder, the out-of-distribution set. Default: $BAYESDROP_FASHION_DIR or "

@@ -769,3 +769,32 @@ TEST_CASE("programs: an output that cannot be written (a full disk) leaves the p
   }
   CHECK(temporary_files(dir.path.string()).empty());
 }
+
+TEST_CASE("programs: a model or checkpoint from a pipe is refused, saying a regular file is needed",
+          "[programs][edges]") {
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  const std::string model = dir.file("m.bdm"), ck = dir.file("run.ck");
+  write_model(model, good_metadata);
+  const std::string train = " --data " + quoted(data) + " --epochs 2 --quiet";
+  REQUIRE(run(mnist_exe, train + " --checkpoint " + quoted(ck) + " --stop-after 1").status == 0);
+  // /dev/stdin fed by a pipe is what a process substitution, <(cat FILE), gives: /dev/fd/N, a pipe read once.
+  struct Case {
+    std::string file, program, args, flag;
+  };
+  const std::vector<Case> cases = {
+      {model, mnist_exe, train.substr(0, train.find(" --epochs")) + " --quiet --load /dev/stdin", "--load"},
+      {model, mnist_exe, train + " --init-from /dev/stdin", "--init-from"},
+      {ck, mnist_exe, train + " --resume /dev/stdin", "--resume"},
+      {model, uncertainty_exe, " --load /dev/stdin --data " + quoted(data) + " --ood-data " + quoted(data), "--load"}};
+  for (const auto& c : cases) {
+    const Run r = run_shell("cat " + quoted(c.file) + " | " + quoted(c.program) + c.args);
+    INFO(c.args << "\n" << r.output);
+    CHECK(r.status != 0);
+    CHECK(r.status < 128);
+    CHECK_THAT(r.output, Contains(c.flag) && Contains("regular file"));
+    CHECK_FALSE(Contains("truncated").match(r.output));
+    require_no_work(r);
+  }
+}
