@@ -6,6 +6,7 @@
 //                                                              (dependent beta-Bernoulli from a trained bbd model)
 //
 // The defaults of every dropout type are its method's recipe (bayesdrop/training/recipe.hpp); flags override them.
+#include <sched.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -18,6 +19,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../common/flags.hpp"
@@ -44,7 +46,8 @@ struct Settings {
   double lr_noise = -1;      // < 0: the recipe's
   double weight_decay = -1;  // < 0: the recipe's
   std::uint64_t seed = 1;
-  std::string threads = "auto";  // or a count; auto: the cores other processes leave idle, checked every epoch
+  std::string threads = "auto";   // or a count; auto: the cores other processes leave idle, checked every epoch
+  std::string threads_requested;  // --threads as given; `threads` is capped at the cores available
   std::string lr_schedule = "recipe";
   int pretrain = 0;       // epochs of the plain network before the gates, as the BB/SBP reference code starts
   std::string init_from;  // a saved model whose weights (and bbd gates, for dbb) the run starts from
@@ -149,6 +152,28 @@ bd::Recipe recipe_for(const Settings& opt) {
 // --threads as a count, 0 for auto.
 int fixed_threads(const Settings& opt) {
   return opt.threads == "auto" ? 0 : std::stoi(opt.threads);
+}
+
+// The cores this process may run on: its affinity mask (taskset, a container's cpuset), else the machine's.
+int available_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  return std::max(1, int(std::thread::hardware_concurrency()));
+}
+
+// --threads N above the cores available runs N threads on fewer cores, each product waiting for the slowest (40x to
+// 400x slower on 2 cores): capped at the cores, with a warning; the report and the checkpoint's settings record the
+// count that ran, "threads_requested" the flag.
+void cap_threads(Settings& opt) {
+  opt.threads_requested = opt.threads;
+  const int requested = fixed_threads(opt), cores = available_cores();
+  if (requested <= cores) return;
+  std::fprintf(stderr,
+               "bayesdrop-mnist: warning: --threads %d is more than the %d core(s) this process may run on; running %d "
+               "thread(s) (more would only wait for each other)\n",
+               requested, cores, cores);
+  opt.threads = std::to_string(cores);
 }
 
 // Everything that decides a run's numbers, stored in its checkpoint: --resume refuses a checkpoint of other settings.
@@ -258,6 +283,7 @@ int run(Settings opt) {
   // --threads auto: as many threads as the cores that other processes leave idle, measured now and after every epoch
   // (bayesdrop/core/thread_budget.hpp); a second thread on a busy core would stall every product.
   bd::ThreadBudget budget;
+  cap_threads(opt);
   const bool auto_threads = fixed_threads(opt) == 0;
   Eigen::setNbThreads(auto_threads ? budget.measure(std::chrono::milliseconds(200)) : fixed_threads(opt));
   const std::string dir = opt.data_dir.empty() ? bd::default_data_dir(opt.dataset) : opt.data_dir;
@@ -425,7 +451,7 @@ int run(Settings opt) {
                      {"train_clip", recipe.train_clip},
                      {"kl_scales", recipe.kl_scales},
                      {"threads", Eigen::nbThreads()},
-                     {"threads_requested", opt.threads},
+                     {"threads_requested", opt.threads_requested},
                      {"epoch_threads", epoch_threads},
                      {"loaded_from", opt.load},
                      {"test_accuracy", final_test.accuracy},

@@ -4,6 +4,7 @@
 //
 // The binaries' paths come from CMake (BAYESDROP_MNIST_EXE, BAYESDROP_UNCERTAINTY_EXE); environment variables of the
 // same names override them (to run these tests against another build).
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -797,4 +798,32 @@ TEST_CASE("programs: a model or checkpoint from a pipe is refused, saying a regu
     CHECK_FALSE(Contains("truncated").match(r.output));
     require_no_work(r);
   }
+}
+
+TEST_CASE("programs: --threads above the cores available is capped with a warning, and the report says what ran",
+          "[programs][edges]") {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  REQUIRE(sched_getaffinity(0, sizeof set, &set) == 0);
+  const int cores = CPU_COUNT(&set);
+  REQUIRE(cores < 256);
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  const std::string report = dir.file("r.json");
+  const std::string train = "--data " + quoted(data) + " --epochs 2 --quiet --report " + quoted(report);
+  Run r = run(mnist_exe, train + " --threads 256");
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.output, Contains("warning") && Contains("--threads 256") &&
+                           Contains("running " + std::to_string(cores) + " thread"));
+  auto json = nlohmann::json::parse(std::ifstream(report));
+  CHECK(json.at("threads") == cores);
+  CHECK(json.at("epoch_threads") == std::vector<int>{cores, cores});
+  CHECK(json.at("threads_requested") == "256");
+  r = run(mnist_exe, train + " --threads " + std::to_string(cores));
+  CHECK(r.status == 0);
+  CHECK_FALSE(Contains("warning").match(r.output));
+  json = nlohmann::json::parse(std::ifstream(report));
+  CHECK(json.at("threads") == cores);
 }
