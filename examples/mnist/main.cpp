@@ -209,6 +209,28 @@ bool holds_pretraining(const std::string& path) {
   return settings.is_object() && settings.value("phase", "") == "pretrain";
 }
 
+// --resume of a checkpoint written with other settings: refused naming each field that differs and its two values,
+// rather than printing both settings whole. `mine`: the settings this run would write (its phase's).
+void check_resume_settings(const std::string& path, const nlohmann::json& mine) {
+  const auto theirs = nlohmann::json::parse(bd::read_checkpoint_metadata(path), nullptr, false);
+  if (!theirs.is_object() || theirs == mine) return;  // not this program's settings: the library's check says so
+  std::string diff;
+  auto add = [&diff](const std::string& text) { diff += (diff.empty() ? "" : "; ") + text; };
+  for (const auto& [key, value] : mine.items()) {
+    const auto it = theirs.find(key);
+    if (it == theirs.end()) {
+      add("\"" + key + "\" is absent in the checkpoint but " + value.dump() + " here");
+    } else if (*it != value) {
+      add("\"" + key + "\" is " + it->dump() + " in the checkpoint but " + value.dump() + " here");
+    }
+  }
+  for (const auto& [key, value] : theirs.items()) {
+    if (!mine.contains(key)) add("\"" + key + "\" is " + value.dump() + " in the checkpoint but absent here");
+  }
+  throw bd::InvalidArgument("--resume " + path + ": written by a run with other settings: " + diff +
+                            "; resume with the flags of the run that wrote it, or start afresh without --resume");
+}
+
 // The reference code's line; the rate is the gates' (the last group) when there are gates.
 void print_epoch_start(int epoch, const std::vector<double>& lr, const std::vector<bd::Index>& n_active) {
   if (n_active.empty()) return;
@@ -332,6 +354,10 @@ int run(Settings opt) {
       throw bd::InvalidArgument("--resume " + opt.resume +
                                 ": the checkpoint holds a run's pretraining; resume with that run's flags, "
                                 "--pretrain included");
+    }
+    if (!opt.resume.empty()) {
+      const nlohmann::json settings = run_settings(opt, recipe);
+      check_resume_settings(opt.resume, resume_pretraining ? pretraining_settings(settings) : settings);
     }
     const int total_epochs = opt.pretrain + recipe.epochs;
     if (opt.pretrain > 0 && (opt.resume.empty() || resume_pretraining) &&

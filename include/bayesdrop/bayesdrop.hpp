@@ -58,6 +58,7 @@
 #include "bayesdrop/layers/sparse_vd_posterior.hpp"
 #include "bayesdrop/layers/structured_bayesian_pruning.hpp"
 #include "bayesdrop/layers/variational_dropout.hpp"
+#include "bayesdrop/layers/variational_information_bottleneck.hpp"
 #include "bayesdrop/layers/variational_linear.hpp"
 
 // losses

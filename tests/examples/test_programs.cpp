@@ -827,3 +827,21 @@ TEST_CASE("programs: --threads above the cores available is capped with a warnin
   json = nlohmann::json::parse(std::ifstream(report));
   CHECK(json.at("threads") == cores);
 }
+
+TEST_CASE("programs: --resume of a checkpoint of other settings names the fields that differ", "[programs][edges]") {
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  const std::string ck = dir.file("run.ck");
+  const std::string train = "--data " + quoted(data) + " --epochs 2 --quiet --checkpoint " + quoted(ck) + " ";
+  REQUIRE(run(mnist_exe, train + "--stop-after 1").status == 0);
+  const std::string progress = file_bytes(ck);
+  const Run r = run(mnist_exe, train + "--resume " + quoted(ck) + " --lr 0.01 --seed 5");
+  INFO(r.output);
+  CHECK(r.status == 2);
+  CHECK_THAT(r.output, Contains("--resume " + ck) && Contains("other settings") && Contains("\"lr\" is 0.001") &&
+                           Contains("but 0.01 here") && Contains("\"seed\" is 1") && Contains("but 5 here"));
+  CHECK_FALSE(Contains("\"dataset\"").match(r.output));  // a field that is the same is not shown
+  require_no_work(r);
+  CHECK(file_bytes(ck) == progress);
+}

@@ -4,10 +4,12 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -295,4 +297,33 @@ TEST_CASE("each writer has its own temporary file, and those of writers that are
   CHECK(std::ifstream(mine).good());
   CHECK(std::ifstream(path + ".tmp.notes").good());
   for (const auto& f : {running, mine, path + ".tmp.notes"}) std::remove(f.c_str());
+}
+
+TEST_CASE("a checkpoint whose optimiser state is not finite is refused, naming the state", "[training]") {
+  const std::string path = temp_path("nan-state");
+  const auto train_set = noise_data(1, 60);
+  Rng rng(3);
+  auto model = build_model<float>(ModelSpec{"lenet300", "none"}, rng);
+  Adam<float> adam({ParamGroup<float>{"all", model.parameters(), 1e-3}});
+  fit(model, adam, train_set, static_cast<const Dataset<float>*>(nullptr), rng,
+      FitOptions{}.with_epochs(1).with_batch(30));
+  CheckpointInfo info;
+  info.epochs = 3;
+  info.batch = 30;
+  auto state = adam.state();
+  REQUIRE(state.size() > 1);
+  const std::string name = state[1].name;
+  for (const float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    (*state[1].value)(0, 0) = bad;
+    save_checkpoint(path, model, adam, rng, info);
+    Rng rng2(3);
+    auto model2 = build_model<float>(ModelSpec{"lenet300", "none"}, rng2);
+    Adam<float> adam2({ParamGroup<float>{"all", model2.parameters(), 1e-3}});
+    const std::string untouched = serialize_model(model2);
+    CHECK_THROWS_WITH(
+        load_checkpoint(path, model2, adam2, rng2, info),
+        Catch::Contains("optimiser state '" + name + "'") && Catch::Contains(std::isnan(bad) ? "NaN" : "infinite"));
+    CHECK(serialize_model(model2) == untouched);
+  }
+  std::remove(path.c_str());
 }

@@ -22,6 +22,7 @@
 #include "bayesdrop/layers/sparse_vd_linear.hpp"
 #include "bayesdrop/layers/structured_bayesian_pruning.hpp"
 #include "bayesdrop/layers/variational_dropout.hpp"
+#include "bayesdrop/layers/variational_information_bottleneck.hpp"
 #include "bayesdrop/models/dropout_family.hpp"
 #include "bayesdrop/training/recipe.hpp"
 
@@ -29,7 +30,7 @@ namespace bayesdrop {
 namespace detail {
 
 /// The built-in families in the order flags and reports list them; the value is the family's index.
-enum class BuiltinFamily : std::size_t { none, binary, gaussian, variational, sparsevd, bbd, sbp, dbb, count };
+enum class BuiltinFamily : std::size_t { none, binary, gaussian, variational, sparsevd, bbd, sbp, dbb, vib, count };
 
 /// The built-in families' names, help texts, recipes and kinds (what their factories below build).
 inline std::vector<DropoutFamily> builtin_dropout_families() {
@@ -67,6 +68,9 @@ inline std::vector<DropoutFamily> builtin_dropout_families() {
         r.epochs = 200;
         return r;
       });
+  // Dai et al. 2018; the BB authors train it as their other gates (OpenXAIProject/Variational_Dropouts), so the
+  // assignment's recipe.
+  add(B::vib, "vib", "variational information bottleneck gates (Dai et al. 2018)", true, false, false);
   return f;
 }
 
@@ -113,6 +117,11 @@ DropoutFactories<Scalar> make_builtin_factories(BuiltinFamily id) {
       f.gate = [](const GateSite& s, Rng& rng) -> P {
         return std::make_unique<DependentBetaBernoulliDropout<Scalar>>(
             s.shape, rng, DependentBetaBernoulliOptions{}.with_beta_bernoulli(BetaBernoulliOptions::assignment()));
+      };
+      break;
+    case BuiltinFamily::vib:
+      f.gate = [](const GateSite& s, Rng& rng) -> P {
+        return std::make_unique<VariationalInformationBottleneck<Scalar>>(s.shape, rng);
       };
       break;
     case BuiltinFamily::none:

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -345,6 +346,19 @@ CheckpointInfo deserialize_checkpoint(Sequential<Scalar>& model, Optimizer<Scala
     throw InvalidArgument(label + ": " + settings_error + fix);
   }
   if (steps < 0) throw detail::checkpoint_error(source, "a negative step count: the file is corrupt");
+  // The optimiser's state must be finite, as the model's must: NaN or infinity in a moment would poison every step.
+  for (std::size_t i = 0; i < state.size(); ++i) {
+    for (Index k = 0; k < state[i].value->size(); ++k) {
+      const Scalar v = detail::model_value<Scalar>(state_values[i] + k * sizeof(Scalar), sizeof(Scalar));
+      if (!std::isfinite(v)) {
+        throw detail::checkpoint_error(source, "optimiser state '" + state[i].name + "' holds " +
+                                                   (std::isnan(v) ? "NaN" : "an infinite value") + " at entry " +
+                                                   std::to_string(k) +
+                                                   ": the run diverged before it was checkpointed, or the file is "
+                                                   "damaged; start the run afresh without resuming");
+      }
+    }
+  }
   Rng restored(0);
   try {
     restored.restore(snap);
