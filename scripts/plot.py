@@ -16,8 +16,10 @@ Each report is recognised by its fields:
                                                                           run, with the published values and targets
   scripts/reproduce-uncertainty.sh (rows det/mc)   -> comparison-NAME.*  ECE, NLL, Brier and AUROC per run
 
-NAME is the report's file name without .json. A report without a field a figure needs stops the script with exit
-status 2 and a message that names the file and the field; so does a file that is not JSON or not a known report.
+NAME is the report's file name without .json. A report without a field a figure needs (or with null where a number
+is needed, as a diverged run's NaN is written) stops the script with exit status 2 and a message that names the
+file and the field; so does a file that is not JSON or not a known report, and an --out that is a file or cannot
+be created or written.
 Needs python3-matplotlib (Debian: apt-get install python3-matplotlib).
 """
 import argparse
@@ -53,6 +55,22 @@ class Report:
             if not ok:
                 raise ReportError(f"{self.path}: missing field '{trail}'")
             node = node[key]
+        return node
+
+    def number(self, *keys, within=None, where=""):
+        """A number; a ReportError naming the field when it is missing, null or not a number."""
+        value = self.need(*keys, within=within, where=where)
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            path = where + ("." if where else "") + ".".join(str(k) for k in keys)
+            why = ("is null (NaN and infinity are written as null: did the run diverge?)" if value is None
+                   else "must be a number")
+            raise ReportError(f"{self.path}: field '{path}' {why}")
+        return float(value)
+
+    def entry(self, node, where):
+        """node, an element of a list at `where`, which must be a JSON object; a ReportError otherwise."""
+        if not isinstance(node, dict):
+            raise ReportError(f"{self.path}: field '{where}' is {'null' if node is None else 'not an object'}")
         return node
 
     def numbers(self, *keys, within=None, where=""):
@@ -95,13 +113,32 @@ def run_label(report):
 
 # --- figures ---------------------------------------------------------------------------------------------------
 
+class OutputError(Exception):
+    """--out cannot take the figures: the message names the folder or file and why."""
+
+
 def save(fig, out, stem, formats, written):
     for fmt in formats:
         path = os.path.join(out, f"{stem}.{fmt}")
         # No date in the files, so that the same report gives the same SVG.
         metadata = {"Date": None} if fmt == "svg" else {}
-        fig.savefig(path, dpi=120, bbox_inches="tight", metadata=metadata)
+        try:
+            fig.savefig(path, dpi=120, bbox_inches="tight", metadata=metadata)
+        except OSError as e:
+            raise OutputError(f"--out: cannot write '{path}': {e.strerror or e}")
         written.append(path)
+
+
+def make_out_folder(out):
+    """Creates --out (and its parents) when missing; an OutputError when it is a file or cannot be created."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise OutputError(f"--out '{out}' is a file, not a folder; give a folder for the figures")
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"--out '{out}': cannot create the folder: {e.strerror or e}")
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise OutputError(f"--out '{out}': the folder is not writable")
 
 
 def training_curves(plt, runs, labels):
@@ -116,9 +153,9 @@ def training_curves(plt, runs, labels):
                                     "test_accuracy", "kl", "kl_weight")}
         lr, n_active = [], []
         for i, epoch in enumerate(history):
+            report.entry(epoch, f"history[{i}]")
             for key in rows:
-                value = report.need(key, within=epoch, where=f"history[{i}]")
-                rows[key].append(float(value))
+                rows[key].append(report.number(key, within=epoch, where=f"history[{i}]"))
             lr.append(report.numbers("lr", within=epoch, where=f"history[{i}]"))
             n_active.append(report.numbers("n_active", within=epoch, where=f"history[{i}]"))
         series.append((label, rows, lr, n_active))
@@ -180,7 +217,8 @@ def kept_per_layer(plt, runs, labels):
             raise ReportError(f"{report.path}: field 'layers' is empty")
         rows = []
         for i, layer in enumerate(layers):
-            get = lambda key: float(report.need(key, within=layer, where=f"layers[{i}]"))  # noqa: E731
+            report.entry(layer, f"layers[{i}]")
+            get = lambda key: report.number(key, within=layer, where=f"layers[{i}]")  # noqa: E731
             rows.append({"name": f"{i + 1} {layer.get('type', '')}".strip(),
                          "in": (get("active_in"), get("units_in")), "out": (get("active_out"), get("units_out")),
                          "weights": (get("active_weights"), get("weights"))})
@@ -233,11 +271,11 @@ def reliability(plt, report):
         lower, upper, count, acc, conf = [], [], [], [], []
         for i, b in enumerate(rows):
             where = f"reliability.{key}[{i}]"
-            lower.append(float(report.need("lower", within=b, where=where)))
-            upper.append(float(report.need("upper", within=b, where=where)))
-            count.append(float(report.need("count", within=b, where=where)))
-            acc.append(float(report.need("accuracy", within=b, where=where)))
-            conf.append(float(report.need("confidence", within=b, where=where)))
+            lower.append(report.number("lower", within=b, where=where))
+            upper.append(report.number("upper", within=b, where=where))
+            count.append(report.number("count", within=b, where=where))
+            acc.append(report.number("accuracy", within=b, where=where))
+            conf.append(report.number("confidence", within=b, where=where))
         ece = report.data.get("uncertainty", {}).get(key, {}).get("ece")
         label = name + (f" (K = {mc})" if key == "mc" and mc else "") + (f", ECE {ece:.4f}" if ece is not None else "")
         used = [i for i in range(len(rows)) if count[i] > 0]  # an empty bin has no accuracy
@@ -290,13 +328,13 @@ def comparison(plt, report):
     for i, r in enumerate(rows):
         where = f"rows[{i}]"
         names.append(str(report.need("label", within=r, where=where)))
-        acc.append(float(report.need("test_accuracy", within=r, where=where)))
+        acc.append(report.number("test_accuracy", within=r, where=where))
         p = r.get("published_accuracy")
         t = r.get("target_accuracy")
         published.append(math.nan if p is None else float(p))
         target.append(math.nan if t is None else float(t))
-        memory.append(float(report.need("memory_kept", within=r, where=where)))
-        compression.append(float(report.need("compression", within=r, where=where)))
+        memory.append(report.number("memory_kept", within=r, where=where))
+        compression.append(report.number("compression", within=r, where=where))
         tc = r.get("target_compression")
         target_compression.append(math.nan if tc is None else float(tc))
         units.append(report.numbers("n_active", within=r, where=where))
@@ -425,9 +463,9 @@ def main(argv=None):
         return 3
     plt.rcParams["svg.hashsalt"] = "bayesdrop"  # stable element ids in the SVG files
 
-    os.makedirs(args.out, exist_ok=True)
     written = []
     try:
+        make_out_folder(args.out)
         if runs:
             for stem, draw in (("training", training_curves), ("kept", kept_per_layer)):
                 fig = draw(plt, runs, labels)
@@ -446,7 +484,7 @@ def main(argv=None):
                 fig = draw(plt, report)
                 save(fig, args.out, f"{stem}-{report.name}", formats, written)
                 plt.close(fig)
-    except ReportError as e:
+    except (ReportError, OutputError) as e:
         print(f"plot.py: {e}", file=sys.stderr)
         return 2
     for path in written:

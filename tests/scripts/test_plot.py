@@ -3,7 +3,8 @@
     python3 tests/scripts/test_plot.py [unit|training]
 
 unit: reports in the programs' formats, written here, give every figure kind as PNG and SVG; a report without a
-field a figure needs stops plot.py with exit status 2 and a message naming the file and the field.
+field a figure needs, or with null where it needs a number, stops plot.py with exit status 2 and a message naming
+the file and the field; so does an --out that is a file or cannot be created, never with a traceback.
 training: a one-epoch run of bayesdrop-mnist (path in $BAYESDROP_MNIST_EXE) on $BAYESDROP_MNIST_DIR, then
 bayesdrop-uncertainty ($BAYESDROP_UNCERTAINTY_EXE) on its model when Fashion-MNIST is there; plot.py draws their
 reports.
@@ -176,6 +177,50 @@ class PlotTest(unittest.TestCase):
         status, err = plot_here(os.path.join(self.dir, "absent.json"), "--out", self.dir)
         self.assertEqual(status, 2)
         self.assertIn("absent.json: cannot read it", err)
+
+    def test_an_out_that_cannot_take_the_figures_is_named(self):
+        report = self.write("sbp.json", trainer_report())
+        a_file = os.path.join(self.dir, "a-file")
+        with open(a_file, "w") as f:
+            f.write("not a folder")
+        cases = [(a_file, "is a file, not a folder"), (os.path.join(a_file, "figures"), "cannot create the folder")]
+        if os.path.isdir("/proc/self"):  # a folder that no one, root included, can create
+            cases.append(("/proc/bayesdrop-test-plot/figures", "cannot create the folder"))
+        for out, why in cases:
+            with self.subTest(out):
+                r = plot(report, "--out", out, "--formats", "png")
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                self.assertIn(f"--out '{out}'", r.stderr)
+                self.assertIn(why, r.stderr)
+                self.assertNotIn("Traceback", r.stderr)
+        with open(a_file) as f:
+            self.assertEqual(f.read(), "not a folder")
+
+    def test_a_null_in_history_or_layers_is_named(self):
+        cases = []
+        t = trainer_report()
+        t["history"][1]["test_accuracy"] = None  # what the trainer writes for a NaN
+        cases.append(("null-acc.json", t, "field 'history[1].test_accuracy' is null"))
+        t = trainer_report()
+        t["history"][2]["kl"] = None
+        cases.append(("null-kl.json", t, "field 'history[2].kl' is null"))
+        t = trainer_report()
+        t["history"][0] = None
+        cases.append(("null-epoch.json", t, "field 'history[0]' is null"))
+        t = trainer_report()
+        t["layers"][1] = None
+        cases.append(("null-layer.json", t, "field 'layers[1]' is null"))
+        t = trainer_report()
+        t["layers"][0]["active_in"] = None
+        cases.append(("null-active.json", t, "field 'layers[0].active_in' is null"))
+        for name, data, message in cases:
+            with self.subTest(name):
+                path = self.write(name, data)
+                r = plot(path, "--out", os.path.join(self.dir, "out-" + name), "--formats", "png")
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                self.assertIn(path, r.stderr)
+                self.assertIn(message, r.stderr)
+                self.assertNotIn("Traceback", r.stderr)
 
 
 class TrainingRunTest(unittest.TestCase):
