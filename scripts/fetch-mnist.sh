@@ -5,7 +5,8 @@
 #
 # Files already present with the right md5 are not downloaded again. Mirrors are tried in order; a download with
 # the wrong md5 is deleted and the next mirror tried. At the end it prints the line that points bayesdrop at DIR.
-# Needs curl or wget, and md5sum (or md5 / openssl).
+# A folder that cannot be created or written stops it (exit 1) before any download. Needs curl or wget, and md5sum
+# (or md5 / openssl).
 set -euo pipefail
 
 dir="${1:-data/mnist}"
@@ -48,8 +49,19 @@ else
   download() { echo "error: need curl or wget to download MNIST" >&2; return 1; }
 fi
 
-mkdir -p "$dir"
+# The folder must take files before anything is downloaded: a download into a folder that cannot hold it is wasted.
+if ! mkdir -p "$dir" 2>/dev/null || [ ! -d "$dir" ]; then
+  echo "error: cannot create the folder '$dir' for MNIST (a part of the path is a file, or no permission);" \
+    "give another folder: scripts/fetch-mnist.sh DIR" >&2
+  exit 1
+fi
 abs="$(cd "$dir" && pwd)"
+probe="$abs/.fetch-mnist-probe.$$"
+if ! (: >"$probe") 2>/dev/null; then
+  echo "error: the folder '$abs' is not writable; give a writable folder: scripts/fetch-mnist.sh DIR" >&2
+  exit 1
+fi
+rm -f "$probe"
 
 failed=()
 for f in "${files[@]}"; do

@@ -22,6 +22,20 @@ have_mnist() {
   done
 }
 
+# Sets $missing to the files of the four that folder $1 lacks ("NAME(.gz), ...") and $present to how many it holds.
+missing_mnist() {
+  local f
+  missing=""
+  present=0
+  for f in "${files[@]}"; do
+    if [[ -f "$1/$f" || -f "$1/$f.gz" ]]; then
+      present=$((present + 1))
+    else
+      missing+="${missing:+, }$f(.gz)"
+    fi
+  done
+}
+
 # Arguments for the trainer, with --data taken out: it gets the folder found below.
 user_data=""
 args=()
@@ -42,8 +56,19 @@ for candidate in "$user_data" "${BAYESDROP_MNIST_DIR:-}" "$root/data/mnist"; do
     data="$(cd "$candidate" && pwd)"
     break
   fi
-  if [[ -n "$candidate" && "$candidate" != "$root/data/mnist" ]]; then
-    echo "setup: '$candidate' does not hold the four MNIST files; looking further" >&2
+  if [[ -n "$candidate" && -d "$candidate" ]]; then
+    missing_mnist "$candidate"
+    # A --data folder with some of the files is a folder the user meant: name what it lacks and stop there.
+    if [[ "$candidate" == "$user_data" && "$present" -gt 0 ]]; then
+      echo "setup: --data '$candidate' lacks $missing (it holds the other $present of the four MNIST files);" \
+        "put the missing one(s) there (scripts/fetch-mnist.sh '$candidate' fetches them), or leave out --data" >&2
+      exit 2
+    fi
+    if [[ "$candidate" != "$root/data/mnist" ]]; then
+      echo "setup: '$candidate' lacks $missing; looking further" >&2
+    fi
+  elif [[ -n "$candidate" && "$candidate" != "$root/data/mnist" ]]; then
+    echo "setup: '$candidate' does not hold the four MNIST files (no such folder); looking further" >&2
   fi
 done
 cd "$root"
