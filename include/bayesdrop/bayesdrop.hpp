@@ -29,6 +29,7 @@
 #include "bayesdrop/math/kumaraswamy.hpp"
 #include "bayesdrop/math/ndtri.hpp"
 #include "bayesdrop/math/normal.hpp"
+#include "bayesdrop/math/relaxed_bernoulli.hpp"
 #include "bayesdrop/math/truncated_log_normal.hpp"
 
 // data: IDX/MNIST readers (io/idx.hpp needs zlib, which the bayesdrop target links)
@@ -48,6 +49,7 @@
 #include "bayesdrop/layers/flatten.hpp"
 #include "bayesdrop/layers/gate.hpp"
 #include "bayesdrop/layers/gaussian_dropout.hpp"
+#include "bayesdrop/layers/generalized_dropout.hpp"
 #include "bayesdrop/layers/im2col.hpp"
 #include "bayesdrop/layers/linear.hpp"
 #include "bayesdrop/layers/max_pool2d.hpp"

@@ -56,6 +56,7 @@
 #include "bayesdrop/layers/gate.hpp"
 #include "bayesdrop/math/digamma.hpp"
 #include "bayesdrop/math/kumaraswamy.hpp"
+#include "bayesdrop/math/relaxed_bernoulli.hpp"
 
 namespace bayesdrop {
 
@@ -212,41 +213,6 @@ void bb_softplus(const Eigen::MatrixBase<Derived>& raw, Eigen::ArrayXd& value, E
   slope = (r >= 0.0).select(1.0 / (1.0 + slope), slope / (1.0 + slope));
 }
 
-/// 1/tau when it is an integer in [1, 64], else 0: relaxed_bernoulli_from_odds's power then takes a few products.
-inline int relaxed_integer_power(double temperature) {
-  const double inv_tau = 1.0 / temperature;
-  return (inv_tau >= 1 && inv_tau <= 64 && inv_tau == std::round(inv_tau)) ? int(inv_tau) : 0;
-}
-
-/// The relaxed Bernoulli draw's last step (the binary Concrete distribution of Maddison, Mnih and Teh 2017):
-/// out = sigmoid((logit(p) + logit(v)) / tau) = 1 / (1 + odds^(1/tau)), odds = (1 - p) / p * (1 - v) / v.
-/// `odds` is overwritten (scratch) and `power` is scratch of the same size. The power by repeated squaring when
-/// 1/tau is the integer `integer_power` > 0 (10 for tau = 0.1: four products instead of a log and an exp), else
-/// exp(log(odds) * inv_tau). Over- and underflow of the power give out = 0 and out = 1, its limits.
-template <class Vector, class Out>
-void relaxed_bernoulli_from_odds(Vector& odds, int integer_power, typename Vector::Scalar inv_tau, Vector& power,
-                                 Out&& out) {
-  using S = typename Vector::Scalar;
-  if (integer_power > 0) {
-    bool started = false;
-    for (int n = integer_power;;) {  // power = odds^n, squaring odds in place
-      if (n & 1) {
-        if (started) {
-          power.array() *= odds.array();
-        } else {
-          power = odds;
-          started = true;
-        }
-      }
-      n >>= 1;
-      if (n == 0) break;
-      odds.array() = odds.array().square();
-    }
-  } else {
-    power.array() = (odds.array().log() * inv_tau).exp();
-  }
-  out = (S(1) + power.array()).inverse();
-}
 }  // namespace detail
 
 template <class Scalar>

@@ -18,6 +18,7 @@
 #include "bayesdrop/layers/binary_dropout.hpp"
 #include "bayesdrop/layers/dependent_beta_bernoulli_dropout.hpp"
 #include "bayesdrop/layers/gaussian_dropout.hpp"
+#include "bayesdrop/layers/generalized_dropout.hpp"
 #include "bayesdrop/layers/sparse_vd_conv2d.hpp"
 #include "bayesdrop/layers/sparse_vd_linear.hpp"
 #include "bayesdrop/layers/structured_bayesian_pruning.hpp"
@@ -30,7 +31,7 @@ namespace bayesdrop {
 namespace detail {
 
 /// The built-in families in the order flags and reports list them; the value is the family's index.
-enum class BuiltinFamily : std::size_t { none, binary, gaussian, variational, sparsevd, bbd, sbp, dbb, vib, count };
+enum class BuiltinFamily : std::size_t { none, binary, gaussian, variational, sparsevd, bbd, sbp, dbb, vib, gd, count };
 
 /// The built-in families' names, help texts, recipes and kinds (what their factories below build).
 inline std::vector<DropoutFamily> builtin_dropout_families() {
@@ -71,6 +72,9 @@ inline std::vector<DropoutFamily> builtin_dropout_families() {
   // Dai et al. 2018; the BB authors train it as their other gates (OpenXAIProject/Variational_Dropouts), so the
   // assignment's recipe.
   add(B::vib, "vib", "variational information bottleneck gates (Dai et al. 2018)", true, false, false);
+  // Srinivas and Babu 2016, as the BB authors' comparison runs it (src/model/gendropout.py): the assignment's recipe.
+  add(B::gd, "gd", "generalized dropout: learned keep probabilities with a Beta prior (Srinivas and Babu 2016)", true,
+      false, false);
   return f;
 }
 
@@ -123,6 +127,9 @@ DropoutFactories<Scalar> make_builtin_factories(BuiltinFamily id) {
       f.gate = [](const GateSite& s, Rng& rng) -> P {
         return std::make_unique<VariationalInformationBottleneck<Scalar>>(s.shape, rng);
       };
+      break;
+    case BuiltinFamily::gd:
+      f.gate = [](const GateSite& s, Rng&) -> P { return std::make_unique<GeneralizedDropout<Scalar>>(s.shape); };
       break;
     case BuiltinFamily::none:
     case BuiltinFamily::count:
