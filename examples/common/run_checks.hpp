@@ -2,10 +2,14 @@
 // run that diverges says so (a warning on stderr and in the report) instead of ending quietly at chance accuracy.
 #pragma once
 
+#include <sched.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <initializer_list>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bayesdrop/bayesdrop.hpp"
@@ -51,6 +55,26 @@ inline std::vector<outputs::FlagPath> data_files(const std::string& dir, const s
     }
   }
   return out;
+}
+
+/// The cores this process may run on: its affinity mask (taskset, a container's cpuset), else the machine's.
+inline int available_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  return std::max(1, int(std::thread::hardware_concurrency()));
+}
+
+/// `requested` threads, capped at available_cores(): more threads than cores only wait for each other, each product
+/// as slow as its slowest thread (40x to 400x slower on 2 cores). Says so on stderr, naming `program`, when it caps.
+inline int capped_threads(int requested, const char* program) {
+  const int cores = available_cores();
+  if (requested <= cores) return requested;
+  std::fprintf(stderr,
+               "%s: warning: --threads %d is more than the %d core(s) this process may run on; running %d thread(s) "
+               "(more would only wait for each other)\n",
+               program, requested, cores, cores);
+  return cores;
 }
 
 /// Watches the epochs of a run for divergence. Each kind of warning is raised once per run:

@@ -6,7 +6,6 @@
 //                                                              (dependent beta-Bernoulli from a trained bbd model)
 //
 // The defaults of every dropout type are its method's recipe (bayesdrop/training/recipe.hpp); flags override them.
-#include <sched.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -19,7 +18,6 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "../common/flags.hpp"
@@ -154,26 +152,14 @@ int fixed_threads(const Settings& opt) {
   return opt.threads == "auto" ? 0 : std::stoi(opt.threads);
 }
 
-// The cores this process may run on: its affinity mask (taskset, a container's cpuset), else the machine's.
-int available_cores() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
-  return std::max(1, int(std::thread::hardware_concurrency()));
-}
-
 // --threads N above the cores available runs N threads on fewer cores, each product waiting for the slowest (40x to
 // 400x slower on 2 cores): capped at the cores, with a warning; the report and the checkpoint's settings record the
 // count that ran, "threads_requested" the flag.
 void cap_threads(Settings& opt) {
   opt.threads_requested = opt.threads;
-  const int requested = fixed_threads(opt), cores = available_cores();
-  if (requested <= cores) return;
-  std::fprintf(stderr,
-               "bayesdrop-mnist: warning: --threads %d is more than the %d core(s) this process may run on; running %d "
-               "thread(s) (more would only wait for each other)\n",
-               requested, cores, cores);
-  opt.threads = std::to_string(cores);
+  if (fixed_threads(opt) > 0) {
+    opt.threads = std::to_string(run_checks::capped_threads(fixed_threads(opt), "bayesdrop-mnist"));
+  }
 }
 
 // Everything that decides a run's numbers, stored in its checkpoint: --resume refuses a checkpoint of other settings.

@@ -66,7 +66,7 @@ bd::Rng stream(std::uint64_t seed, std::uint64_t k) {
 
 int run(const Settings& opt) {
   const auto start = std::chrono::steady_clock::now();
-  Eigen::setNbThreads(opt.threads);
+  Eigen::setNbThreads(run_checks::capped_threads(opt.threads, "bayesdrop-uncertainty"));  // at most the cores
   const std::string data = opt.data_dir.empty() ? bd::default_data_dir("mnist") : opt.data_dir;
   const std::string ood_dir = opt.ood_dir.empty() ? bd::default_data_dir("fashion") : opt.ood_dir;
   // The report may not overwrite the model or a data file: refused before anything is read, naming both flags.
@@ -143,6 +143,7 @@ int run(const Settings& opt) {
     report["mc_samples"] = opt.mc;
     report["seed"] = opt.seed;
     report["threads"] = Eigen::nbThreads();
+    report["threads_requested"] = opt.threads;
     report["data"] = {
         {"mnist", data}, {"mnist_test_images", test.size()}, {"ood", ood_dir}, {"ood_test_images", ood.size()}};
     report["seconds"] = seconds;

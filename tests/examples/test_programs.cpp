@@ -826,6 +826,19 @@ TEST_CASE("programs: --threads above the cores available is capped with a warnin
   CHECK_FALSE(Contains("warning").match(r.output));
   json = nlohmann::json::parse(std::ifstream(report));
   CHECK(json.at("threads") == cores);
+  SECTION("bayesdrop-uncertainty too") {
+    const std::string model = dir.file("m.bdm");
+    write_model(model, good_metadata);
+    r = run(uncertainty_exe, "--load " + quoted(model) + " --data " + quoted(data) + " --ood-data " + quoted(data) +
+                                 " --mc 2 --threads 256 --report " + quoted(report));
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    CHECK_THAT(r.output, Contains("bayesdrop-uncertainty: warning") && Contains("--threads 256") &&
+                             Contains("running " + std::to_string(cores) + " thread"));
+    json = nlohmann::json::parse(std::ifstream(report));
+    CHECK(json.at("threads") == cores);
+    CHECK(json.at("threads_requested") == 256);
+  }
 }
 
 TEST_CASE("programs: --resume of a checkpoint of other settings names the fields that differ", "[programs][edges]") {
