@@ -83,7 +83,8 @@ inline fs::path write_target(const std::string& path, const std::string& flag) {
 
 /// Checks, before any work, that `path` (the value of `flag`) can be written as a file: creates its missing parent
 /// folders, refuses a directory, and tries to open it for appending (an existing file is left as it is; a file that
-/// did not exist is created and removed again). Devices and pipes pass (a report may go to /dev/stdout).
+/// did not exist is created and removed again) and, for a regular file, to create the temporary file write_file
+/// replaces it with. Devices and pipes pass (a report may go to /dev/stdout).
 /// Throws bayesdrop::InvalidArgument naming the flag and the path.
 inline void check_output_file(const std::string& path, const std::string& flag) {
   if (path.empty()) throw bayesdrop::InvalidArgument(flag + ": the path is empty");
@@ -98,7 +99,12 @@ inline void check_output_file(const std::string& path, const std::string& flag) 
   std::FILE* f = std::fopen(path.c_str(), "ab");
   if (!f) throw bayesdrop::InvalidArgument(flag + ": cannot write '" + path + "': " + detail::errno_text(errno));
   std::fclose(f);
-  if (!existed) fs::remove(write_target(path, flag), ec);  // the file the open created: a symlink stays a symlink
+  const fs::path target = write_target(path, flag);
+  if (!existed) fs::remove(target, ec);  // the file the open created: a symlink stays a symlink
+  // A regular file is replaced through a temporary file beside it (write_file): its folder must take new files too.
+  if (!existed || fs::is_regular_file(fs::status(target, ec))) {
+    detail::probe_new_file(fs::path(bayesdrop::durable_temp_path(target)), flag, path);
+  }
 }
 
 /// check_output_file for a file that is replaced through a temporary file and a rename (bayesdrop::save_model, the

@@ -858,3 +858,20 @@ TEST_CASE("programs: --resume of a checkpoint of other settings names the fields
   require_no_work(r);
   CHECK(file_bytes(ck) == progress);
 }
+
+TEST_CASE("programs: a --report whose folder takes no new files is refused before training", "[programs][edges]") {
+  // A writable regular file in a folder where no file can be created, even by root: the report replaces its file
+  // through a temporary file beside it, so the folder must take one; checked before the work, not after it.
+  const std::string report = "/proc/self/oom_score_adj";
+  if (!fs::is_regular_file(report)) {
+    bayesdrop::test::skip_test("no /proc/self/oom_score_adj on this system");
+  }
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  const Run r = run(mnist_exe, "--data " + quoted(data) + " --epochs 1 --report " + report);
+  INFO(r.output);
+  CHECK(r.status == 2);
+  CHECK_THAT(r.output, Contains("--report") && Contains("/proc/self"));
+  require_no_work(r);
+}
