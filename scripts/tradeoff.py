@@ -6,9 +6,9 @@ per method, the published points overlaid).
     scripts/tradeoff.py REPORT.json... --published scripts/tradeoff_published.json --md OUT.md --json OUT.json
                         [--figures DIR] [--formats png,svg] [--machine TEXT]
 
-Each REPORT is a bayesdrop-mnist --report of the MLP 784-500-300-10 (dropout none, bbd, sbp, dbb, sparsevd, vib or
-gd).
-Its sweep value is read from the report: the gates' learning rate (lr_noise) for bbd, sbp, dbb, vib and gd, the KL weight
+Each REPORT is a bayesdrop-mnist --report of the MLP 784-500-300-10 (dropout none, bbd, sbp, dbb, sparsevd, vib,
+gd or l0; the BB authors' comparison has no L0 points).
+Its sweep value is read from the report: the gates' learning rate (lr_noise) for the gate families, the KL weight
 (kl_scales, one per layer, all equal) for sparsevd.
 
 Costs are counted as the published ones are (OpenXAIProject/Variational_Dropouts, src/experiments/flops and
@@ -27,11 +27,11 @@ import math
 import os
 import sys
 
-METHODS = ["bbd", "sbp", "dbb", "sparsevd", "vib", "gd"]
+METHODS = ["bbd", "sbp", "dbb", "sparsevd", "vib", "gd", "l0"]
 LABELS = {"none": "no pruning", "bbd": "beta-Bernoulli (BB)", "sbp": "SBP", "dbb": "dependent BB (DBB)",
-          "sparsevd": "sparse VD", "vib": "VIB", "gd": "generalized dropout"}
+          "sparsevd": "sparse VD", "vib": "VIB", "gd": "generalized dropout", "l0": "L0 gates"}
 COLOURS = {"bbd": "tab:blue", "sbp": "tab:orange", "dbb": "tab:green", "sparsevd": "tab:red", "vib": "tab:purple",
-           "gd": "tab:brown", "none": "black"}
+           "gd": "tab:brown", "l0": "tab:pink", "none": "black"}
 SIZES = [784, 500, 300, 10]
 ORIGINAL_FLOPS = 546610
 ORIGINAL_PARAMS = 545810
@@ -98,7 +98,7 @@ def run_row(path, report):
         raise TradeoffError(f"{path}: {len(layers)} layers in 'layers', the MLP has 3")
     accuracy = float(need(report, path, "test_accuracy"))
     gates = report.get("n_active") or []
-    if method in ("bbd", "sbp", "dbb", "vib", "gd"):
+    if method in ("bbd", "sbp", "dbb", "vib", "gd", "l0"):
         if len(gates) != 3:
             raise TradeoffError(f"{path}: 'n_active' must have the 3 gates' counts, got {gates}")
         units = [int(g) for g in gates]

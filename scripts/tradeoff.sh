@@ -6,7 +6,7 @@
 # FLOPs reduction and against memory kept, one line per method, the published points of
 # scripts/tradeoff_published.json overlaid), by scripts/tradeoff.py.
 #
-#   scripts/tradeoff.sh [--epochs N] [--seed S] [--threads T] [--only "none bbd sbp dbb sparsevd vib gd"]
+#   scripts/tradeoff.sh [--epochs N] [--seed S] [--threads T] [--only "none bbd sbp dbb sparsevd vib gd l0"]
 #                       [--rates "1e-3 5e-3 1e-2 2e-2 5e-2"] [--kl-weights "0.1 0.3 1 3 10"] [--dbb-start RATE]
 #                       [--out DIR] [--build DIR] [--fresh]
 #
@@ -15,8 +15,9 @@
 #                         start of every other run (--init-from), as the authors start BB, SBP and DBB from their
 #                         pretrained base
 #   bbd-R, sbp-R, vib-R,  the gates at learning rate R (--lr-noise R) and the weights at R/10 (--lr), each rate of
-#   gd-R                  --rates, with the recipe's steps at 50 % and 75 % (the authors' init_lr sweep; VIB and
-#                         generalized dropout run in the same code base the same way)
+#   gd-R, l0-R            --rates, with the recipe's steps at 50 % and 75 % (the authors' init_lr sweep; VIB and
+#                         generalized dropout run in the same code base the same way; L0, not in that comparison, as
+#                         its other gates)
 #   dbb-R                 from the bbd model of rate --dbb-start (default 1e-2: the authors' BB(1e-2) start of every
 #                         DBB point), its dependent gates at R and the weights at R/10, with dbb's recipe
 #   sparsevd-klW          sparse VD with every layer's KL weighted by W (--kl-scales W,W,W), with its authors'
@@ -32,7 +33,7 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$repo/scripts/reproduce-lib.sh"
-epochs=200 seed=1 threads=auto fresh=0 only="none bbd sbp dbb sparsevd vib gd"
+epochs=200 seed=1 threads=auto fresh=0 only="none bbd sbp dbb sparsevd vib gd l0"
 rates="1e-3 5e-3 1e-2 2e-2 5e-2" kl_weights="0.1 0.3 1 3 10" dbb_start=1e-2
 build="$repo/build/release" out="$repo/results"
 while [[ $# -gt 0 ]]; do
@@ -55,7 +56,7 @@ trainer="$build/examples/bayesdrop-mnist"
 data="${BAYESDROP_MNIST_DIR:-$repo/data/mnist}"
 [[ -x "$trainer" ]] || { echo "tradeoff: $trainer not found; build first (cmake --preset release && cmake --build --preset release)" >&2; exit 2; }
 for m in $only; do
-  case "$m" in none|bbd|sbp|dbb|sparsevd|vib|gd) ;; *) echo "tradeoff: unknown method '$m' (none bbd sbp dbb sparsevd vib gd)" >&2; exit 2 ;; esac
+  case "$m" in none|bbd|sbp|dbb|sparsevd|vib|gd|l0) ;; *) echo "tradeoff: unknown method '$m' (none bbd sbp dbb sparsevd vib gd l0)" >&2; exit 2 ;; esac
 done
 number='^[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?$'
 for v in $rates $kl_weights $dbb_start; do
@@ -66,11 +67,11 @@ mkdir -p "$runs_dir" "$models"
 
 # name:method:value in the order of their dependencies (none first, the bbd start before dbb)
 runs=()
-for m in none bbd sbp dbb sparsevd vib gd; do
+for m in none bbd sbp dbb sparsevd vib gd l0; do
   [[ " $only " == *" $m "* ]] || continue
   case "$m" in
     none) runs+=("none:none:") ;;
-    bbd|sbp|dbb|vib|gd) for r in $rates; do runs+=("$m-$r:$m:$r"); done ;;
+    bbd|sbp|dbb|vib|gd|l0) for r in $rates; do runs+=("$m-$r:$m:$r"); done ;;
     sparsevd) for w in $kl_weights; do runs+=("sparsevd-kl$w:sparsevd:$w"); done ;;
   esac
 done
@@ -87,12 +88,12 @@ for run in "${runs[@]}"; do
   flags=(--dropout "$method")
   case "$method" in
     none) start="" ;;
-    bbd|sbp|vib|gd) start="$models/none.model" ;;
+    bbd|sbp|vib|gd|l0) start="$models/none.model" ;;
     dbb) start="$models/bbd-$dbb_start.model" ;;
     sparsevd) start="$models/none.model" ;;
   esac
   case "$method" in
-    bbd|sbp|dbb|vib|gd) flags+=(--lr-noise "$value" --lr "$(awk -v r="$value" 'BEGIN { printf "%.10g", r / 10 }')") ;;
+    bbd|sbp|dbb|vib|gd|l0) flags+=(--lr-noise "$value" --lr "$(awk -v r="$value" 'BEGIN { printf "%.10g", r / 10 }')") ;;
     sparsevd) flags+=(--train-clip --kl-scales "$value,$value,$value") ;;
   esac
   resume=()

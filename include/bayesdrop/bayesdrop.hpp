@@ -51,6 +51,7 @@
 #include "bayesdrop/layers/gaussian_dropout.hpp"
 #include "bayesdrop/layers/generalized_dropout.hpp"
 #include "bayesdrop/layers/im2col.hpp"
+#include "bayesdrop/layers/l0_gate.hpp"
 #include "bayesdrop/layers/linear.hpp"
 #include "bayesdrop/layers/max_pool2d.hpp"
 #include "bayesdrop/layers/relu.hpp"

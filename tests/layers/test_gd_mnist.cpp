@@ -12,7 +12,7 @@
 
 using namespace bayesdrop;
 
-TEST_CASE("GD MLP on MNIST: 95 % after one epoch, and the pixels' keep probabilities learned",
+TEST_CASE("GD MLP on MNIST: 94.5 % after one epoch, and the pixels' keep probabilities learned",
           "[training][mnist][gd]") {
   const char* dir = bayesdrop::test::mnist_dir_or_skip();
   Eigen::setNbThreads(2);
@@ -26,11 +26,13 @@ TEST_CASE("GD MLP on MNIST: 95 % after one epoch, and the pixels' keep probabili
   const double after = double(pixels.keep_probability().mean());
   INFO("test accuracy " << history.back().test.accuracy << ", mean keep probability of the pixels " << start << " -> "
                         << after);
-  // Seeds 1-3 (BAYESDROP_TEST_SEED): 95.07, 95.06, 95.11 %. Without the 1/k rescaling of inverted dropout (the
-  // authors have none) a third of each input is dropped at the start, which costs about a point after one epoch.
-  CHECK(history.back().test.accuracy >= 0.95);
-  // The gates learn: the pixels' mean keep probability moves from its start (0.69) within one epoch (seed 1: to 0.83;
+  // Seeds 1-3 (bounds by the rule of tests/support/mnist.hpp): 95.07, 95.06, 95.11 %. Without the 1/k rescaling of
+  // inverted dropout (the authors have none) a third of each input is dropped at the start, which costs about a point
+  // after one epoch.
+  CHECK(history.back().test.accuracy >= 0.9456);
+  // The gates learn: the pixels' mean keep probability moves from its start (0.690) within one epoch (seeds 1-3: to
+  // 0.825, 0.822, 0.823;
   // the prior's saddle is at k = (1 - alpha) / (2 - alpha - beta) = 0.67, above which its pull is towards 1, so the
   // pruning this family does happens over the trade-off sweep's 200 epochs, not here). With k_logit frozen it stays.
-  CHECK(std::abs(after - start) > 0.05);
+  CHECK(after - start > 0.127);
 }

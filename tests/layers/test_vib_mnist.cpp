@@ -12,7 +12,7 @@
 
 using namespace bayesdrop;
 
-TEST_CASE("VIB MLP on MNIST: 95 % after one epoch, and the KL prunes input pixels", "[training][mnist][vib]") {
+TEST_CASE("VIB MLP on MNIST: 96.4 % after one epoch, and the KL prunes input pixels", "[training][mnist][vib]") {
   const char* dir = bayesdrop::test::mnist_dir_or_skip();
   Eigen::setNbThreads(2);
   const auto train = load_mnist<float>(dir, Split::train);
@@ -23,11 +23,11 @@ TEST_CASE("VIB MLP on MNIST: 95 % after one epoch, and the KL prunes input pixel
   const EpochLog& log = history.back();
   INFO("test accuracy " << log.test.accuracy << ", n_active [" << log.n_active[0] << ", " << log.n_active[1] << ", "
                         << log.n_active[2] << "], KL " << log.train.kl);
-  // Seed 1: 96.86 %, n_active [552, 486, 284] (and so the first epoch of bayesdrop-mnist --dropout vib --epochs 2). The
-  // blank border of the digits carries no signal, so the KL switches its pixels off; with the KL's sign flipped,
-  // or mu and logvar frozen, no pixel goes.
-  CHECK(log.test.accuracy >= 0.95);
+  // Seeds 1-3 (bounds by the rule of tests/support/mnist.hpp): 96.86, 96.91, 96.87 %, n_active [552, 486, 284],
+  // [548, 488, 272], [544, 490, 274]. The blank border of the digits carries no signal, so the KL switches its
+  // pixels off; with the KL's sign flipped every pixel stays (784), as with mu and logvar frozen.
+  CHECK(log.test.accuracy >= 0.9636);
   CHECK(std::isfinite(log.train.kl));
-  CHECK(log.n_active[0] < 700);
-  CHECK(log.n_active[1] > 400);
+  CHECK(log.n_active[0] < 569);
+  CHECK(log.n_active[1] > 471);
 }

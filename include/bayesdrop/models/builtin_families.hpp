@@ -19,6 +19,7 @@
 #include "bayesdrop/layers/dependent_beta_bernoulli_dropout.hpp"
 #include "bayesdrop/layers/gaussian_dropout.hpp"
 #include "bayesdrop/layers/generalized_dropout.hpp"
+#include "bayesdrop/layers/l0_gate.hpp"
 #include "bayesdrop/layers/sparse_vd_conv2d.hpp"
 #include "bayesdrop/layers/sparse_vd_linear.hpp"
 #include "bayesdrop/layers/structured_bayesian_pruning.hpp"
@@ -31,7 +32,20 @@ namespace bayesdrop {
 namespace detail {
 
 /// The built-in families in the order flags and reports list them; the value is the family's index.
-enum class BuiltinFamily : std::size_t { none, binary, gaussian, variational, sparsevd, bbd, sbp, dbb, vib, gd, count };
+enum class BuiltinFamily : std::size_t {
+  none,
+  binary,
+  gaussian,
+  variational,
+  sparsevd,
+  bbd,
+  sbp,
+  dbb,
+  vib,
+  gd,
+  l0,
+  count
+};
 
 /// The built-in families' names, help texts, recipes and kinds (what their factories below build).
 inline std::vector<DropoutFamily> builtin_dropout_families() {
@@ -75,6 +89,9 @@ inline std::vector<DropoutFamily> builtin_dropout_families() {
   // Srinivas and Babu 2016, as the BB authors' comparison runs it (src/model/gendropout.py): the assignment's recipe.
   add(B::gd, "gd", "generalized dropout: learned keep probabilities with a Beta prior (Srinivas and Babu 2016)", true,
       false, false);
+  // Louizos et al. 2018 with their settings (AMLab-Amsterdam/L0_regularization): the assignment's recipe.
+  add(B::l0, "l0", "L0 gates: hard-concrete gates with an expected-L0 penalty (Louizos et al. 2018)", true, false,
+      false);
   return f;
 }
 
@@ -130,6 +147,14 @@ DropoutFactories<Scalar> make_builtin_factories(BuiltinFamily id) {
       break;
     case BuiltinFamily::gd:
       f.gate = [](const GateSite& s, Rng&) -> P { return std::make_unique<GeneralizedDropout<Scalar>>(s.shape); };
+      break;
+    case BuiltinFamily::l0:  // log alpha from the site's drop rate; the penalty counts the weights a unit gates
+      f.gate = [](const GateSite& s, Rng& rng) -> P {
+        L0GateOptions o;
+        o.drop_rate = s.drop_rate();
+        o.weights_per_unit = s.weights_per_unit;
+        return std::make_unique<L0Gate<Scalar>>(s.shape, rng, o);
+      };
       break;
     case BuiltinFamily::none:
     case BuiltinFamily::count:

@@ -33,6 +33,9 @@ struct GateSite {
   std::size_t index = 0;  ///< 0 = the input pixels, counted along the network
   bool on_input = false;  ///< the pixels or lenet5's conv channels (p_input applies), else hidden units (p_hidden)
   double p_input = 0.2, p_hidden = 0.5;
+  /// The weights a pruned unit removes: its row of the next dense layer, or its conv channel's filter. The L0
+  /// family's expected-L0 penalty counts them (Louizos et al. 2018); 1 when unknown (make_gate).
+  Index weights_per_unit = 1;
 
   /// The spec's drop rate for this site: p_input on the pixels and on lenet5's conv channels, p_hidden elsewhere.
   /// Families with a fixed rate (binary, Gaussian) or an initial one (variational) read it; the others ignore it.

@@ -68,15 +68,24 @@ Sequential<Scalar> build_model(const ModelSpec& spec, Rng& rng) {
       throw InvalidArgument("build_model: drop rates must lie in [0, 1), got " + std::to_string(p));
   }
   const bool lenet5_net = spec.model == "lenet5";
+  const std::vector<Index> sizes =
+      spec.model == "mlp" ? std::vector<Index>{784, 500, 300, 10} : std::vector<Index>{784, 300, 100, 10};
+  const LeNet5Options<Scalar> lenet5_shape;  // its default channels and widths, which lenet5() below builds
+  // The weights each unit of gate `index` stands for: a lenet5 conv channel's filter (1 or conv1's channels, times
+  // 5 x 5), else the unit's row of the next dense layer.
+  const Index weights_per_unit[4] = {lenet5_net ? 25 : sizes[1],
+                                     lenet5_net ? lenet5_shape.conv1_channels * 25 : sizes[2],
+                                     lenet5_net ? lenet5_shape.hidden : sizes[3], lenet5_shape.classes};
   // The gate in front of layer `index` guards the input (p_input) when it sits on the pixels or, in lenet5, on the
   // channels of the first convolution (its gates 0 and 1); every other gate guards hidden units (p_hidden).
-  auto site = [&spec, lenet5_net](ImageShape shape, std::size_t index) {
+  auto site = [&spec, lenet5_net, weights_per_unit](ImageShape shape, std::size_t index) {
     GateSite s;
     s.shape = shape;
     s.index = index;
     s.on_input = lenet5_net ? index < 2 : index == 0;
     s.p_input = spec.p_input;
     s.p_hidden = spec.p_hidden;
+    s.weights_per_unit = weights_per_unit[std::min<std::size_t>(index, 3)];
     return s;
   };
   auto gate = [family, site](ImageShape shape, std::size_t index, Rng& r) -> LayerPtr<Scalar> {
@@ -96,8 +105,6 @@ Sequential<Scalar> build_model(const ModelSpec& spec, Rng& rng) {
     return lenet5<Scalar>(rng, options);
   }
 
-  const std::vector<Index> sizes =
-      spec.model == "mlp" ? std::vector<Index>{784, 500, 300, 10} : std::vector<Index>{784, 300, 100, 10};
   MlpOptions<Scalar> options;
   options.with_gate([gate](Index units, std::size_t index, Rng& r) { return gate(ImageShape{units, 1, 1}, index, r); });
   if (family.dense) options.with_dense(dense);
