@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "../common/flags.hpp"
+#include "../common/listing.hpp"
 #include "../common/model_metadata.hpp"
 #include "../common/outputs.hpp"
 #include "../common/run_checks.hpp"
@@ -577,7 +578,26 @@ int main(int argc, char** argv) {
   }
   trainer::add_authors_flags(app, opt.authors);
   app.add_flag("--quiet", opt.quiet, "Print only the final accuracy");
+  bool list_dropouts = false, list_models = false, list_json = false;
+  app.add_flag("--list-dropouts", list_dropouts,
+               "Print the dropout families (one a line; with --json, their kinds) and exit");
+  app.add_flag("--list-models", list_models, "Print the networks (one a line, or JSON with --json) and exit");
+  app.add_flag("--json", list_json, "With --list-dropouts or --list-models: print JSON");
   CLI11_PARSE(app, argc, argv);
+  if (list_json && !list_dropouts && !list_models) {
+    std::fprintf(stderr, "bayesdrop-mnist: --json goes with --list-dropouts or --list-models\n");
+    return 2;
+  }
+  if (list_dropouts || list_models) {
+    if (list_dropouts && list_models) {
+      std::fprintf(stderr, "bayesdrop-mnist: give one of --list-dropouts and --list-models\n");
+      return 2;
+    }
+    std::fputs(trainer::print_listing(list_dropouts ? trainer::dropout_listing() : trainer::model_listing(), list_json)
+                   .c_str(),
+               stdout);
+    return 0;
+  }
 
   try {
     return run(opt);

@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "flags.hpp"
+#include "listing.hpp"
 #include "model_metadata.hpp"
 #include "outputs.hpp"
 #include "run_checks.hpp"
@@ -222,4 +223,25 @@ TEST_CASE("program helpers: outputs and inputs are compared by identity, not by 
     CHECK_NOTHROW(outputs::check_outputs_apart({{"--checkpoint", a}, {"--save", ""}}, {{"--resume", link}},
                                                {{"--checkpoint", "--resume"}}));
   }
+}
+
+namespace {
+// A family registered only here, without factories (it puts nothing into a network): enough to be listed.
+const bayesdrop::DropoutFamilyRegistrar listed_family(
+    bayesdrop::DropoutFamily("listedinatest", "a family registered in a test file").with_start("bbd"));
+}  // namespace
+
+TEST_CASE("program helpers: a family registered once appears in the listing scripts read", "[programs]") {
+  const auto list = trainer::dropout_listing();
+  bool seen = false;
+  for (const auto& f : list) {
+    if (f.at("name") != "listedinatest") continue;
+    seen = true;
+    CHECK(f.at("help") == "a family registered in a test file");
+    CHECK(f.at("starts_from") == "bbd");
+    CHECK(f.at("gates") == false);
+  }
+  CHECK(seen);
+  CHECK_THAT(trainer::print_listing(list, false), Catch::Contains("\nlistedinatest\n"));
+  CHECK(list.size() == bayesdrop::dropout_names().size());
 }

@@ -297,6 +297,36 @@ TEST_CASE("programs: flags out of range or not finite are refused, naming the fl
   }
 }
 
+TEST_CASE("programs: --list-dropouts and --list-models print the registry's families and the zoo's networks",
+          "[programs]") {
+  const Run text = run(mnist_exe, "--list-dropouts");
+  REQUIRE(text.status == 0);
+  for (const char* family : {"none", "sparsevd", "bbd", "dbb", "vib", "gd", "l0"}) {
+    CHECK_THAT(text.output, Contains(std::string(family) + "\n"));
+  }
+  const Run json = run(mnist_exe, "--list-dropouts --json");
+  REQUIRE(json.status == 0);
+  const auto list = nlohmann::json::parse(json.output);
+  REQUIRE(list.is_array());
+  std::size_t found = 0;
+  for (const auto& f : list) {
+    if (f.at("name") == "dbb") {
+      CHECK(f.at("starts_from") == "bbd");
+      ++found;
+    }
+    if (f.at("name") == "sparsevd") {
+      CHECK((f.at("dense") == true && f.at("gates") == false));
+      ++found;
+    }
+  }
+  CHECK(found == 2);
+  const Run models = run(mnist_exe, "--list-models");
+  CHECK(models.status == 0);
+  CHECK(models.output == "mlp\nlenet300\nlenet5\n");
+  CHECK(run(mnist_exe, "--json").status == 2);
+  CHECK(run(mnist_exe, "--list-dropouts --list-models").status == 2);
+}
+
 TEST_CASE("programs: --help shows the valid range of every numeric flag", "[programs]") {
   auto help_line = [](const std::string& help, const std::string& flag) {
     const auto at = help.find("  " + flag + " ");

@@ -76,7 +76,8 @@ inline std::vector<DropoutFamily> builtin_dropout_families() {
       "dependent beta-Bernoulli dropout gates (Lee et al. 2018): the bbd gate times an input-dependent one; start "
       "from a trained bbd model with --init-from",
       true, false, false)
-      ->with_recipe([](const std::string&) {
+      ->with_start("bbd")
+      .with_recipe([](const std::string&) {
         Recipe r;
         r.name = "dbb";
         r.boundaries = {0.5, 0.7};

@@ -105,6 +105,14 @@ class DropoutFamily {
     conv_ = true;
     return *this;
   }
+  /// The family whose trained model this one starts from (dependent beta-Bernoulli starts from "bbd"): a program
+  /// or script trains that one first and passes its model as the warm start. Empty (the default): from scratch or
+  /// any plain start.
+  DropoutFamily& with_start(std::string family) {
+    start_ = std::move(family);
+    return *this;
+  }
+  const std::string& start_family() const { return start_; }
   /// The recipe the family trains with by default, as a function of the network name ("mlp", "lenet300",
   /// "lenet5"). Without one: Recipe::assignment().
   DropoutFamily& with_recipe(std::function<Recipe(const std::string& model)> recipe) {
@@ -134,7 +142,7 @@ class DropoutFamily {
  private:
   friend DropoutFamily detail::make_builtin_family(std::size_t, std::string, std::string, bool, bool, bool);
 
-  std::string name_, help_;
+  std::string name_, help_, start_;
   DropoutFactories<float> f32_;
   DropoutFactories<double> f64_;
   std::function<Recipe(const std::string&)> recipe_;
