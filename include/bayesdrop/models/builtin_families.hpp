@@ -84,9 +84,16 @@ inline std::vector<DropoutFamily> builtin_dropout_families() {
         r.epochs = 200;
         return r;
       });
-  // Dai et al. 2018; the BB authors train it as their other gates (OpenXAIProject/Variational_Dropouts), so the
-  // assignment's recipe.
-  add(B::vib, "vib", "variational information bottleneck gates (Dai et al. 2018)", true, false, false);
+  // Dai et al. 2018, as the BB authors train it (OpenXAIProject/Variational_Dropouts, src/experiments/run.py
+  // vib_train): the assignment's rates and steps, but the loss cent + 1e-4 KL instead of cent + KL / N, i.e. each
+  // gate's KL weighted 1e-4 x 60000 = 6 for MNIST's 60000 training images (their gamma for the LeNets).
+  add(B::vib, "vib", "variational information bottleneck gates (Dai et al. 2018)", true, false, false)
+      ->with_recipe([](const std::string& model) {
+        Recipe r;
+        r.name = "vib";
+        r.kl_scales.assign(model == "lenet5" ? 4 : 3, 1e-4 * 60000);
+        return r;
+      });
   // Srinivas and Babu 2016, as the BB authors' comparison runs it (src/model/gendropout.py): the assignment's recipe.
   add(B::gd, "gd", "generalized dropout: learned keep probabilities with a Beta prior (Srinivas and Babu 2016)", true,
       false, false);
