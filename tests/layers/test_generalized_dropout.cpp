@@ -3,11 +3,10 @@
 // differences.
 #include <catch2/catch.hpp>
 #include <cmath>
-#include <utility>
 #include <vector>
 
 #include "bayesdrop/layers/generalized_dropout.hpp"
-#include "support/gradcheck.hpp"
+#include "support/layer_gradcheck.hpp"
 
 using namespace bayesdrop;
 
@@ -98,19 +97,8 @@ TEST_CASE("GD: gradients match finite differences (features and channels)", "[la
   set_logits(conv, {0.4, -0.7, 1.1});
   Matrix<double> xc(12, 3);
   rng.normal(xc);
-  const std::vector<std::pair<Layer<double>*, Matrix<double>*>> cases{{&dense, &x}, {&conv, &xc}};
-  for (const auto& c : cases) {
-    auto& layer = *c.first;
-    const auto in = test::check_input_gradient(layer, *c.second, 5);
-    INFO(in.what << " " << in.error);
-    CHECK(in.error < 1e-7);
-    const auto par = test::check_parameter_gradients(layer, *c.second, 5, 0.7);
-    INFO(par.what << " " << par.error);
-    CHECK(par.error < 1e-6);
-    const auto kl = test::check_kl_gradient(layer);
-    INFO(kl.what << " " << kl.error);
-    CHECK(kl.error < 1e-6);
-  }
+  test::check_layer_gradients(dense, x, 5);
+  test::check_layer_gradients(conv, xc, 5);
 }
 
 TEST_CASE("GD rejects bad options and a backward without a training forward", "[layer][gd]") {

@@ -3,11 +3,10 @@
 // reference, and the gradients against finite differences.
 #include <catch2/catch.hpp>
 #include <cmath>
-#include <utility>
 #include <vector>
 
 #include "bayesdrop/layers/l0_gate.hpp"
-#include "support/gradcheck.hpp"
+#include "support/layer_gradcheck.hpp"
 
 using namespace bayesdrop;
 
@@ -109,19 +108,8 @@ TEST_CASE("L0: gradients match finite differences (features and channels)", "[la
   set_log_alpha(conv, {0.8, -0.6, 1.5});
   Matrix<double> xc(12, 3);
   rng.normal(xc);
-  const std::vector<std::pair<Layer<double>*, Matrix<double>*>> cases{{&dense, &x}, {&conv, &xc}};
-  for (const auto& c : cases) {
-    auto& layer = *c.first;
-    const auto in = test::check_input_gradient(layer, *c.second, 5);
-    INFO(in.what << " " << in.error);
-    CHECK(in.error < 1e-7);
-    const auto par = test::check_parameter_gradients(layer, *c.second, 5, 0.7);
-    INFO(par.what << " " << par.error);
-    CHECK(par.error < 1e-6);
-    const auto kl = test::check_kl_gradient(layer);
-    INFO(kl.what << " " << kl.error);
-    CHECK(kl.error < 1e-6);
-  }
+  test::check_layer_gradients(dense, x, 5);
+  test::check_layer_gradients(conv, xc, 5);
 }
 
 TEST_CASE("L0: log alpha is kept in [log 1e-2, log 1e2] by each training forward", "[layer][l0]") {

@@ -4,11 +4,10 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <type_traits>
-#include <utility>
 #include <vector>
 
 #include "bayesdrop/layers/variational_information_bottleneck.hpp"
-#include "support/gradcheck.hpp"
+#include "support/layer_gradcheck.hpp"
 
 using namespace bayesdrop;
 
@@ -121,19 +120,8 @@ TEST_CASE("VIB: gradients match finite differences (features and channels)", "[l
   set_params(conv, {0.8, -1.2, 0.1}, {-2.0, 0.3, -6.0});
   Matrix<double> xc(12, 3);
   rng.normal(xc);
-  const std::vector<std::pair<Layer<double>*, Matrix<double>*>> cases{{&dense, &x}, {&conv, &xc}};
-  for (const auto& c : cases) {
-    auto& layer = *c.first;
-    const auto in = test::check_input_gradient(layer, *c.second, 5);
-    INFO(in.what << " " << in.error);
-    CHECK(in.error < 1e-7);
-    const auto par = test::check_parameter_gradients(layer, *c.second, 5, 0.7);
-    INFO(par.what << " " << par.error);
-    CHECK(par.error < 1e-6);
-    const auto kl = test::check_kl_gradient(layer);
-    INFO(kl.what << " " << kl.error);
-    CHECK(kl.error < 1e-6);
-  }
+  test::check_layer_gradients(dense, x, 5);
+  test::check_layer_gradients(conv, xc, 5);
 }
 
 TEST_CASE("VIB rejects a bad start and a backward without a training forward", "[layer][vib]") {
