@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <initializer_list>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -55,6 +56,34 @@ inline std::vector<outputs::FlagPath> data_files(const std::string& dir, const s
     }
   }
   return out;
+}
+
+/// The CRC-32 (zlib's, as model and checkpoint files use) of a data set as decoded: its pixel values, then its labels,
+/// as 8 hex digits. Equal for the same images and labels whether read from .gz or plain files; a checkpoint's settings
+/// record it, so a --resume with other data of the same size is refused.
+template <class Scalar>
+std::string data_crc32(const bd::Dataset<Scalar>& data) {
+  const auto bytes = [](const auto& m) {
+    return std::string_view(reinterpret_cast<const char*>(m.data()), std::size_t(m.size()) * sizeof(*m.data()));
+  };
+  const std::string_view labels = bytes(data.labels);
+  const auto crc = crc32_combine(bd::detail::model_crc(bytes(data.images)), bd::detail::model_crc(labels),
+                                 static_cast<z_off_t>(labels.size()));
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08lx", static_cast<unsigned long>(crc));
+  return hex;
+}
+
+/// The CRC-32 of the model file at `path` (read as a model file is: regular, at most 1 GiB), as 8 hex digits: the
+/// checkpoint records the --init-from file by content, not by the spelling of its path. It is the CRC of the bytes
+/// before the file's last 4, its own checksum: the CRC of bytes followed by their CRC is the same for every file.
+inline std::string file_crc32(const std::string& path) {
+  const std::string bytes = bd::detail::read_model_bytes(path);
+  const std::string_view body =
+      std::string_view(bytes).substr(0, bytes.size() - std::min<std::size_t>(bytes.size(), 4));
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08lx", static_cast<unsigned long>(bd::detail::model_crc(body)));
+  return hex;
 }
 
 /// The cores this process may run on: its affinity mask (taskset, a container's cpuset), else the machine's.

@@ -51,9 +51,11 @@ struct Settings {
   int pretrain = 0;       // epochs of the plain network before the gates, as the BB/SBP reference code starts
   std::string init_from;  // a saved model whose weights (and bbd gates, for dbb) the run starts from
   std::string report, save, load, pictures;
-  std::string checkpoint, resume;  // --checkpoint FILE after every epoch; --resume FILE continues from one
-  trainer::AuthorsFlags authors;   // --train-clip, --sbp-adam, --kl-scales
-  int stop_after = 0;              // --stop-after N: end the session after epoch N (resume it later)
+  std::string checkpoint, resume;       // --checkpoint FILE after every epoch; --resume FILE continues from one
+  trainer::AuthorsFlags authors;        // --train-clip, --sbp-adam, --kl-scales
+  int stop_after = 0;                   // --stop-after N: end the session after epoch N (resume it later)
+  std::string train_crc32, test_crc32;  // the data's digests (run_checks::data_crc32), with --checkpoint or --resume
+  std::string init_from_crc32;          // the --init-from file's (run_checks::file_crc32), likewise
   bool quiet = false;
 };
 
@@ -179,8 +181,13 @@ nlohmann::json run_settings(const Settings& opt, const bd::Recipe& recipe) {
             {"adam_beta1", recipe.adam_beta1},
             {"train_clip", recipe.train_clip},
             {"kl_scales", recipe.kl_scales},
-            {"threads", fixed_threads(opt) > 0 ? nlohmann::json(fixed_threads(opt)) : nlohmann::json("auto")}});
-  if (!opt.init_from.empty()) s["init_from"] = opt.init_from;  // absent otherwise: older checkpoints stay valid
+            {"threads", fixed_threads(opt) > 0 ? nlohmann::json(fixed_threads(opt)) : nlohmann::json("auto")},
+            {"train_data_crc32", opt.train_crc32},
+            {"test_data_crc32", opt.test_crc32}});
+  if (!opt.init_from.empty()) {                  // absent otherwise
+    s["init_from_crc32"] = opt.init_from_crc32;  // compared: the file's content
+    s["init_from"] = opt.init_from;              // not compared (a copy elsewhere is the same start): for messages
+  }
   return s;
 }
 
@@ -196,23 +203,55 @@ bool holds_pretraining(const std::string& path) {
   return settings.is_object() && settings.value("phase", "") == "pretrain";
 }
 
+// What a differing digest field means, after its values in a settings mismatch.
+std::string digest_note(const std::string& key, const nlohmann::json& theirs, const nlohmann::json& mine,
+                        const std::string& data_dir) {
+  if (key == "train_data_crc32" || key == "test_data_crc32") {
+    return std::string(" (the ") + (key[1] == 'r' ? "training" : "test") + " images and labels of --data " + data_dir +
+           " are not the data the run was trained on)";
+  }
+  if (key == "init_from_crc32") {
+    return " (--init-from " + mine.value("init_from", std::string()) + " holds another model than the run started " +
+           "from, " + theirs.value("init_from", std::string("?")) + " as it was then)";
+  }
+  return "";
+}
+
 // --resume of a checkpoint written with other settings: refused naming each field that differs and its two values,
-// rather than printing both settings whole. `mine`: the settings this run would write (its phase's).
-void check_resume_settings(const std::string& path, const nlohmann::json& mine) {
-  const auto theirs = nlohmann::json::parse(bd::read_checkpoint_metadata(path), nullptr, false);
-  if (!theirs.is_object() || theirs == mine) return;  // not this program's settings: the library's check says so
+// rather than printing both settings whole. `mine`: the settings this run would write (its phase's). "init_from" (a
+// path, for messages) is not compared: "init_from_crc32" is. Returns the checkpoint's settings text, which the
+// resumed run goes on writing (the library compares it byte for byte).
+std::string check_resume_settings(const std::string& path, const nlohmann::json& mine, const std::string& data_dir) {
+  const std::string text = bd::read_checkpoint_metadata(path);
+  auto theirs = nlohmann::json::parse(text, nullptr, false);
+  auto compared = mine;
+  if (theirs.is_object()) theirs.erase("init_from");
+  compared.erase("init_from");
+  // Not this program's settings: the library's check says so.
+  if (!theirs.is_object()) return mine.dump();
+  if (theirs == compared) return text;
+  const auto their_paths = nlohmann::json::parse(text);
+  bool older = false;  // a digest field absent: a checkpoint written before the trainer recorded it
   std::string diff;
-  auto add = [&diff](const std::string& text) { diff += (diff.empty() ? "" : "; ") + text; };
-  for (const auto& [key, value] : mine.items()) {
+  auto add = [&diff](const std::string& item) { diff += (diff.empty() ? "" : "; ") + item; };
+  for (const auto& [key, value] : compared.items()) {
     const auto it = theirs.find(key);
+    const bool digest = key.size() > 6 && key.compare(key.size() - 6, 6, "_crc32") == 0;
     if (it == theirs.end()) {
       add("\"" + key + "\" is absent in the checkpoint but " + value.dump() + " here");
+      older = older || digest;
     } else if (*it != value) {
-      add("\"" + key + "\" is " + it->dump() + " in the checkpoint but " + value.dump() + " here");
+      add("\"" + key + "\" is " + it->dump() + " in the checkpoint but " + value.dump() + " here" +
+          digest_note(key, their_paths, mine, data_dir));
     }
   }
   for (const auto& [key, value] : theirs.items()) {
-    if (!mine.contains(key)) add("\"" + key + "\" is " + value.dump() + " in the checkpoint but absent here");
+    if (!compared.contains(key)) add("\"" + key + "\" is " + value.dump() + " in the checkpoint but absent here");
+  }
+  if (older) {
+    diff +=
+        " (the checkpoint was written before the trainer recorded the digests of the data and the --init-from "
+        "file, which it checks now)";
   }
   throw bd::InvalidArgument("--resume " + path + ": written by a run with other settings: " + diff +
                             "; resume with the flags of the run that wrote it, or start afresh without --resume");
@@ -310,6 +349,12 @@ int run(Settings opt) {
   check_outputs(opt);
   const auto train = bd::load_mnist<Scalar>(dir, bd::Split::train);
   const auto test = bd::load_mnist<Scalar>(dir, bd::Split::test);
+  // A checkpoint records the data and the --init-from file by content: --resume refuses others of the same size.
+  if (opt.load.empty() && (!opt.checkpoint.empty() || !opt.resume.empty())) {
+    opt.train_crc32 = run_checks::data_crc32(train);
+    opt.test_crc32 = run_checks::data_crc32(test);
+    if (!opt.init_from.empty()) opt.init_from_crc32 = run_checks::file_crc32(opt.init_from);
+  }
   const bd::Recipe recipe = recipe_for(opt);
   if (!opt.quiet) {
     std::printf("%s from %s: %ld training and %ld test images; model %s, dropout %s, recipe %s, %d thread(s)%s\n",
@@ -342,9 +387,11 @@ int run(Settings opt) {
                                 ": the checkpoint holds a run's pretraining; resume with that run's flags, "
                                 "--pretrain included");
     }
+    std::string resumed_settings;  // the checkpoint's settings text, which the resumed run goes on writing
     if (!opt.resume.empty()) {
       const nlohmann::json settings = run_settings(opt, recipe);
-      check_resume_settings(opt.resume, resume_pretraining ? pretraining_settings(settings) : settings);
+      resumed_settings =
+          check_resume_settings(opt.resume, resume_pretraining ? pretraining_settings(settings) : settings, dir);
     }
     const int total_epochs = opt.pretrain + recipe.epochs;
     if (opt.pretrain > 0 && (opt.resume.empty() || resume_pretraining) &&
@@ -366,7 +413,7 @@ int run(Settings opt) {
     if (!opt.checkpoint.empty()) fit_options.with_checkpoint(checkpoint_file(opt), run_settings(opt, recipe).dump());
     if (!opt.resume.empty() && !resume_pretraining) {
       fit_options.with_resume(opt.resume);
-      fit_options.checkpoint_metadata = run_settings(opt, recipe).dump();
+      fit_options.checkpoint_metadata = resumed_settings;
       if (!opt.quiet) std::printf("resuming from %s\n", opt.resume.c_str());
     }
     const bool dependent = !bd::dependent_gates(model).empty();

@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # bayesdrop-mnist --checkpoint/--resume at the program level: a run stopped after epoch 1 and resumed ends with the
 # same model file and report (timings and this session's thread counts aside) as the run done in one go; a
-# checkpoint of other settings or a corrupt one is refused with exit status 2 and a message naming the file; the same
-# for a run with --pretrain stopped inside its pretraining. Writes its own tiny IDX data set (random pixels).
+# checkpoint of other settings, of other data (same size, other pixels) or of another --init-from file, or a corrupt
+# one, is refused with exit status 2 and a message naming the file; --init-from is compared by content (a copy at
+# another path resumes); the same for a run with --pretrain stopped inside its pretraining. Writes its own tiny IDX
+# data sets (random pixels).
 #   test_resume_cli.sh <path to bayesdrop-mnist>
 set -euo pipefail
 trainer="$1"
 dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
 python3 - "$dir" <<'PY'
-import random, struct, sys
+import os, random, struct, sys
 random.seed(1)
-for stem, n in (("train", 80), ("t10k", 30)):
-    with open(f"{sys.argv[1]}/{stem}-images-idx3-ubyte", "wb") as f:
-        f.write(struct.pack(">IIII", 2051, n, 28, 28) + bytes(random.randrange(256) for _ in range(n * 784)))
-    with open(f"{sys.argv[1]}/{stem}-labels-idx1-ubyte", "wb") as f:
-        f.write(struct.pack(">II", 2049, n) + bytes(i % 10 for i in range(n)))
+for folder in (sys.argv[1], sys.argv[1] + "/other"):  # other: the same sizes, other pixels
+    os.makedirs(folder, exist_ok=True)
+    for stem, n in (("train", 80), ("t10k", 30)):
+        with open(f"{folder}/{stem}-images-idx3-ubyte", "wb") as f:
+            f.write(struct.pack(">IIII", 2051, n, 28, 28) + bytes(random.randrange(256) for _ in range(n * 784)))
+        with open(f"{folder}/{stem}-labels-idx1-ubyte", "wb") as f:
+            f.write(struct.pack(">II", 2049, n) + bytes(i % 10 for i in range(n)))
 PY
 base=(--data "$dir" --model lenet300 --dropout sparsevd --train-clip --epochs 3 --batch 20 --threads 1)
 run=("${base[@]}" --quiet)
@@ -76,4 +80,20 @@ msg="$("$trainer" "${run[@]}" --p 0.3 --resume "$dir/ck" 2>&1)"; status=$?
 head -c 500 "$dir/ck" >"$dir/bad"
 msg="$("$trainer" "${run[@]}" --resume "$dir/bad" 2>&1)"; status=$?
 [[ $status == 2 && "$msg" == *"checksum mismatch"* ]] || { echo "FAIL: corrupt: $status $msg"; exit 1; }
+# The data by content: a folder of the same sizes but other pixels is refused, naming the data's field and folder.
+msg="$("$trainer" "${run[@]/$dir/$dir/other}" --resume "$dir/ck" 2>&1)"; status=$?
+[[ $status == 2 && "$msg" == *'"train_data_crc32"'* && "$msg" == *"$dir/other"* ]] ||
+  { echo "FAIL: other data of the same size: $status $msg"; exit 1; }
+# --init-from by content: a copy at another path resumes; another file at the same path is refused.
+set -e
+cp "$dir/straight.model" "$dir/init.model"
+"$trainer" "${run[@]}" --init-from "$dir/init.model" --checkpoint "$dir/ik" --stop-after 1 >/dev/null
+cp "$dir/init.model" "$dir/moved.model"
+"$trainer" "${run[@]}" --init-from "$dir/moved.model" --resume "$dir/ik" ||
+  { echo "FAIL: a copy of the --init-from file at another path was refused"; exit 1; }
+cp "$dir/pre-straight.model" "$dir/init.model"
+set +e
+msg="$("$trainer" "${run[@]}" --init-from "$dir/init.model" --resume "$dir/ik" 2>&1)"; status=$?
+[[ $status == 2 && "$msg" == *'"init_from_crc32"'* && "$msg" == *"$dir/init.model"* ]] ||
+  { echo "FAIL: another --init-from file at the same path: $status $msg"; exit 1; }
 echo "resume CLI: all checks passed"
