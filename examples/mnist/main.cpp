@@ -490,6 +490,14 @@ int run(Settings opt) {
     attempt([&] {
       nlohmann::json epochs = nlohmann::json::array();
       std::vector<double> seconds;
+      // One thread count per epoch of the run: the epochs of a resumed run's earlier sessions ran with the fixed
+      // --threads count its checkpoint's settings hold (resume checks it); with auto, their counts were not recorded
+      // (null).
+      nlohmann::json threads_per_epoch = nlohmann::json::array();
+      for (std::size_t e = epoch_threads.size(); e < history.size(); ++e) {
+        threads_per_epoch.push_back(fixed_threads(opt) > 0 ? nlohmann::json(fixed_threads(opt)) : nlohmann::json());
+      }
+      for (const int n : epoch_threads) threads_per_epoch.push_back(n);
       for (const auto& log : history) {
         epochs.push_back(trainer::epoch_json(log));
         seconds.push_back(log.train.seconds);
@@ -512,7 +520,7 @@ int run(Settings opt) {
                      {"kl_scales", recipe.kl_scales},
                      {"threads", Eigen::nbThreads()},
                      {"threads_requested", opt.threads_requested},
-                     {"epoch_threads", epoch_threads},
+                     {"epoch_threads", threads_per_epoch},
                      {"loaded_from", opt.load},
                      {"test_accuracy", final_test.accuracy},
                      {"test_cross_entropy", final_test.cross_entropy},
