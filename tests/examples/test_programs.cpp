@@ -889,6 +889,42 @@ TEST_CASE("programs: --resume of a checkpoint of other settings names the fields
   CHECK(file_bytes(ck) == progress);
 }
 
+TEST_CASE("programs: --resume of a checkpoint written before the data digests names the absent fields",
+          "[programs][edges]") {
+  // A checkpoint of today's trainer whose settings lose the digests, as one written before they were recorded: its
+  // metadata rewritten (magic, version, scalar size, then the u64 length and the text at byte 24) and its trailing
+  // CRC-32 recomputed, so only the settings tell it apart.
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  const std::string ck = dir.file("run.ck");
+  const std::string train = "--data " + quoted(data) + " --epochs 2 --quiet ";
+  REQUIRE(run(mnist_exe, train + "--checkpoint " + quoted(ck) + " --stop-after 1").status == 0);
+  std::string bytes = file_bytes(ck);
+  auto settings = nlohmann::json::parse(bd::read_checkpoint_metadata(ck));
+  REQUIRE(settings.contains("train_data_crc32"));
+  settings.erase("train_data_crc32");
+  settings.erase("test_data_crc32");
+  const std::string old_text = settings.dump();
+  std::uint64_t length = 0;
+  for (int i = 0; i < 8; ++i) length |= std::uint64_t(std::uint8_t(bytes[std::size_t(16 + i)])) << (8 * i);
+  bytes.replace(24, std::size_t(length), old_text);
+  for (int i = 0; i < 8; ++i) bytes[std::size_t(16 + i)] = char((old_text.size() >> (8 * i)) & 0xff);
+  bytes.resize(bytes.size() - 4);
+  const std::uint32_t crc = bd::detail::model_crc(bytes);
+  for (int i = 0; i < 4; ++i) bytes.push_back(char((crc >> (8 * i)) & 0xff));
+  const std::string older = dir.file("older.ck");
+  std::ofstream(older, std::ios::binary) << bytes;
+  REQUIRE(bd::read_checkpoint_metadata(older) == old_text);  // a valid checkpoint file
+  const Run r = run(mnist_exe, train + "--resume " + quoted(older));
+  INFO(r.output);
+  CHECK(r.status == 2);
+  CHECK_THAT(r.output, Contains("--resume " + older) && Contains("\"train_data_crc32\" is absent in the checkpoint") &&
+                           Contains("\"test_data_crc32\" is absent in the checkpoint") &&
+                           Contains("written before the trainer recorded the digests"));
+  require_no_work(r);
+}
+
 TEST_CASE("programs: a --report whose folder takes no new files is refused before training", "[programs][edges]") {
   // A writable regular file in a folder where no file can be created, even by root: the report replaces its file
   // through a temporary file beside it, so the folder must take one; checked before the work, not after it.
