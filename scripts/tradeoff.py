@@ -7,8 +7,8 @@ per method, the published points overlaid).
                         [--figures DIR] [--formats png,svg] [--machine TEXT]
 
 Each REPORT is a bayesdrop-mnist --report of the MLP 784-500-300-10 (dropout none, bbd, sbp, dbb, sparsevd, vib,
-gd or l0; the BB authors' comparison has no L0 points).
-Its sweep value is read from the report: the gates' learning rate (lr_noise) for the gate families, the KL weight
+gd, l0 or ssl; the BB authors' comparison has no L0 points).
+Its sweep value is read from the report: the gates' learning rate (lr_noise) for the gate families, the rate (kl_scales / 60000) for ssl, the KL weight
 (kl_scales, one per layer, all equal) for sparsevd.
 
 Costs are counted as the published ones are (OpenXAIProject/Variational_Dropouts, src/experiments/flops and
@@ -27,11 +27,12 @@ import math
 import os
 import sys
 
-METHODS = ["bbd", "sbp", "dbb", "sparsevd", "vib", "gd", "l0"]
+METHODS = ["bbd", "sbp", "dbb", "sparsevd", "vib", "gd", "l0", "ssl"]
 LABELS = {"none": "no pruning", "bbd": "beta-Bernoulli (BB)", "sbp": "SBP", "dbb": "dependent BB (DBB)",
-          "sparsevd": "sparse VD", "vib": "VIB", "gd": "generalized dropout", "l0": "L0 gates"}
+          "sparsevd": "sparse VD", "vib": "VIB", "gd": "generalized dropout", "l0": "L0 gates",
+          "ssl": "SSL (group lasso)"}
 COLOURS = {"bbd": "tab:blue", "sbp": "tab:orange", "dbb": "tab:green", "sparsevd": "tab:red", "vib": "tab:purple",
-           "gd": "tab:brown", "l0": "tab:pink", "none": "black"}
+           "gd": "tab:brown", "l0": "tab:pink", "ssl": "tab:olive", "none": "black"}
 SIZES = [784, 500, 300, 10]
 ORIGINAL_FLOPS = 546610
 ORIGINAL_PARAMS = 545810
@@ -76,13 +77,14 @@ def need(report, path, key):
 def sweep_value(report, path, method):
     if method == "none":
         return None
-    if method == "sparsevd":
+    if method in ("sparsevd", "ssl"):
         scales = report.get("kl_scales") or []
         if not scales:
             return 1.0
         if any(s != scales[0] for s in scales):
             raise TradeoffError(f"{path}: kl_scales {scales} are not one KL weight for every layer")
-        return float(scales[0])
+        # ssl's KL scale is the comparison's rate times the 60000 training images (tradeoff.sh)
+        return float(scales[0]) / 60000 if method == "ssl" else float(scales[0])
     return float(need(report, path, "lr_noise"))
 
 

@@ -6,8 +6,9 @@
 # FLOPs reduction and against memory kept, one line per method, the published points of
 # scripts/tradeoff_published.json overlaid), by scripts/tradeoff.py.
 #
-#   scripts/tradeoff.sh [--epochs N] [--seed S] [--threads T] [--only "none bbd sbp dbb sparsevd vib gd l0"]
+#   scripts/tradeoff.sh [--epochs N] [--seed S] [--threads T] [--only "none bbd sbp dbb sparsevd vib gd l0 ssl"]
 #                       [--rates "1e-3 5e-3 1e-2 2e-2 5e-2"] [--kl-weights "0.1 0.3 1 3 10"] [--dbb-start RATE]
+#                       [--ssl-rates "5e-5 1e-4 5e-4 1e-3 2e-3"]
 #                       [--out DIR] [--build DIR] [--fresh]
 #
 # Runs, in this order (reports, logs and checkpoints in DIR/tradeoff/, models in DIR/models/tradeoff/):
@@ -22,6 +23,8 @@
 #                         DBB point), its dependent gates at R and the weights at R/10, with dbb's recipe
 #   sparsevd-klW          sparse VD with every layer's KL weighted by W (--kl-scales W,W,W), with its authors'
 #                         train_clip and recipe, for each W of --kl-weights
+#   ssl-R                 group-lasso SSL with the loss CE + R x the group norms (--kl-scales 60000 R, three times),
+#                         for each R of --ssl-rates (the comparison's SSL rates)
 # --epochs (default 200, the authors' length) applies to every run; use 1 or 2 to smoke-test the script.
 #
 # Interruptions: a run whose report exists is skipped; an interrupted run continues from its checkpoint (--resume)
@@ -33,8 +36,8 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$repo/scripts/reproduce-lib.sh"
-epochs=200 seed=1 threads=auto fresh=0 only="none bbd sbp dbb sparsevd vib gd l0"
-rates="1e-3 5e-3 1e-2 2e-2 5e-2" kl_weights="0.1 0.3 1 3 10" dbb_start=1e-2
+epochs=200 seed=1 threads=auto fresh=0 only="none bbd sbp dbb sparsevd vib gd l0 ssl"
+rates="1e-3 5e-3 1e-2 2e-2 5e-2" kl_weights="0.1 0.3 1 3 10" dbb_start=1e-2 ssl_rates="5e-5 1e-4 5e-4 1e-3 2e-3"
 build="$repo/build/release" out="$repo/results"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -44,6 +47,7 @@ while [[ $# -gt 0 ]]; do
     --only) only="$2"; shift 2 ;;
     --rates) rates="$2"; shift 2 ;;
     --kl-weights) kl_weights="$2"; shift 2 ;;
+    --ssl-rates) ssl_rates="$2"; shift 2 ;;
     --dbb-start) dbb_start="$2"; shift 2 ;;
     --fresh) fresh=1; shift ;;
     --build) build="$2"; shift 2 ;;
@@ -56,10 +60,10 @@ trainer="$build/examples/bayesdrop-mnist"
 data="${BAYESDROP_MNIST_DIR:-$repo/data/mnist}"
 [[ -x "$trainer" ]] || { echo "tradeoff: $trainer not found; build first (cmake --preset release && cmake --build --preset release)" >&2; exit 2; }
 for m in $only; do
-  case "$m" in none|bbd|sbp|dbb|sparsevd|vib|gd|l0) ;; *) echo "tradeoff: unknown method '$m' (none bbd sbp dbb sparsevd vib gd l0)" >&2; exit 2 ;; esac
+  case "$m" in none|bbd|sbp|dbb|sparsevd|vib|gd|l0|ssl) ;; *) echo "tradeoff: unknown method '$m' (none bbd sbp dbb sparsevd vib gd l0 ssl)" >&2; exit 2 ;; esac
 done
 number='^[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?$'
-for v in $rates $kl_weights $dbb_start; do
+for v in $rates $kl_weights $dbb_start $ssl_rates; do
   [[ "$v" =~ $number ]] || { echo "tradeoff: '$v' is not a positive number" >&2; exit 2; }
 done
 runs_dir="$out/tradeoff" models="$out/models/tradeoff"
@@ -67,12 +71,13 @@ mkdir -p "$runs_dir" "$models"
 
 # name:method:value in the order of their dependencies (none first, the bbd start before dbb)
 runs=()
-for m in none bbd sbp dbb sparsevd vib gd l0; do
+for m in none bbd sbp dbb sparsevd vib gd l0 ssl; do
   [[ " $only " == *" $m "* ]] || continue
   case "$m" in
     none) runs+=("none:none:") ;;
     bbd|sbp|dbb|vib|gd|l0) for r in $rates; do runs+=("$m-$r:$m:$r"); done ;;
     sparsevd) for w in $kl_weights; do runs+=("sparsevd-kl$w:sparsevd:$w"); done ;;
+    ssl) for r in $ssl_rates; do runs+=("ssl-$r:ssl:$r"); done ;;
   esac
 done
 
@@ -90,11 +95,13 @@ for run in "${runs[@]}"; do
     none) start="" ;;
     bbd|sbp|vib|gd|l0) start="$models/none.model" ;;
     dbb) start="$models/bbd-$dbb_start.model" ;;
-    sparsevd) start="$models/none.model" ;;
+    sparsevd|ssl) start="$models/none.model" ;;
   esac
   case "$method" in
     bbd|sbp|dbb|vib|gd|l0) flags+=(--lr-noise "$value" --lr "$(awk -v r="$value" 'BEGIN { printf "%.10g", r / 10 }')") ;;
     sparsevd) flags+=(--train-clip --kl-scales "$value,$value,$value") ;;
+    ssl) scale="$(awk -v r="$value" 'BEGIN { printf "%.10g", r * 60000 }')"  # the loss CE + r x penalty
+      flags+=(--kl-scales "$scale,$scale,$scale") ;;
   esac
   resume=()
   if [[ -f "$ckpt" ]]; then

@@ -1,6 +1,6 @@
-// The compiled library (bayesdrop::compiled): The layer base, the compact forms and the layers without noise.
-// Defines the float and double instantiations that the headers declare `extern template` when
-// BAYESDROP_COMPILED_LIB is set (core/instantiation.hpp).
+// The compiled library (bayesdrop::compiled): the layer base, the compact forms and the layers without noise
+// (group-lasso SSL among them). Defines the float and double instantiations that the headers declare
+// `extern template` when BAYESDROP_COMPILED_LIB is set (core/instantiation.hpp).
 #include "bayesdrop/core/compact_form.hpp"
 #include "bayesdrop/core/layer.hpp"
 #include "bayesdrop/layers/batch_norm1d.hpp"
@@ -8,6 +8,7 @@
 #include "bayesdrop/layers/eval_only.hpp"
 #include "bayesdrop/layers/flatten.hpp"
 #include "bayesdrop/layers/gate.hpp"
+#include "bayesdrop/layers/group_lasso_linear.hpp"
 #include "bayesdrop/layers/linear.hpp"
 #include "bayesdrop/layers/max_pool2d.hpp"
 #include "bayesdrop/layers/relu.hpp"
@@ -21,6 +22,7 @@ template class GateForm<float>;
 template class WeightForm<float>;
 template class Gate<float>;
 template class Linear<float>;
+template class GroupLassoLinear<float>;
 template class ReLU<float>;
 template class Flatten<float>;
 template class Conv2d<float>;
@@ -36,6 +38,7 @@ template class GateForm<double>;
 template class WeightForm<double>;
 template class Gate<double>;
 template class Linear<double>;
+template class GroupLassoLinear<double>;
 template class ReLU<double>;
 template class Flatten<double>;
 template class Conv2d<double>;

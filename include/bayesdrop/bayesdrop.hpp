@@ -50,6 +50,7 @@
 #include "bayesdrop/layers/gate.hpp"
 #include "bayesdrop/layers/gaussian_dropout.hpp"
 #include "bayesdrop/layers/generalized_dropout.hpp"
+#include "bayesdrop/layers/group_lasso_linear.hpp"
 #include "bayesdrop/layers/im2col.hpp"
 #include "bayesdrop/layers/l0_gate.hpp"
 #include "bayesdrop/layers/linear.hpp"

@@ -81,9 +81,9 @@ Dataset<float> blocks(Index n, Rng& rng) {
 TEST_CASE("registry: the library's families, one spelling each, and their help", "[models][registry]") {
   const auto names = dropout_names();
   const std::vector<std::string> builtin{"none", "binary", "gaussian", "variational", "sparsevd", "bbd",
-                                         "sbp",  "dbb",    "vib",      "gd",          "l0"};
+                                         "sbp",  "dbb",    "vib",      "gd",          "l0",       "ssl"};
   REQUIRE(names.size() >= builtin.size());
-  CHECK(std::vector<std::string>(names.begin(), names.begin() + 11) == builtin);
+  CHECK(std::vector<std::string>(names.begin(), names.begin() + 12) == builtin);
   for (const auto& n : names) {
     INFO(n);
     CHECK(dropout_family(n).name() == n);

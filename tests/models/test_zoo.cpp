@@ -26,7 +26,7 @@ TEST_CASE("every network builds with every dropout type and runs in both modes",
       // Nothing pruned at initialisation, except sparse VD's smallest weights (theta ~ N(0, 0.01^2) with
       // log sigma^2 = -10 has log alpha > 3 wherever |theta| < 1.5e-3).
       if (dropout != "sparsevd") CHECK(s.memory_kept() == Approx(1.0));
-      const bool gated = dropout != "none" && dropout != "sparsevd";
+      const bool gated = dropout_family(dropout).has_gates();  // not ssl, sparsevd or none
       CHECK(s.n_active.size() == (gated ? (model == "lenet5" ? 4u : 3u) : 0u));
     }
   }

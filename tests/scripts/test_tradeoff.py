@@ -116,7 +116,7 @@ class TradeoffTest(unittest.TestCase):
         self.assertEqual(status, 0, err)
         with open(md, encoding="utf-8") as f:
             table = f.read()
-        self.assertIn("No runs yet for: none, sbp, dbb, sparsevd, vib, gd, l0.", table)
+        self.assertIn("No runs yet for: none, sbp, dbb, sparsevd, vib, gd, l0, ssl.", table)
         self.assertIn("not run yet", table)
 
     def test_the_error_axis_keeps_the_curves_readable(self):

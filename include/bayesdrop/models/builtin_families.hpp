@@ -19,6 +19,7 @@
 #include "bayesdrop/layers/dependent_beta_bernoulli_dropout.hpp"
 #include "bayesdrop/layers/gaussian_dropout.hpp"
 #include "bayesdrop/layers/generalized_dropout.hpp"
+#include "bayesdrop/layers/group_lasso_linear.hpp"
 #include "bayesdrop/layers/l0_gate.hpp"
 #include "bayesdrop/layers/sparse_vd_conv2d.hpp"
 #include "bayesdrop/layers/sparse_vd_linear.hpp"
@@ -44,6 +45,7 @@ enum class BuiltinFamily : std::size_t {
   vib,
   gd,
   l0,
+  ssl,
   count
 };
 
@@ -100,6 +102,17 @@ inline std::vector<DropoutFamily> builtin_dropout_families() {
   // Louizos et al. 2018 with their settings (AMLab-Amsterdam/L0_regularization): the assignment's recipe.
   add(B::l0, "l0", "L0 gates: hard-concrete gates with an expected-L0 penalty (Louizos et al. 2018)", true, false,
       false);
+  // Wen et al. 2016, the comparison's deterministic baseline: a group lasso on each dense layer's input units, the
+  // loss CE + 1e-3 x penalty (the comparison's SSL(1e-3)), i.e. a KL scale of 1e-3 x 60000 for MNIST's 60000 images;
+  // lenet5's convolutions stay plain.
+  add(B::ssl, "ssl", "structured sparsity learning: a group lasso on each dense layer's input units (Wen et al. 2016)",
+      false, true, false)
+      ->with_recipe([](const std::string& model) {
+        Recipe r;
+        r.name = "ssl";
+        r.kl_scales.assign(model == "lenet5" ? 2 : 3, 1e-3 * 60000);
+        return r;
+      });
   return f;
 }
 
@@ -162,6 +175,11 @@ DropoutFactories<Scalar> make_builtin_factories(BuiltinFamily id) {
         o.drop_rate = s.drop_rate();
         o.weights_per_unit = s.weights_per_unit;
         return std::make_unique<L0Gate<Scalar>>(s.shape, rng, o);
+      };
+      break;
+    case BuiltinFamily::ssl:
+      f.dense = [](Index in, Index out, Rng& rng) -> P {
+        return std::make_unique<GroupLassoLinear<Scalar>>(in, out, rng);
       };
       break;
     case BuiltinFamily::none:

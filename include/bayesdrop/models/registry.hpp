@@ -47,7 +47,7 @@ inline std::string join_names(const std::vector<std::string>& names) {
 }  // namespace detail
 
 /// Names of the registered families, the library's first (none, binary, gaussian, variational, sparsevd, bbd, sbp,
-/// dbb, vib, gd, l0), then the user's in registration order.
+/// dbb, vib, gd, l0, ssl), then the user's in registration order.
 inline std::vector<std::string> dropout_names() {
   std::vector<std::string> names;
   for (const auto& f : detail::dropout_registry()) names.push_back(f.name());
