@@ -23,6 +23,7 @@ packages=(
   clang libclang-rt-14-dev            # clang builds, clang's sanitizer runtimes
   dpkg-dev file                       # cpack -G DEB with CPACK_DEBIAN_PACKAGE_SHLIBDEPS (dpkg-shlibdeps, file)
   clang-format cppcheck               # scripts/lint.sh
+  time                                # /usr/bin/time for scripts/compile-cost.sh (.ci/run's include-cost check)
   doxygen                             # the `docs` target (API reference; no graphviz: HAVE_DOT=NO)
   dataset-fashion-mnist               # real-data IDX test (tests/io/test_mnist_real.cpp; skipped when absent)
 )
