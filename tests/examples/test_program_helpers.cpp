@@ -84,16 +84,16 @@ TEST_CASE("program helpers: model metadata is checked field by field", "[program
   CHECK(ok.spec.p_hidden == bd::ModelSpec{}.p_hidden);  // absent: the default
   CHECK(ok.metadata.at("epochs") == 3);
   const std::pair<const char*, const char*> bad[] = {
-      {"", "no bayesdrop-mnist metadata"},
-      {"[1, 2]", "no bayesdrop-mnist metadata"},
-      {R"({"model": "mlp"})", "no bayesdrop-mnist metadata"},
+      {"", "does not name its architecture"},
+      {"[1, 2]", "does not name its architecture"},
+      {R"({"model": "mlp"})", "does not name its architecture"},
       {R"({"model": 5, "dropout": "none"})", "\"model\""},
       {R"({"model": null, "dropout": "none"})", "\"model\""},
       {R"({"model": "mlp", "dropout": {"a": 1}})", "\"dropout\""},
       {R"({"model": "mlp", "dropout": "dropconnect"})", "\"dropout\""},
       {R"({"model": "mlp", "dropout": "none", "p_input": "high"})", "\"p_input\""},
       {R"({"model": "mlp", "dropout": "none", "p_hidden": -0.5})", "\"p_hidden\""},
-      {R"({"model": "mlp", "dropout": "none", "p_hidden": 1e999})", "no bayesdrop-mnist metadata"},  // not JSON
+      {R"({"model": "mlp", "dropout": "none", "p_hidden": 1e999})", "\"p_hidden\""},  // beyond double's range
       {R"({"model": "mlp", "dropout": "none", "epochs": 2.5})", "\"epochs\""},
       {R"({"model": "mlp", "dropout": "none", "epochs": "60"})", "\"epochs\""},
   };
