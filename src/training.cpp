@@ -4,6 +4,8 @@
 #include "bayesdrop/io/mnist.hpp"
 #include "bayesdrop/io/model_file.hpp"
 #include "bayesdrop/losses/softmax_cross_entropy.hpp"
+#include "bayesdrop/methods/run.hpp"
+#include "bayesdrop/models/saved_model.hpp"
 #include "bayesdrop/optim/adam.hpp"
 #include "bayesdrop/optim/optimizer.hpp"
 #include "bayesdrop/optim/sgd.hpp"
@@ -37,6 +39,10 @@ template std::string deserialize_model(Sequential<float>&, std::string_view, con
 template void save_model(const Sequential<float>&, const std::string&, const std::string&);
 template std::string load_model(Sequential<float>&, const std::string&);
 template Dataset<float> load_mnist(const std::string&, Split);
+template RunResult<float> train_run(const RunSpec&, const Dataset<float>&, const Dataset<float>*,
+                                    const RunCallbacks<float>&);
+template ModelSpec warm_start(Sequential<float>&, const std::string&);
+template Sequential<float> load_model_file(const std::string&);
 
 template class Optimizer<double>;
 template class Adam<double>;
@@ -60,5 +66,9 @@ template std::string deserialize_model(Sequential<double>&, std::string_view, co
 template void save_model(const Sequential<double>&, const std::string&, const std::string&);
 template std::string load_model(Sequential<double>&, const std::string&);
 template Dataset<double> load_mnist(const std::string&, Split);
+template RunResult<double> train_run(const RunSpec&, const Dataset<double>&, const Dataset<double>*,
+                                     const RunCallbacks<double>&);
+template ModelSpec warm_start(Sequential<double>&, const std::string&);
+template Sequential<double> load_model_file(const std::string&);
 
 }  // namespace bayesdrop

@@ -32,7 +32,7 @@ template <class Scalar>
 void check_images_fit(const bd::Dataset<Scalar>& data, const std::string& images_file,
                       const bd::Sequential<Scalar>& model, const std::string& model_name) {
   const bd::Index pixels = data.images.rows();
-  const bool spatial = model_name == "lenet5";
+  const bool spatial = bd::model_reads_images(model_name);
   const bool fits = pixels == model.input_rows() &&
                     (!spatial || (data.shape.channels == 1 && data.shape.height == 28 && data.shape.width == 28));
   if (fits) return;

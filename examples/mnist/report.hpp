@@ -1,12 +1,17 @@
-// The trainer's end-of-run report: the per-layer table on stdout and the same numbers as JSON.
+// The trainer's output: the per-epoch lines and progress bar, the per-layer table on stdout and the JSON report.
 #pragma once
 
+#include <unistd.h>
+
+#include <Eigen/Core>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "bayesdrop/bayesdrop.hpp"
+#include "run_settings.hpp"
+#include "settings.hpp"
 
 namespace trainer {
 
@@ -89,6 +94,134 @@ inline nlohmann::json epoch_json(const bd::EpochLog& log) {
           {"loss", log.train.elbo.total()},
           {"lr", log.lr},
           {"n_active", log.n_active}};
+}
+
+// A one-line progress bar on stderr, redrawn in place; only when stderr is a terminal. It shows the epoch, the
+// batches done and the running cross-entropy and accuracy of the epoch so far.
+class ProgressBar {
+ public:
+  ProgressBar(bool enabled, int epochs) : enabled_(enabled && isatty(fileno(stderr))), epochs_(epochs) {}
+  void operator()(const bd::BatchProgress& p) const {
+    if (p.done == 1) ++epoch_;  // a new pass begins
+    if (!enabled_ || (p.done != p.total && p.done % 10 != 0)) return;
+    constexpr int kWidth = 30;
+    const int filled = int(kWidth * p.done / p.total);
+    std::fprintf(stderr, "\repoch %d/%d [%s%s] %ld/%ld cent %.4f acc %.4f", epoch_, epochs_,
+                 std::string(std::size_t(filled), '#').c_str(), std::string(std::size_t(kWidth - filled), '.').c_str(),
+                 long(p.done), long(p.total), p.cross_entropy, p.accuracy);
+    if (p.done == p.total) std::fprintf(stderr, "\r%*s\r", kWidth + 70, "");
+    std::fflush(stderr);
+  }
+
+ private:
+  bool enabled_;
+  int epochs_;
+  mutable int epoch_ = 0;
+};
+
+inline void print_epoch(const bd::EpochLog& log) {
+  std::printf("train: epoch %d, (%.3f secs), cent %.6f, acc %.6f, kl %.1f, kl weight %.3f, loss %.6f\n", log.epoch,
+              log.train.seconds, log.train.cross_entropy, log.train.accuracy, log.train.elbo.kl, log.kl_weight,
+              log.train.elbo.total());
+  std::printf("test:  epoch %d, cent %.6f, acc %.6f\n", log.epoch, log.test.cross_entropy, log.test.accuracy);
+  std::fflush(stdout);
+}
+
+inline void print_pretrain_epoch(const bd::EpochLog& log) {
+  std::printf("pretrain: epoch %d, (%.3f secs), cent %.6f, acc %.6f\n", log.epoch, log.train.seconds,
+              log.train.cross_entropy, log.train.accuracy);
+  std::fflush(stdout);
+}
+
+/// The reference code's line; the rate is the gates' (the last group) when there are gates.
+inline void print_epoch_start(int epoch, const std::vector<double>& lr, const std::vector<bd::Index>& n_active) {
+  if (n_active.empty()) return;
+  std::printf("Epoch %d start, learning rate %.6f n_active: [%s]\n", epoch, lr.back(), join(n_active).c_str());
+}
+
+/// What a finished (or loaded) run reports.
+struct Outcome {
+  std::vector<bd::EpochLog> history;  // empty for --load
+  std::vector<int> epoch_threads;     // this session's epochs
+  bd::EpochResult final_test;
+  std::vector<double> per_example;  // gates' units kept per test example
+  bd::ModelSummary summary;
+  std::vector<std::string> warnings;
+};
+
+/// The model file's metadata fields after the spec's (bd::save_model with a ModelSpec).
+inline bd::MetadataFields saved_fields(const Settings& opt, const bd::Recipe& recipe, double test_accuracy) {
+  return {{"dataset", bd::json_string(opt.dataset)},
+          {"epochs", bd::json_number(recipe.epochs)},
+          {"seed", bd::json_number(double(opt.seed))},
+          {"test_accuracy", bd::json_number(test_accuracy)},
+          {"writer", bd::json_string("bayesdrop-mnist")}};
+}
+
+/// The --report JSON.
+inline nlohmann::json report_json(const Settings& opt, const bd::Recipe& recipe, const Outcome& out) {
+  nlohmann::json epochs = nlohmann::json::array();
+  std::vector<double> seconds;
+  // One thread count per epoch of the run: the epochs of a resumed run's earlier sessions ran with the fixed
+  // --threads count its checkpoint's settings hold (resume checks it); with auto, their counts were not recorded
+  // (null).
+  nlohmann::json threads_per_epoch = nlohmann::json::array();
+  for (std::size_t e = out.epoch_threads.size(); e < out.history.size(); ++e) {
+    threads_per_epoch.push_back(fixed_threads(opt) > 0 ? nlohmann::json(fixed_threads(opt)) : nlohmann::json());
+  }
+  for (const int n : out.epoch_threads) threads_per_epoch.push_back(n);
+  for (const auto& log : out.history) {
+    epochs.push_back(epoch_json(log));
+    seconds.push_back(log.train.seconds);
+  }
+  nlohmann::json report = spec_json(opt.spec);
+  report.update(summary_json(out.summary));
+  report.update({{"dataset", opt.dataset},
+                 {"recipe", recipe.name},
+                 {"epochs", opt.load.empty() ? recipe.epochs : 0},
+                 {"batch", recipe.batch},
+                 {"lr", recipe.lr_weights},
+                 {"lr_noise", recipe.lr_noise},
+                 {"weight_decay", recipe.weight_decay},
+                 {"seed", opt.seed},
+                 {"pretrain_epochs", opt.pretrain},
+                 {"init_from", opt.init_from},
+                 {"n_active_per_example", out.per_example},
+                 {"adam_beta1", recipe.adam_beta1},
+                 {"train_clip", recipe.train_clip},
+                 {"kl_scales", recipe.kl_scales},
+                 {"threads", Eigen::nbThreads()},
+                 {"threads_requested", opt.threads_requested},
+                 {"epoch_threads", threads_per_epoch},
+                 {"loaded_from", opt.load},
+                 {"test_accuracy", out.final_test.accuracy},
+                 {"test_cross_entropy", out.final_test.cross_entropy},
+                 {"warnings", out.warnings},
+                 {"epoch_seconds", seconds},
+                 {"history", epochs}});
+  return report;
+}
+
+/// The run's lines on stdout (none with --quiet but the warnings, on stderr), as the reference code prints them.
+template <class Scalar>
+bd::RunCallbacks<Scalar> printing_callbacks(const Settings& opt) {
+  bd::RunCallbacks<Scalar> cb;
+  cb.on_warning = [](const std::string& w) { std::fprintf(stderr, "bayesdrop-mnist: warning: %s\n", w.c_str()); };
+  if (!opt.quiet) {
+    cb.on_pretrain_epoch = print_pretrain_epoch;
+    cb.on_epoch_start = print_epoch_start;
+    cb.on_resume = [](bd::RunPhase phase, const std::string& path) {
+      std::printf("resuming %sfrom %s\n", phase == bd::RunPhase::pretraining ? "the pretraining " : "", path.c_str());
+    };
+    cb.on_init_from = [path = opt.init_from](const bd::ModelSpec& from, bool gates) {
+      std::printf("starting from %s (%s, %s): weights and biases%s\n", path.c_str(), from.model.c_str(),
+                  from.dropout.c_str(), gates ? " and beta-Bernoulli gates" : "");
+    };
+    cb.on_threads = [](int before, int now, double busy) {
+      std::printf("threads: %d -> %d (other processes kept %.1f cores busy)\n", before, now, busy);
+    };
+  }
+  return cb;
 }
 
 }  // namespace trainer

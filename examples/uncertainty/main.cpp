@@ -88,8 +88,8 @@ int run(const Settings& opt) {
                                  "Install it with `apt-get install dataset-fashion-mnist` (files in "
                                  "/usr/share/datasets/fashion-mnist), or pass --ood-data DIR or set "
                                  "BAYESDROP_FASHION_DIR=DIR to a folder with its four IDX files.");
-  run_checks::check_images_fit(test, bd::detail::mnist_find_file(data, "t10k-images-idx3-ubyte"), model, spec.model);
-  run_checks::check_images_fit(ood, bd::detail::mnist_find_file(ood_dir, "t10k-images-idx3-ubyte"), model, spec.model);
+  run_checks::check_images_fit(test, bd::mnist_images_file(data, bd::Split::test), model, spec.model);
+  run_checks::check_images_fit(ood, bd::mnist_images_file(ood_dir, bd::Split::test), model, spec.model);
   std::printf("bayesdrop-uncertainty: %s, model %s, dropout %s (%s epochs), MC K = %ld, seed %llu, %d thread(s)\n",
               opt.load.c_str(), spec.model.c_str(), spec.dropout.c_str(),
               meta.contains("epochs") ? meta["epochs"].dump().c_str() : "?", long(opt.mc),

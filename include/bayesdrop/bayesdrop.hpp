@@ -36,6 +36,7 @@
 #include "bayesdrop/io/dataset.hpp"
 #include "bayesdrop/io/durable_file.hpp"
 #include "bayesdrop/io/idx.hpp"
+#include "bayesdrop/io/json_object.hpp"
 #include "bayesdrop/io/mnist.hpp"
 #include "bayesdrop/io/model_file.hpp"
 
@@ -75,6 +76,7 @@
 #include "bayesdrop/models/lenet5.hpp"
 #include "bayesdrop/models/mlp.hpp"
 #include "bayesdrop/models/registry.hpp"
+#include "bayesdrop/models/saved_model.hpp"
 #include "bayesdrop/models/sequential.hpp"
 #include "bayesdrop/models/summary.hpp"
 #include "bayesdrop/models/zoo.hpp"
@@ -94,6 +96,9 @@
 #include "bayesdrop/training/epoch_runner.hpp"
 #include "bayesdrop/training/fit.hpp"
 #include "bayesdrop/training/recipe.hpp"
+
+// methods
+#include "bayesdrop/methods/run.hpp"
 
 // uncertainty
 #include "bayesdrop/uncertainty/mc_predict.hpp"

@@ -129,6 +129,12 @@ Dataset<Scalar> load_mnist(const std::string& dir, Split split) {
   return dataset_from_idx<Scalar>(images, images_path, labels, labels_path, 10);
 }
 
+/// The images file load_mnist reads for `split` from `dir` (the .gz or the plain one), for messages that name it.
+/// Throws DataError (with how to get the data) if there is none.
+inline std::string mnist_images_file(const std::string& dir, Split split) {
+  return detail::mnist_find_file(dir, split == Split::train ? "train-images-idx3-ubyte" : "t10k-images-idx3-ubyte");
+}
+
 #if BAYESDROP_EXTERN_TEMPLATES
 extern template Dataset<float> load_mnist(const std::string&, Split);
 extern template Dataset<double> load_mnist(const std::string&, Split);

@@ -34,6 +34,12 @@ inline std::vector<std::string> model_names() {
   return {"mlp", "lenet300", "lenet5"};
 }
 
+/// Whether the network reads its input as 28x28 images (a convolutional network: lenet5) rather than as a flat
+/// vector of 784 pixels (the MLPs), so that data of another image shape with 784 pixels is refused for it.
+inline bool model_reads_images(const std::string& model) {
+  return model == "lenet5";
+}
+
 namespace detail {
 
 inline void require_name(const std::vector<std::string>& names, const std::string& value, const char* what,
