@@ -142,6 +142,16 @@ TEST_CASE("AUROC: separation, reversal, ties, constants", "[uncertainty][auroc]"
   CHECK(auroc({-inf, 0}, {inf, 0}) == 0.875);  // pairs: 1 + 1 + 1 + 0.5 of 4
 }
 
+TEST_CASE("AUROC takes Eigen vectors, such as McPrediction's scores", "[uncertainty][auroc]") {
+  Vector<double> neg(4), pos(3);
+  neg << 1, 2, 2, 3;
+  pos << 2, 3, 4;
+  CHECK(auroc(neg, pos) == auroc({1, 2, 2, 3}, {2, 3, 4}));
+  Vector<float> negf = neg.cast<float>();
+  CHECK(auroc(negf, pos.head(2)) == auroc({1, 2, 2, 3}, {2, 3}));
+  CHECK_THROWS_AS(auroc(Vector<double>(), pos), InvalidArgument);
+}
+
 TEST_CASE("AUROC rejects an empty set by name and NaN scores", "[uncertainty][auroc]") {
   CHECK_THROWS_AS(auroc({}, {1.0}), InvalidArgument);
   CHECK_THROWS_WITH(auroc({}, {1.0}), Catch::Contains("negative scores are empty"));

@@ -223,4 +223,15 @@ inline double auroc(const std::vector<double>& negative_scores, const std::vecto
   return double(twice_u) / (2.0 * double(n_pos) * double(n_neg));
 }
 
+/// auroc() of Eigen vectors, such as McPrediction's entropy or mutual_information of two data sets.
+template <class DerivedNeg, class DerivedPos>
+double auroc(const Eigen::DenseBase<DerivedNeg>& negative_scores, const Eigen::DenseBase<DerivedPos>& positive_scores) {
+  auto to_vector = [](const auto& v) {
+    std::vector<double> out(std::size_t(v.size()));
+    for (Index i = 0; i < v.size(); ++i) out[std::size_t(i)] = double(v.derived().coeff(i));
+    return out;
+  };
+  return auroc(to_vector(negative_scores), to_vector(positive_scores));
+}
+
 }  // namespace bayesdrop
