@@ -95,6 +95,9 @@
 #include "bayesdrop/training/fit.hpp"
 #include "bayesdrop/training/recipe.hpp"
 
+// top-level headers
+#include "bayesdrop/version.hpp"
+
 // uncertainty
 #include "bayesdrop/uncertainty/mc_predict.hpp"
 #include "bayesdrop/uncertainty/metrics.hpp"
