@@ -24,6 +24,7 @@
 #include "../common/listing.hpp"
 #include "../common/model_metadata.hpp"
 #include "../common/outputs.hpp"
+#include "../common/provenance.hpp"
 #include "../common/run_checks.hpp"
 #include "authors_flags.hpp"
 #include "bayesdrop/bayesdrop.hpp"
@@ -57,6 +58,7 @@ struct Settings {
   std::string train_crc32, test_crc32;  // the data's digests (run_checks::data_crc32), with --checkpoint or --resume
   std::string init_from_crc32;          // the --init-from file's (run_checks::file_crc32), likewise
   bool quiet = false;
+  provenance::Start started;  // the command line and the date, for the report's "provenance"
 };
 
 // A one-line progress bar on stderr, redrawn in place; only when stderr is a terminal. It shows the epoch, the
@@ -527,6 +529,7 @@ int run(Settings opt) {
                      {"warnings", warnings},
                      {"epoch_seconds", seconds},
                      {"history", epochs}});
+      report["provenance"] = provenance::json(opt.started, Eigen::nbThreads());
       outputs::write_file(opt.report, report.dump(2) + "\n", "--report");
     });
   }
@@ -545,7 +548,9 @@ int run(Settings opt) {
 
 int main(int argc, char** argv) {
   Settings opt;
+  opt.started = provenance::start(argc, argv);
   CLI::App app{"Train a Bayesian-dropout network on MNIST or Fashion-MNIST and report accuracy and sparsity."};
+  app.set_version_flag("--version", provenance::version_text("bayesdrop-mnist"));
   app.add_option("--data", opt.data_dir,
                  "Folder with the four IDX files (.gz or plain). Default: $BAYESDROP_MNIST_DIR or data/mnist; "
                  "for --dataset fashion, $BAYESDROP_FASHION_DIR or /usr/share/datasets/fashion-mnist");
