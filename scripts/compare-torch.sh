@@ -143,8 +143,13 @@ if plain and bound_s is not None:
     print(f"plain epoch / bound: {over:.2f}x  {'PASS' if over <= MAX_BOUND else 'FAIL'} (target <= {MAX_BOUND}x)")
 if out:
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown")
+    # bench_epoch's output names the library version and the commit it was built from (bench/bench_support.hpp)
+    context = json.load(open(f"{tmp}/ours-{types[0]}-1.json")).get("context", {})
     doc = dict(date=datetime.date.today().isoformat(), machine=dict(cpu=cpu, cores=os.cpu_count(),
-               system=platform.platform()), model=model, threads=threads, batch=100, reps=reps, data=data,
+               system=platform.platform()),
+               provenance=dict(version=context.get("bayesdrop_version", "unknown"),
+                               commit=context.get("bayesdrop_commit", "unknown")),
+               model=model, threads=threads, batch=100, reps=reps, data=data,
                torch=dict(version=info.get("torch"), tuned=info.get("tuned")),
                rows=rows, bound_s=bound_s, bound_gflops=gflops,
                plain_over_bound=(plain["ours_s"] / bound_s) if plain and bound_s else None)
