@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Markdown tables of a scripts/run-benchmarks.sh run: python3 scripts/bench-tables.py results/bench"""
+"""Markdown tables of a scripts/run-benchmarks.sh run: python3 scripts/bench-tables.py results/bench
+
+The per-layer table has a row per family that bench_layers ran (it registers one per family of the library's
+registry, bayesdrop::dropout_names(): the list bayesdrop-mnist --list-dropouts prints), in its order; no list is
+kept here."""
 import json
 import os
 import statistics
 import sys
 
 TO_US = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}
-DROPOUTS = ["none", "binary", "gaussian", "variational", "sparsevd", "bbd", "sbp"]
 SHAPES = ["784x500", "500x300", "300x10", "conv1", "conv2"]
 
 
@@ -17,6 +20,16 @@ def load(path):
 
 def us(run):
     return run["real_time"] * TO_US[run["time_unit"]]
+
+
+def layer_families(runs):
+    """The families of the Train/<shape>/<family>/<threads> and Eval/... benchmarks, in the order they ran."""
+    families = []
+    for name in runs:
+        parts = name.split("/")
+        if len(parts) == 4 and parts[0] in ("Train", "Eval") and parts[2] not in families:
+            families.append(parts[2])
+    return families
 
 
 def epoch_tables(out):
@@ -49,7 +62,7 @@ def layer_tables(out):
         print(f"### One layer, {what}: microseconds per batch of 100 (1 thread / 2 threads)\n")
         print("| dropout | " + " | ".join(SHAPES) + " |")
         print("|---|" + "---:|" * len(SHAPES))
-        for d in DROPOUTS:
+        for d in layer_families(runs):
             cells = []
             for s in SHAPES:
                 a, b = runs.get(f"{mode}/{s}/{d}/1"), runs.get(f"{mode}/{s}/{d}/2")

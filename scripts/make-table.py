@@ -7,13 +7,20 @@ A variant of a row (<run>~<name>.json: one of the authors' choices changed) is l
 A row may have several seeded runs (<run>.seed<S>.json, as reproduce-table.sh --seeds writes them; they take the place of
 <run>.json):
 it then shows the mean and the spread (sample standard deviation; min-max for n_active) over the seeds, and its
-targets are checked on the mean."""
+targets are checked on the mean.
+
+The rows are a deliberate choice (the course table's families, the papers' rows); --trainer (default: the release
+build's bayesdrop-mnist, when built) checks that each is a family the trainer lists (--list-dropouts), and stops
+naming the ones it does not."""
 import argparse
 import glob
 import json
 import os
 import statistics
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reports_lib  # noqa: E402
 
 # run name: (label, minimum test accuracy %, n_active upper bounds per gate or None, minimum compression or None,
 #            the published accuracy or None)
@@ -136,9 +143,19 @@ def main():
     ap.add_argument("--machine", default="")
     ap.add_argument("--md", required=True)
     ap.add_argument("--json", required=True)
+    ap.add_argument("--trainer", default=reports_lib.default_trainer(),
+                    help="bayesdrop-mnist whose --list-dropouts the rows' families are checked against (default: "
+                         "$BAYESDROP_MNIST_EXE or build/release's, when built; without one no check)")
     args = ap.parse_args()
     global TARGETS
     TARGETS = TABLE if args.set == "table" else PAPERS
+    if args.trainer:
+        # the table's keys are families; the papers' rows are <model>-<family>
+        names = list(TARGETS) if args.set == "table" else [k.split("-", 1)[1] for k in TARGETS]
+        try:
+            reports_lib.check_families(names, args.trainer, f"make-table (--set {args.set})")
+        except reports_lib.FamilyError as e:
+            sys.exit(str(e))
     rows = []
     for dropout in TARGETS:
         # Seeded reports when there are any (reproduce-table.sh --seeds), else the single run's.

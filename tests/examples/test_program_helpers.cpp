@@ -248,7 +248,18 @@ TEST_CASE("program helpers: a family registered once appears in the listing scri
   }
   CHECK(seen);
   CHECK_THAT(trainer::print_listing(list, false), Catch::Contains("\nlistedinatest\n"));
+  // --list-dropouts --json, as the scripts read it: the same family with every field they use
+  const auto printed = nlohmann::json::parse(trainer::print_listing(list, true));
+  REQUIRE(printed.is_array());
+  const auto it =
+      std::find_if(printed.begin(), printed.end(), [](const auto& f) { return f.at("name") == "listedinatest"; });
+  REQUIRE(it != printed.end());
+  for (const char* field : {"name", "help", "gates", "dense", "conv", "starts_from"}) CHECK(it->contains(field));
+  CHECK(it->at("dense") == false);
+  CHECK(it->at("conv") == false);
+  // the registry's families, all of them, in its order
   CHECK(list.size() == bayesdrop::dropout_names().size());
+  for (std::size_t i = 0; i < list.size(); ++i) CHECK(list[i].at("name") == bayesdrop::dropout_names()[i]);
 }
 
 TEST_CASE("program helpers: provenance: quotes the command line so that a shell reads back the same arguments",
