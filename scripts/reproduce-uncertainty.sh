@@ -129,7 +129,8 @@ for line in open(os.path.join(work, "sources.tsv")):
     u = r["uncertainty"]
     rows.append({"dropout": dropout, "model_file": model, "model_source": source,
                  "epochs": r["model_metadata"].get("epochs"), "train_seconds": int(train_s),
-                 "eval_seconds": int(eval_s), "deterministic": u["deterministic"], "mc": u["mc"]})
+                 "eval_seconds": int(eval_s), "deterministic": u["deterministic"], "mc": u["mc"],
+                 "commit": r.get("provenance", {}).get("commit")})  # None: a report from before provenance
 
 # The plain MLP has no noise: its MC passes equal its deterministic pass, and its mutual information is 0 (AUROC
 # null). Its OOD score is therefore its entropy AUROC, which both MC AUROCs of a Bayesian type are compared with.

@@ -19,7 +19,8 @@ memory), from the units each layer keeps (n_active: input pixels, h1, h2):
        beta-Bernoulli counts b (report n_active); each gate adds 4 b FLOPs and 2 b parameters (its batch norm)
   sparsevd: the units that still have a weight (the neuron view of the published sparse VD points); its
        weight-level numbers (what a sparse format keeps) are listed too, from the report's own summary.
-The sweep's methods are a deliberate choice (METHODS: each has its sweep value and published
+Each row names the commit its report was written by (the report's "provenance"; "before provenance" for reports
+older than that). The sweep's methods are a deliberate choice (METHODS: each has its sweep value and published
 points); --trainer (default: the release build's bayesdrop-mnist, when built) checks that each is a family the
 trainer lists (--list-dropouts) and stops, naming the ones it does not.
 Needs python3; the figure needs python3-matplotlib (Debian: apt-get install python3-matplotlib).
@@ -117,7 +118,8 @@ def run_row(path, report):
            "n_active": units, "n_active_per_example": None, "epochs": report.get("epochs"),
            "weights_memory_percent": 100.0 * float(need(report, path, "memory_kept")),
            "weights_flops_reduction": 1.0 / float(need(report, path, "flops_kept"))
-           if float(report["flops_kept"]) > 0 else math.inf}
+           if float(report["flops_kept"]) > 0 else math.inf,
+           "commit": reports_lib.commit(report)}  # None: written before the reports recorded provenance
     if method == "dbb":
         per_example = report.get("n_active_per_example") or []
         if len(per_example) != 3:
@@ -192,8 +194,9 @@ def markdown(rows, published, machine):
              "(sparse VD prunes single weights). Published: OpenXAIProject/Variational_Dropouts "
              "(scripts/tradeoff_published.json names the files), errors read off its figure.", "",
              "| run | value | error % | n_active (in-h1-h2) | per example | FLOPs × | memory % | weights: FLOPs × "
-             "| weights: memory % | published n_active | published FLOPs × | published memory % | published error % |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| weights: memory % | published n_active | published FLOPs × | published memory % | published error % "
+             "| commit |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     order = {m: i for i, m in enumerate(["none"] + METHODS)}
     for r in sorted(rows, key=lambda r: (order[r["method"]], r["value"] or 0)):
         p = published_point(published, r["method"], r["value"]) if r["method"] != "sparsevd" else None
@@ -203,7 +206,8 @@ def markdown(rows, published, machine):
             f"{fmt_units(r['n_active_per_example'], 1)} | {r['flops_reduction']:.2f} | {r['memory_percent']:.2f} | "
             f"{r['weights_flops_reduction']:.2f} | {r['weights_memory_percent']:.2f} | "
             f"{fmt_units(p['n_active']) if p else '–'} | {fmt_number(p, 'flops_reduction')} | "
-            f"{fmt_number(p, 'memory_percent')} | {fmt_error(p['error_percent']) if p else '–'} |")
+            f"{fmt_number(p, 'memory_percent')} | {fmt_error(p['error_percent']) if p else '–'} | "
+            f"{reports_lib.short_commit(r['commit'])} |")
     lines += ["", "Targets at the default rate 1e-2 (BB and SBP units within 10 % of the published ones or lower, "
               "error at most 0.1 point above the published curve):", ""]
     for c in targets(rows, published):

@@ -143,6 +143,7 @@ class FamilyListsTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("| toyfam | 10 / 10 |", r.stdout)
         self.assertNotIn("| sbp |", r.stdout)
+        self.assertIn("Commit aaaaaaa.", r.stdout)
 
     # --- deliberate lists: a name the trainer does not list stops the script, named --------------------------
 
