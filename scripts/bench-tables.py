@@ -1,12 +1,19 @@
 #!/usr/bin/env python3
-"""Markdown tables of a scripts/run-benchmarks.sh run: python3 scripts/bench-tables.py results/bench"""
+"""Markdown tables of a scripts/run-benchmarks.sh run: python3 scripts/bench-tables.py results/bench
+
+The per-layer table has a row per family that bench_layers ran (it registers one per family of the library's
+registry, bayesdrop::dropout_names(): the list bayesdrop-mnist --list-dropouts prints), in its order; no list is
+kept here. Each table names the commit its benchmark was built from (the output's context or provenance, when it
+has one)."""
 import json
 import os
 import statistics
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reports_lib  # noqa: E402
+
 TO_US = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}
-DROPOUTS = ["none", "binary", "gaussian", "variational", "sparsevd", "bbd", "sbp"]
 SHAPES = ["784x500", "500x300", "300x10", "conv1", "conv2"]
 
 
@@ -17,6 +24,21 @@ def load(path):
 
 def us(run):
     return run["real_time"] * TO_US[run["time_unit"]]
+
+
+def layer_families(runs):
+    """The families of the Train/<shape>/<family>/<threads> and Eval/... benchmarks, in the order they ran."""
+    families = []
+    for name in runs:
+        parts = name.split("/")
+        if len(parts) == 4 and parts[0] in ("Train", "Eval") and parts[2] not in families:
+            families.append(parts[2])
+    return families
+
+
+def commit_note(commit):
+    """' Commit abc1234.' for a benchmark output that names its commit; '' for one from before they did."""
+    return "" if commit is None else f" Commit {reports_lib.short_commit(commit)}."
 
 
 def epoch_tables(out):
@@ -36,20 +58,25 @@ def epoch_tables(out):
               + (f" Plain epoch / bound = {plain['ours_s'] / doc['bound_s']:.2f} (target <= 1.5: "
                  f"{'met' if plain['ours_s'] / doc['bound_s'] <= 1.5 else 'not met'})." if plain else ""))
         print(f"Machine: {doc['machine']['cpu']}, {doc['machine']['cores']} cores; PyTorch {doc['torch']['version']}"
-              f" (tuned: {doc['torch']['tuned']}); {doc['date']}.\n")
+              f" (tuned: {doc['torch']['tuned']}); {doc['date']}."
+              + commit_note(doc.get("provenance", {}).get("commit")) + "\n")
 
 
 def layer_tables(out):
     path = os.path.join(out, "layers.json")
     if not os.path.exists(path):
         return
-    runs = {b["name"].replace("/real_time", ""): b for b in load(path)["benchmarks"]}
+    doc = load(path)
+    runs = {b["name"].replace("/real_time", ""): b for b in doc["benchmarks"]}
+    commit = commit_note(doc.get("context", {}).get("bayesdrop_commit"))
+    if commit:
+        print(f"bench_layers:{commit}\n")
     for mode in ("Train", "Eval"):
         what = "forward + backward + KL gradient" if mode == "Train" else "evaluation forward"
         print(f"### One layer, {what}: microseconds per batch of 100 (1 thread / 2 threads)\n")
         print("| dropout | " + " | ".join(SHAPES) + " |")
         print("|---|" + "---:|" * len(SHAPES))
-        for d in DROPOUTS:
+        for d in layer_families(runs):
             cells = []
             for s in SHAPES:
                 a, b = runs.get(f"{mode}/{s}/{d}/1"), runs.get(f"{mode}/{s}/{d}/2")

@@ -6,28 +6,24 @@ dropout family and compares their JSON reports field by field (timings, thread c
 
 A change that should not alter any number (a refactoring, the compile-time work of issue #28) passes it; the script
 exits 1 naming the first differing field of each family that differs. dbb starts from the bbd run's saved model, as
-the trainer requires. Families come from the trainer itself (--help's --dropout choices).
+the trainer requires. Families come from the new trainer itself (--list-dropouts --json, scripts/reports_lib.py):
+every family it lists, in its order; one that starts from another's model (starts_from: dbb from bbd) gets that
+run's saved model, on each side.
 """
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reports_lib  # noqa: E402
 
 # Fields that measure the run rather than its result, and init_from (each side starts dbb from its own bbd file,
 # whose contents the bbd comparison checks). A field only the new report has is reported, except these.
 IGNORED = {"epoch_seconds", "seconds", "epoch_threads", "threads", "threads_requested", "provenance", "wall_seconds",
            "train_seconds", "init_from"}
-
-
-def families(trainer):
-    out = subprocess.run([trainer, "--help"], capture_output=True, text=True, check=True).stdout
-    m = re.search(r"--dropout TEXT:\{([^}]*)\}", out)
-    if not m:
-        sys.exit(f"compare-reports: cannot read the --dropout choices from {trainer} --help")
-    return m.group(1).split(",")
 
 
 def diff(a, b, path=""):
@@ -67,9 +63,26 @@ def main():
         if not os.access(t, os.X_OK):
             sys.exit(f"compare-reports: {t} is not an executable trainer")
 
-    names = args.only.split(",") if args.only else families(args.new)
-    if "dbb" in names and "bbd" not in names:
-        names.insert(names.index("dbb"), "bbd")
+    try:
+        listed = reports_lib.listing(args.new)
+        if args.only:
+            reports_lib.check_families(args.only.split(","), args.new, "--only")
+    except reports_lib.FamilyError as e:
+        sys.exit(f"compare-reports: {e}")
+    start = {f["name"]: f.get("starts_from") or "" for f in listed}
+    names = args.only.split(",") if args.only else [f["name"] for f in listed]
+    moved = True
+    while moved:  # a family's start runs before it (and saves its model), its own start before that
+        moved = False
+        for fam in names:
+            s = start[fam]
+            if s and s not in names[:names.index(fam)]:
+                if s in names:
+                    names.remove(s)
+                names.insert(names.index(fam), s)
+                moved = True
+                break
+    starts = {start[fam] for fam in names if start[fam]}
     out = args.keep or tempfile.mkdtemp(prefix="compare-reports-")
     os.makedirs(out, exist_ok=True)
     bad = 0
@@ -79,10 +92,10 @@ def main():
             report = os.path.join(out, f"{side}-{args.model}-{fam}.json")
             cmd = [trainer, "--data", args.data, "--model", args.model, "--dropout", fam, "--epochs",
                    str(args.epochs), "--threads", "1", "--quiet", "--report", report]
-            if fam == "bbd":
-                cmd += ["--save", os.path.join(out, f"{side}-{args.model}-bbd.model")]
-            if fam == "dbb":
-                cmd += ["--init-from", os.path.join(out, f"{side}-{args.model}-bbd.model")]
+            if fam in starts:
+                cmd += ["--save", os.path.join(out, f"{side}-{args.model}-{fam}.model")]
+            if start[fam]:
+                cmd += ["--init-from", os.path.join(out, f"{side}-{args.model}-{start[fam]}.model")]
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode != 0:
                 print(f"{fam}: the {side} trainer failed ({r.returncode}): {r.stderr.strip()[:300]}")

@@ -13,7 +13,8 @@
 #   --reps R          repetitions of each measurement (default 3); the table shows medians
 #   --model NAME      mlp or lenet5 (default mlp)
 #   --dropouts LIST   comma-separated (default: none,binary,gaussian,variational,sparsevd,bbd,sbp; lenet5:
-#                     none,sparsevd,bbd,sbp)
+#                     none,sparsevd,bbd,sbp: the types the PyTorch references implement); each must be a family
+#                     that bayesdrop-mnist --list-dropouts lists
 #   --data DIR        MNIST folder for both (default $BAYESDROP_MNIST_DIR; without one both use random data)
 #   --torch FILE      the PyTorch script (mlp: default $BAYESDROP_TORCH_REFERENCE or ../shared/bench/torch_reference.py;
 #                     lenet5: default bench/torch_lenet5.py)
@@ -35,7 +36,7 @@ data="${BAYESDROP_MNIST_DIR:-}"
 torch_ref=""
 json=""
 
-usage() { sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { echo "compare-torch: $*" >&2; exit 2; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -66,6 +67,19 @@ case "$model" in
 esac
 bench="$build/bench/bench_epoch"
 [[ -x "$bench" ]] || die "$bench not found; build it: cmake --preset release && cmake --build --preset release --target bench_epoch"
+# The default types are a deliberate choice (those the PyTorch references implement); every type must be a family of
+# the library: checked against the trainer's list (bayesdrop-mnist --list-dropouts) when it is built, else against the
+# benchmarks bench_epoch registers (one per family of the same registry).
+IFS=',' read -r -a types <<<"$dropouts"
+if [[ -x "$build/examples/bayesdrop-mnist" ]]; then
+  source "$root/scripts/families.sh"
+  check_families "$build/examples/bayesdrop-mnist" compare-torch "${types[@]}"
+else
+  for d in "${types[@]}"; do
+    "$bench" --benchmark_list_tests --benchmark_filter="^$prefix/$d/" 2>/dev/null | grep -q . ||
+      die "'$d' is not a dropout family of $bench (no $prefix/$d benchmark)"
+  done
+fi
 [[ -f "$torch_ref" ]] || die "the PyTorch reference $torch_ref is missing; pass --torch FILE"
 # Debian's python3-torch belongs to /usr/bin/python3; a python3 earlier on PATH (pyenv, a venv) may not see it.
 torch_python=""
@@ -84,7 +98,6 @@ export BAYESDROP_MNIST_DIR="$data"  # empty: random data in bench_epoch too
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)   ($(nproc) cores; model $model; threads $threads;" \
      "reps $reps; data ${data:-random})"
-IFS=',' read -r -a types <<<"$dropouts"
 for ((r = 1; r <= reps; ++r)); do
   for d in "${types[@]}"; do
     "$bench" --benchmark_filter="^$prefix/$d/$threads/" --benchmark_format=json >"$tmp/ours-$d-$r.json" 2>/dev/null ||
@@ -143,8 +156,13 @@ if plain and bound_s is not None:
     print(f"plain epoch / bound: {over:.2f}x  {'PASS' if over <= MAX_BOUND else 'FAIL'} (target <= {MAX_BOUND}x)")
 if out:
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown")
+    # bench_epoch's output names the library version and the commit it was built from (bench/bench_support.hpp)
+    context = json.load(open(f"{tmp}/ours-{types[0]}-1.json")).get("context", {})
     doc = dict(date=datetime.date.today().isoformat(), machine=dict(cpu=cpu, cores=os.cpu_count(),
-               system=platform.platform()), model=model, threads=threads, batch=100, reps=reps, data=data,
+               system=platform.platform()),
+               provenance=dict(version=context.get("bayesdrop_version", "unknown"),
+                               commit=context.get("bayesdrop_commit", "unknown")),
+               model=model, threads=threads, batch=100, reps=reps, data=data,
                torch=dict(version=info.get("torch"), tuned=info.get("tuned")),
                rows=rows, bound_s=bound_s, bound_gflops=gflops,
                plain_over_bound=(plain["ours_s"] / bound_s) if plain and bound_s else None)

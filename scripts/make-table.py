@@ -7,13 +7,21 @@ A variant of a row (<run>~<name>.json: one of the authors' choices changed) is l
 A row may have several seeded runs (<run>.seed<S>.json, as reproduce-table.sh --seeds writes them; they take the place of
 <run>.json):
 it then shows the mean and the spread (sample standard deviation; min-max for n_active) over the seeds, and its
-targets are checked on the mean."""
+targets are checked on the mean.
+
+Each row names the commit its reports were written by (their "provenance"; "before provenance" for older reports).
+The rows are a deliberate choice (the course table's families, the papers' rows); --trainer (default: the release
+build's bayesdrop-mnist, when built) checks that each is a family the trainer lists (--list-dropouts), and stops
+naming the ones it does not."""
 import argparse
 import glob
 import json
 import os
 import statistics
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reports_lib  # noqa: E402
 
 # run name: (label, minimum test accuracy %, n_active upper bounds per gate or None, minimum compression or None,
 #            the published accuracy or None)
@@ -93,14 +101,15 @@ def row(dropout, reports):
         "seconds_per_epoch": round(sum(seconds) / len(seconds), 2) if seconds else None,
         "minutes": round(sum(seconds) / 60.0 / len(reports), 1) if seconds else None,
         "meets_target": all(checks),
+        "commits": [reports_lib.commit(r) for r in reports],  # per seed; None: written before provenance
     }
 
 
 def markdown(rows, machine):
     out = [
         "| run | test acc % (target) | n_active per gate, or active inputs per layer (target) | input kept per layer % | memory kept % "
-        "| FLOPs kept % | weight compression | s/epoch | minutes | meets target |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| FLOPs kept % | weight compression | s/epoch | minutes | meets target | commit |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         target_active = ", ".join(map(str, r["target_n_active"])) if r["target_n_active"] else "all"
@@ -115,7 +124,8 @@ def markdown(rows, machine):
             f"| {r['label']} | {acc} (>= {r['target_accuracy']:.2f}) "
             f"| {active} ({target_active}) "
             f"| {', '.join(f'{v:.2f}' for v in r['input_kept'])} | {r['memory_kept']:.2f} | {r['flops_kept']:.2f} "
-            f"| {compression} | {r['seconds_per_epoch']} | {r['minutes']} | {'yes' if r['meets_target'] else '**no**'} |"
+            f"| {compression} | {r['seconds_per_epoch']} | {r['minutes']} | {'yes' if r['meets_target'] else '**no**'} "
+            f"| {reports_lib.commits_cell(r['commits'])} |"
         )
     epochs = sorted({r["epochs"] for r in rows})
     out.append("")
@@ -125,7 +135,8 @@ def markdown(rows, machine):
         f"targets checked on the mean)")
     out.append(f"{', '.join(map(str, epochs))} epochs, {seed_text}, {rows[0]['threads']} threads, {machine}. "
                f"Inputs kept: active inputs of each weight layer (n_active of its gate). Memory and FLOPs kept: "
-               f"parameters and multiply-adds of the pruned model / the dense one. Written by scripts/make-table.py.")
+               f"parameters and multiply-adds of the pruned model / the dense one. Commit: the code that wrote "
+               f"the row's reports (their provenance). Written by scripts/make-table.py.")
     return "\n".join(out) + "\n"
 
 
@@ -136,9 +147,19 @@ def main():
     ap.add_argument("--machine", default="")
     ap.add_argument("--md", required=True)
     ap.add_argument("--json", required=True)
+    ap.add_argument("--trainer", default=reports_lib.default_trainer(),
+                    help="bayesdrop-mnist whose --list-dropouts the rows' families are checked against (default: "
+                         "$BAYESDROP_MNIST_EXE or build/release's, when built; without one no check)")
     args = ap.parse_args()
     global TARGETS
     TARGETS = TABLE if args.set == "table" else PAPERS
+    if args.trainer:
+        # the table's keys are families; the papers' rows are <model>-<family>
+        names = list(TARGETS) if args.set == "table" else [k.split("-", 1)[1] for k in TARGETS]
+        try:
+            reports_lib.check_families(names, args.trainer, f"make-table (--set {args.set})")
+        except reports_lib.FamilyError as e:
+            sys.exit(str(e))
     rows = []
     for dropout in TARGETS:
         # Seeded reports when there are any (reproduce-table.sh --seeds), else the single run's.

@@ -22,6 +22,7 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$repo/scripts/reproduce-lib.sh"
+source "$repo/scripts/families.sh"
 epochs=200 seed=1 threads=2 fresh=0 variant="" build="$repo/build/release" out="$repo/results"
 all_rows="lenet300-sparsevd lenet5-sparsevd mlp-sbp lenet5-sbp mlp-bbd"
 only="$all_rows"
@@ -42,6 +43,8 @@ done
 trainer="$build/examples/bayesdrop-mnist"
 data="${BAYESDROP_MNIST_DIR:-$repo/data/mnist}"
 [[ -x "$trainer" ]] || { echo "reproduce-papers: build first (cmake --preset release && cmake --build --preset release)" >&2; exit 2; }
+# The rows (<model>-<family>) are a deliberate choice; each family must be one the trainer lists.
+check_families "$trainer" reproduce-papers $(for row in $all_rows; do echo "${row#*-}"; done)
 
 mkdir -p "$out/papers"
 
@@ -97,7 +100,7 @@ for row in "${rows[@]}"; do
   mv "$report.tmp" "$report"  # the report appears only when the row is complete
   progress_done "reproduce-papers: $row (this session)" "$(grep '^test accuracy' "$out/papers/$row.log" | tail -1)"
 done
-python3 "$repo/scripts/make-table.py" --set papers --runs "$out/papers" \
+python3 "$repo/scripts/make-table.py" --set papers --runs "$out/papers" --trainer "$trainer" \
   --machine "$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores" --md "$out/papers.md" --json "$out/papers.json"
 cat "$out/papers.md"
 # The figures show every finished row (or every finished row of this variant), not only this invocation's.

@@ -8,12 +8,15 @@
 #                                                       curves, and the comparison of all types (scripts/plot.py)
 #
 #   scripts/reproduce-uncertainty.sh [--epochs N] [--mc K] [--seed S] [--threads T] [--only "none bbd"]
-#                                    [--build DIR] [--out DIR]
+#                                    [--build DIR] [--out DIR] [--dry-run]
 #
+# Types: every family the trainer lists (bayesdrop-mnist --list-dropouts), in its order, or those of --only.
+# --dry-run prints each type with the model it would use (or train) and runs nothing.
 # Models: results/models/<dropout>.model when it exists (written by scripts/reproduce-table.sh, 60 epochs); otherwise
 # the type is trained here with bayesdrop-mnist --seed S --epochs N (default 60, the recipe's) and saved to
-# results/uncertainty/models/, so that a quick run (--epochs 2) never replaces reproduce-table's models. Each row
-# says which model it used and for how many epochs it was trained.
+# results/uncertainty/models/, so that a quick run (--epochs 2) never replaces reproduce-table's models; a family
+# that starts from another's model (dbb from bbd: the listing's starts_from) is trained from that family's model.
+# Each row says which model it used and for how many epochs it was trained.
 # Needs the release build, MNIST in $BAYESDROP_MNIST_DIR (default data/mnist), Fashion-MNIST in
 # $BAYESDROP_FASHION_DIR (default /usr/share/datasets/fashion-mnist: apt-get install dataset-fashion-mnist) and
 # python3. Evaluation takes about 15 s per type on 2 cores; training, when needed, about 3 minutes per type. Prints
@@ -22,7 +25,8 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$repo/scripts/reproduce-lib.sh"
-epochs=60 mc=20 seed=1 threads=2 only="none binary gaussian variational sparsevd bbd sbp"
+source "$repo/scripts/families.sh"
+epochs=60 mc=20 seed=1 threads=2 only="" dry_run=0
 build="$repo/build/release" out="$repo/results"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -33,7 +37,8 @@ while [[ $# -gt 0 ]]; do
     --only) only="$2"; shift 2 ;;
     --build) build="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --dry-run) dry_run=1; shift ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "reproduce-uncertainty: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -48,14 +53,33 @@ for exe in "$trainer" "$tool"; do
     exit 2
   fi
 done
+command -v python3 >/dev/null || { echo "reproduce-uncertainty: python3 is needed for the table" >&2; exit 2; }
+if [[ -z "$only" ]]; then
+  only="$(family_names "$trainer" | tr '\n' ' ')"
+else
+  check_families "$trainer" reproduce-uncertainty $only
+fi
+
+# The model a type is evaluated on: reproduce-table's when it exists, else the one trained here.
+model_of() {
+  if [[ -f "$out/models/$1.model" ]]; then echo "$out/models/$1.model"; else echo "$work/models/$1.model"; fi
+}
+work="$out/uncertainty"
+if [[ "$dry_run" == 1 ]]; then
+  for dropout in $only; do
+    model="$(model_of "$dropout")" start="$(family_start "$trainer" "$dropout")"
+    if [[ -f "$model" ]]; then echo "$dropout: evaluate $model"
+    elif [[ -n "$start" ]]; then echo "$dropout: train $epochs epochs from $(model_of "$start"), then evaluate $model"
+    else echo "$dropout: train $epochs epochs, then evaluate $model"; fi
+  done
+  exit 0
+fi
 if [[ ! -d "$fashion" ]]; then
   echo "reproduce-uncertainty: Fashion-MNIST not found in $fashion; apt-get install dataset-fashion-mnist, or set" \
        "BAYESDROP_FASHION_DIR to a folder with its four IDX files" >&2
   exit 2
 fi
-command -v python3 >/dev/null || { echo "reproduce-uncertainty: python3 is needed for the table" >&2; exit 2; }
 
-work="$out/uncertainty"
 mkdir -p "$work/models"
 machine="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores"
 start_all=$(date +%s)
@@ -67,10 +91,21 @@ for dropout in $only; do
   model="$out/models/$dropout.model" source="reproduce-table" train_s=0
   if [[ ! -f "$model" ]]; then
     model="$work/models/$dropout.model" source="trained here"
-    echo "reproduce-uncertainty: $dropout: no $out/models/$dropout.model; training $epochs epochs, seed $seed"
+    init=()
+    start="$(family_start "$trainer" "$dropout")"
+    if [[ -n "$start" ]]; then
+      init=(--init-from "$(model_of "$start")")
+      [[ -f "${init[1]}" ]] || {
+        echo "reproduce-uncertainty: $dropout starts from a $start model and there is none (${init[1]}): run $start" \
+          "first (--only \"$start $dropout\")" >&2
+        exit 2
+      }
+    fi
+    echo "reproduce-uncertainty: $dropout: no $out/models/$dropout.model; training $epochs epochs, seed" \
+      "$seed${start:+, from ${init[1]}}"
     t=$(date +%s)
     "$trainer" --data "$data" --model mlp --dropout "$dropout" --epochs "$epochs" --seed "$seed" \
-      --threads "$threads" --save "$model" >"$work/$dropout.train.log"
+      --threads "$threads" "${init[@]}" --save "$model" >"$work/$dropout.train.log"
     train_s=$(( $(date +%s) - t ))
   fi
   echo "reproduce-uncertainty: $dropout: evaluating $model, MC K = $mc"
@@ -94,7 +129,8 @@ for line in open(os.path.join(work, "sources.tsv")):
     u = r["uncertainty"]
     rows.append({"dropout": dropout, "model_file": model, "model_source": source,
                  "epochs": r["model_metadata"].get("epochs"), "train_seconds": int(train_s),
-                 "eval_seconds": int(eval_s), "deterministic": u["deterministic"], "mc": u["mc"]})
+                 "eval_seconds": int(eval_s), "deterministic": u["deterministic"], "mc": u["mc"],
+                 "commit": r.get("provenance", {}).get("commit")})  # None: a report from before provenance
 
 # The plain MLP has no noise: its MC passes equal its deterministic pass, and its mutual information is 0 (AUROC
 # null). Its OOD score is therefore its entropy AUROC, which both MC AUROCs of a Bayesian type are compared with.

@@ -4,7 +4,7 @@ table as markdown and JSON, and its figure (test error against FLOPs reduction a
 per method, the published points overlaid).
 
     scripts/tradeoff.py REPORT.json... --published scripts/tradeoff_published.json --md OUT.md --json OUT.json
-                        [--figures DIR] [--formats png,svg] [--machine TEXT]
+                        [--figures DIR] [--formats png,svg] [--machine TEXT] [--trainer BAYESDROP_MNIST]
 
 Each REPORT is a bayesdrop-mnist --report of the MLP 784-500-300-10 (dropout none, bbd, sbp, dbb, sparsevd, vib,
 gd, l0 or ssl; the BB authors' comparison has no L0 points).
@@ -19,6 +19,10 @@ memory), from the units each layer keeps (n_active: input pixels, h1, h2):
        beta-Bernoulli counts b (report n_active); each gate adds 4 b FLOPs and 2 b parameters (its batch norm)
   sparsevd: the units that still have a weight (the neuron view of the published sparse VD points); its
        weight-level numbers (what a sparse format keeps) are listed too, from the report's own summary.
+Each row names the commit its report was written by (the report's "provenance"; "before provenance" for reports
+older than that). The sweep's methods are a deliberate choice (METHODS: each has its sweep value and published
+points); --trainer (default: the release build's bayesdrop-mnist, when built) checks that each is a family the
+trainer lists (--list-dropouts) and stops, naming the ones it does not.
 Needs python3; the figure needs python3-matplotlib (Debian: apt-get install python3-matplotlib).
 """
 import argparse
@@ -26,6 +30,9 @@ import json
 import math
 import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reports_lib  # noqa: E402
 
 METHODS = ["bbd", "sbp", "dbb", "sparsevd", "vib", "gd", "l0", "ssl"]
 LABELS = {"none": "no pruning", "bbd": "beta-Bernoulli (BB)", "sbp": "SBP", "dbb": "dependent BB (DBB)",
@@ -111,7 +118,8 @@ def run_row(path, report):
            "n_active": units, "n_active_per_example": None, "epochs": report.get("epochs"),
            "weights_memory_percent": 100.0 * float(need(report, path, "memory_kept")),
            "weights_flops_reduction": 1.0 / float(need(report, path, "flops_kept"))
-           if float(report["flops_kept"]) > 0 else math.inf}
+           if float(report["flops_kept"]) > 0 else math.inf,
+           "commit": reports_lib.commit(report)}  # None: written before the reports recorded provenance
     if method == "dbb":
         per_example = report.get("n_active_per_example") or []
         if len(per_example) != 3:
@@ -186,8 +194,9 @@ def markdown(rows, published, machine):
              "(sparse VD prunes single weights). Published: OpenXAIProject/Variational_Dropouts "
              "(scripts/tradeoff_published.json names the files), errors read off its figure.", "",
              "| run | value | error % | n_active (in-h1-h2) | per example | FLOPs × | memory % | weights: FLOPs × "
-             "| weights: memory % | published n_active | published FLOPs × | published memory % | published error % |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| weights: memory % | published n_active | published FLOPs × | published memory % | published error % "
+             "| commit |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     order = {m: i for i, m in enumerate(["none"] + METHODS)}
     for r in sorted(rows, key=lambda r: (order[r["method"]], r["value"] or 0)):
         p = published_point(published, r["method"], r["value"]) if r["method"] != "sparsevd" else None
@@ -197,7 +206,8 @@ def markdown(rows, published, machine):
             f"{fmt_units(r['n_active_per_example'], 1)} | {r['flops_reduction']:.2f} | {r['memory_percent']:.2f} | "
             f"{r['weights_flops_reduction']:.2f} | {r['weights_memory_percent']:.2f} | "
             f"{fmt_units(p['n_active']) if p else '–'} | {fmt_number(p, 'flops_reduction')} | "
-            f"{fmt_number(p, 'memory_percent')} | {fmt_error(p['error_percent']) if p else '–'} |")
+            f"{fmt_number(p, 'memory_percent')} | {fmt_error(p['error_percent']) if p else '–'} | "
+            f"{reports_lib.short_commit(r['commit'])} |")
     lines += ["", "Targets at the default rate 1e-2 (BB and SBP units within 10 % of the published ones or lower, "
               "error at most 0.1 point above the published curve):", ""]
     for c in targets(rows, published):
@@ -301,15 +311,23 @@ def main(argv=None):
     parser.add_argument("--figures", help="folder for tradeoff.png/.svg (none drawn without it)")
     parser.add_argument("--formats", default="png,svg", help="comma-separated figure formats (default png,svg)")
     parser.add_argument("--machine", default="", help="the machine, for the table's header")
+    parser.add_argument("--trainer", default=reports_lib.default_trainer(),
+                        help="bayesdrop-mnist whose --list-dropouts the sweep's methods are checked against (default: "
+                             "$BAYESDROP_MNIST_EXE or build/release's, when built; without one no check)")
     args = parser.parse_args(argv)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     if not formats or any(f not in ("png", "svg", "pdf") for f in formats):
         parser.error(f"--formats: png, svg or pdf, comma-separated; got '{args.formats}'")
     try:
+        if args.trainer:
+            reports_lib.check_families(["none"] + METHODS, args.trainer, "tradeoff.py")
         published = load_json(args.published, "published points")
         if "points" not in published or "original_error_percent" not in published:
             raise TradeoffError(f"{args.published}: needs 'points' and 'original_error_percent'")
         rows = [run_row(p, load_json(p, "report")) for p in args.reports]
+    except reports_lib.FamilyError as e:
+        print(e, file=sys.stderr)
+        return 2
     except TradeoffError as e:
         print(f"tradeoff.py: {e}", file=sys.stderr)
         return 2

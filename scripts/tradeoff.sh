@@ -36,6 +36,7 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$repo/scripts/reproduce-lib.sh"
+source "$repo/scripts/families.sh"
 epochs=200 seed=1 threads=auto fresh=0 only="none bbd sbp dbb sparsevd vib gd l0 ssl"
 rates="1e-3 5e-3 1e-2 2e-2 5e-2" kl_weights="0.1 0.3 1 3 10" dbb_start=1e-2 ssl_rates="5e-5 1e-4 5e-4 1e-3 2e-3"
 build="$repo/build/release" out="$repo/results"
@@ -59,6 +60,9 @@ done
 trainer="$build/examples/bayesdrop-mnist"
 data="${BAYESDROP_MNIST_DIR:-$repo/data/mnist}"
 [[ -x "$trainer" ]] || { echo "tradeoff: $trainer not found; build first (cmake --preset release && cmake --build --preset release)" >&2; exit 2; }
+# The sweep's methods are a deliberate choice (each has its sweep rule below, and tradeoff.py its published points);
+# each must still be a family the trainer lists.
+check_families "$trainer" tradeoff none bbd sbp dbb sparsevd vib gd l0 ssl
 for m in $only; do
   case "$m" in none|bbd|sbp|dbb|sparsevd|vib|gd|l0|ssl) ;; *) echo "tradeoff: unknown method '$m' (none bbd sbp dbb sparsevd vib gd l0 ssl)" >&2; exit 2 ;; esac
 done
@@ -135,5 +139,5 @@ else
   echo "tradeoff: no figure: python3-matplotlib is missing (apt-get install python3-matplotlib)" >&2
 fi
 /usr/bin/python3 "$repo/scripts/tradeoff.py" "${reports[@]}" --published "$repo/scripts/tradeoff_published.json" \
-  --md "$out/tradeoff.md" --json "$out/tradeoff.json" --machine "$machine" "${figures[@]}"
+  --md "$out/tradeoff.md" --json "$out/tradeoff.json" --machine "$machine" --trainer "$trainer" "${figures[@]}"
 cat "$out/tradeoff.md"

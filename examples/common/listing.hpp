@@ -2,6 +2,7 @@
 // a line) or JSON, so that scripts take their lists from the program instead of keeping their own.
 #pragma once
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -38,6 +39,19 @@ inline std::string print_listing(const nlohmann::json& listing, bool json) {
   std::string text;
   for (const auto& item : listing) text += item.at("name").get<std::string>() + "\n";
   return text;
+}
+
+/// --list-dropouts / --list-models [--json]: prints one listing on stdout and returns 0, or says on stderr what is
+/// wrong with the combination and returns 2.
+inline int list(bool dropouts, bool models, bool json, const char* program) {
+  if (dropouts == models) {
+    std::fprintf(stderr, "%s: %s\n", program,
+                 dropouts ? "give one of --list-dropouts and --list-models"
+                          : "--json goes with --list-dropouts or --list-models");
+    return 2;
+  }
+  std::fputs(print_listing(dropouts ? dropout_listing() : model_listing(), json).c_str(), stdout);
+  return 0;
 }
 
 }  // namespace trainer

@@ -17,6 +17,7 @@
 
 #include "../common/listing.hpp"
 #include "../common/outputs.hpp"
+#include "../common/provenance.hpp"
 #include "../common/run_checks.hpp"
 #include "bayesdrop/bayesdrop.hpp"
 #include "pictures.hpp"
@@ -175,20 +176,12 @@ int run(Settings opt) {
 int main(int argc, char** argv) {
   Settings opt;
   CLI::App app{"Train a Bayesian-dropout network on MNIST or Fashion-MNIST and report accuracy and sparsity."};
+  opt.started = provenance::start(argc, argv);
   trainer::add_flags(app, opt);
+  app.set_version_flag("--version", provenance::version_text("bayesdrop-mnist"));
   CLI11_PARSE(app, argc, argv);
-  if (opt.list_json && !opt.list_dropouts && !opt.list_models) {
-    std::fprintf(stderr, "bayesdrop-mnist: --json goes with --list-dropouts or --list-models\n");
-    return 2;
-  }
-  if (opt.list_dropouts && opt.list_models) {
-    std::fprintf(stderr, "bayesdrop-mnist: give one of --list-dropouts and --list-models\n");
-    return 2;
-  }
-  if (opt.list_dropouts || opt.list_models) {
-    const auto listing = opt.list_dropouts ? trainer::dropout_listing() : trainer::model_listing();
-    std::fputs(trainer::print_listing(listing, opt.list_json).c_str(), stdout);
-    return 0;
+  if (opt.list_dropouts || opt.list_models || opt.list_json) {
+    return trainer::list(opt.list_dropouts, opt.list_models, opt.list_json, "bayesdrop-mnist");
   }
   try {
     return run(opt);

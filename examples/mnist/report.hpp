@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/provenance.hpp"
 #include "bayesdrop/bayesdrop.hpp"
 #include "run_settings.hpp"
 #include "settings.hpp"
@@ -199,6 +200,7 @@ inline nlohmann::json report_json(const Settings& opt, const bd::Recipe& recipe,
                  {"warnings", out.warnings},
                  {"epoch_seconds", seconds},
                  {"history", epochs}});
+  report["provenance"] = provenance::json(opt.started, Eigen::nbThreads());
   return report;
 }
 

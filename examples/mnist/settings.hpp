@@ -7,6 +7,7 @@
 #include <string>
 
 #include "../common/flags.hpp"
+#include "../common/provenance.hpp"
 #include "../common/run_checks.hpp"
 #include "authors_flags.hpp"
 #include "bayesdrop/bayesdrop.hpp"
@@ -38,6 +39,7 @@ struct Settings {
   std::string init_from_crc32;          // the --init-from file's (run_checks::file_crc32), likewise
   bool quiet = false;
   bool list_dropouts = false, list_models = false, list_json = false;
+  provenance::Start started;  // the command line and the date, for the report's "provenance"
 };
 
 /// --threads as a count, 0 for auto.

@@ -20,6 +20,7 @@
 #include "../common/flags.hpp"
 #include "../common/model_metadata.hpp"
 #include "../common/outputs.hpp"
+#include "../common/provenance.hpp"
 #include "../common/run_checks.hpp"
 #include "bayesdrop/bayesdrop.hpp"
 #include "report.hpp"
@@ -36,6 +37,7 @@ struct Settings {
   std::uint64_t seed = 1;
   int threads = 2;
   int digit = 1;
+  provenance::Start started;  // the command line and the date, for the report's "provenance"
 };
 
 constexpr bd::Index kBins = 15;  // the usual ECE bin count (Guo et al. 2017)
@@ -147,6 +149,7 @@ int run(const Settings& opt) {
     report["data"] = {
         {"mnist", data}, {"mnist_test_images", test.size()}, {"ood", ood_dir}, {"ood_test_images", ood.size()}};
     report["seconds"] = seconds;
+    report["provenance"] = provenance::json(opt.started, Eigen::nbThreads());
     report["notes"] = {
         "AUROC: MNIST test images are the negatives, Fashion-MNIST test images the positives; higher score = more "
         "likely out of distribution.",
@@ -163,9 +166,11 @@ int run(const Settings& opt) {
 
 int main(int argc, char** argv) {
   Settings opt;
+  opt.started = provenance::start(argc, argv);
   CLI::App app{
       "Measure a saved model's calibration, out-of-distribution detection and rotated-digit uncertainty, "
       "deterministic and Monte Carlo."};
+  app.set_version_flag("--version", provenance::version_text("bayesdrop-uncertainty"));
   app.add_option("--load", opt.load, "Model file written by bayesdrop-mnist --save")
       ->required()
       ->check(flags::path())

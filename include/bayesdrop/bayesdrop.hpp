@@ -97,6 +97,9 @@
 #include "bayesdrop/training/fit.hpp"
 #include "bayesdrop/training/recipe.hpp"
 
+// top-level headers
+#include "bayesdrop/version.hpp"
+
 // methods
 #include "bayesdrop/methods/run.hpp"
 

@@ -1,16 +1,21 @@
 // The programs' helpers (examples/common/): flag validators, the model-file metadata parser, output checks, the
 // data-fit check and the divergence watch, tested directly (test_programs.cpp runs the programs themselves).
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <regex>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "flags.hpp"
 #include "listing.hpp"
 #include "model_metadata.hpp"
 #include "outputs.hpp"
+#include "provenance.hpp"
 #include "run_checks.hpp"
 #include "support/mnist.hpp"  // skip_test
 
@@ -243,5 +248,52 @@ TEST_CASE("program helpers: a family registered once appears in the listing scri
   }
   CHECK(seen);
   CHECK_THAT(trainer::print_listing(list, false), Catch::Contains("\nlistedinatest\n"));
+  // --list-dropouts --json, as the scripts read it: the same family with every field they use
+  const auto printed = nlohmann::json::parse(trainer::print_listing(list, true));
+  REQUIRE(printed.is_array());
+  const auto it =
+      std::find_if(printed.begin(), printed.end(), [](const auto& f) { return f.at("name") == "listedinatest"; });
+  REQUIRE(it != printed.end());
+  for (const char* field : {"name", "help", "gates", "dense", "conv", "starts_from"}) CHECK(it->contains(field));
+  CHECK(it->at("dense") == false);
+  CHECK(it->at("conv") == false);
+  // the registry's families, all of them, in its order
   CHECK(list.size() == bayesdrop::dropout_names().size());
+  for (std::size_t i = 0; i < list.size(); ++i) CHECK(list[i].at("name") == bayesdrop::dropout_names()[i]);
+}
+
+TEST_CASE("program helpers: provenance: quotes the command line so that a shell reads back the same arguments",
+          "[programs][provenance]") {
+  const std::vector<std::string> args = {"prog",   "--plain=1,2", "with space", "it's",      "",
+                                         "$HOME",  "a\"b",        "tab\tx",     "new\nline", "*",
+                                         "`date`", "semi;colon",  "caf\xc3\xa9"};
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  const std::string line = provenance::command_line(int(argv.size()), argv.data());
+  CHECK(line.rfind("prog --plain=1,2 'with space' 'it'\\''s' '' '$HOME' ", 0) == 0);
+  // The shell's reading of the line: each argument between < and >.
+  std::FILE* p = popen(("set -- " + line + "; for a; do printf '<%s>' \"$a\"; done").c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string read_back;
+  char buf[256];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) read_back.append(buf, n);
+  REQUIRE(pclose(p) == 0);
+  std::string expected;
+  for (const auto& a : args) expected += "<" + a + ">";
+  CHECK(read_back == expected);
+}
+
+TEST_CASE("program helpers: provenance: the version, the date in UTC and the machine", "[programs][provenance]") {
+  const provenance::Start s = provenance::start(0, nullptr);
+  CHECK(s.command_line.empty());
+  CHECK(std::regex_match(s.date, std::regex(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)")));
+  const auto j = provenance::json(s, 3);
+  CHECK(j.at("version") == bayesdrop::version());
+  CHECK(j.at("threads") == 3);
+  CHECK(j.at("date") == s.date);
+  CHECK_FALSE(j.at("machine").at("cpu").get<std::string>().empty());
+  CHECK_FALSE(j.at("machine").at("os").get<std::string>().empty());
+  CHECK(j.at("commit") == provenance::commit());
+  CHECK_THAT(provenance::version_text("bayesdrop-mnist"),
+             Catch::StartsWith(std::string("bayesdrop-mnist ") + bayesdrop::version() + " (commit "));
 }

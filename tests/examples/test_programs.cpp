@@ -18,11 +18,13 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <regex>
 #include <string>
 #include <system_error>
 #include <vector>
 
 #include "bayesdrop/bayesdrop.hpp"
+#include "provenance.hpp"
 #include "support/idx_files.hpp"
 #include "support/mnist.hpp"  // skip_test
 
@@ -903,4 +905,79 @@ TEST_CASE("programs: a --report whose folder takes no new files is refused befor
   CHECK(r.status == 2);
   CHECK_THAT(r.output, Contains("--report") && Contains("/proc/self"));
   require_no_work(r);
+}
+
+namespace {
+
+/// An ISO 8601 UTC time to the second, as provenance::utc_now writes it.
+bool is_utc_date(const std::string& s) {
+  static const std::regex iso(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)");
+  return std::regex_match(s, iso);
+}
+
+/// The checks every report's "provenance" object must pass; `command_line`: what the test ran, `before` and `after`:
+/// the times around the run.
+void check_provenance(const nlohmann::json& report, const std::string& command_line, const std::string& before,
+                      const std::string& after, int threads) {
+  REQUIRE(report.contains("provenance"));
+  const auto& p = report.at("provenance");
+  INFO(p.dump(2));
+  CHECK(p.at("version") == bd::version());
+  const std::string commit = p.at("commit");
+  // A build from a git checkout stamps HEAD (cmake/stamp_build_info.cmake); this test is stamped by the same build.
+  static const std::regex hex(R"([0-9a-f]{40}(-dirty)?)");
+  CHECK((std::regex_match(commit, hex) || commit == "unknown"));
+  if (provenance::commit() != "unknown") CHECK(std::regex_match(commit, hex));
+  CHECK(p.at("command_line") == command_line);
+  const std::string date = p.at("date");
+  CHECK(is_utc_date(date));
+  CHECK(before <= date);  // ISO 8601 strings of one format order as the times do
+  CHECK(date <= after);
+  const auto& m = p.at("machine");
+  CHECK_FALSE(m.at("cpu").get<std::string>().empty());
+  CHECK(m.at("logical_cores").get<int>() >= 0);
+  CHECK_FALSE(m.at("os").get<std::string>().empty());
+  CHECK_FALSE(p.at("compiler").get<std::string>().empty());
+  CHECK(p.at("threads") == threads);
+  CHECK_FALSE(p.contains("hostname"));
+}
+
+}  // namespace
+
+TEST_CASE("programs: provenance: every report says its version, commit, command line, machine, date and threads",
+          "[programs][provenance]") {
+  TempDir dir;
+  const std::string data = dir.file("data, it's here");  // a comma, a space and a quote: the command line quotes it
+  write_data(data);
+  const std::string quoted_data = "'" + dir.file("data, it'\\''s here") + "'";
+  const std::string report = dir.file("r.json"), model = dir.file("m.bdm");
+  // The arguments as a shell reads them back from the report's command line; run() quotes the program itself.
+  const std::string args = "--data " + quoted_data + " --epochs 1 --threads 1 --quiet --report " +
+                           provenance::shell_quote(report) + " --save " + provenance::shell_quote(model) +
+                           " --lr-schedule=constant";
+  const std::string before = provenance::utc_now();
+  Run r = run(mnist_exe, args);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  check_provenance(nlohmann::json::parse(std::ifstream(report)), provenance::shell_quote(mnist_exe) + " " + args,
+                   before, provenance::utc_now(), 1);
+
+  const std::string u_report = dir.file("u.json");
+  const std::string u_args = "--load " + provenance::shell_quote(model) + " --data " + quoted_data + " --ood-data " +
+                             quoted_data + " --mc 2 --threads 1 --report " + provenance::shell_quote(u_report);
+  const std::string u_before = provenance::utc_now();
+  r = run(uncertainty_exe, u_args);
+  REQUIRE(r.status == 0);
+  check_provenance(nlohmann::json::parse(std::ifstream(u_report)),
+                   provenance::shell_quote(uncertainty_exe) + " " + u_args, u_before, provenance::utc_now(), 1);
+}
+
+TEST_CASE("programs: provenance: --version prints the library version and the commit", "[programs][provenance]") {
+  for (const auto& [exe, name] : {std::pair<std::string, std::string>{mnist_exe, "bayesdrop-mnist"},
+                                  std::pair<std::string, std::string>{uncertainty_exe, "bayesdrop-uncertainty"}}) {
+    const Run r = run(exe, "--version");
+    CHECK(r.status == 0);
+    CHECK_THAT(r.output, Contains(name + " " + bd::version() + " (commit "));
+    if (provenance::commit() != "unknown") CHECK_THAT(r.output, !Contains("commit unknown"));
+  }
 }
