@@ -4,8 +4,13 @@
 # the figures of the runs and of the table in results/figures/papers/ (scripts/plot.py). Prints which run of how many
 # is going and an estimate of the time left.
 #
-#   scripts/reproduce-papers.sh [--epochs N] [--seed S] [--threads T] [--only "lenet300-sparsevd lenet5-sbp"]
-#                               [--variant NAME]
+#   scripts/reproduce-papers.sh [--epochs N] [--seed S | --seeds 1,2,3] [--threads T]
+#                               [--only "lenet300-sparsevd lenet5-sbp"] [--variant NAME]
+#
+# --seeds runs every row once per seed (reports results/papers/<row>.seed<S>.json, checkpoints <row>.seed<S>.ckpt)
+# and the table shows each row as the mean and spread over its seeds, its targets checked on the mean
+# (make-table.py). A row's single-seed report of seed 1 (<row>.json, written without --seeds) is the seed-1 run of
+# the set: it is renamed <row>.seed1.json rather than run again.
 #
 # Rows: lenet300-sparsevd, lenet5-sparsevd, mlp-sbp, lenet5-sbp, mlp-bbd, each with its authors' training choices
 # (the flags in `authors` below: sparse VD's train_clip, the pretrained start of SBP and BB, SBP's LeNet-5 Adam).
@@ -23,20 +28,21 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$repo/scripts/reproduce-lib.sh"
 source "$repo/scripts/families.sh"
-epochs=200 seed=1 threads=2 fresh=0 variant="" build="$repo/build/release" out="$repo/results"
+epochs=200 seed=1 seeds="" threads=2 fresh=0 variant="" build="$repo/build/release" out="$repo/results"
 all_rows="lenet300-sparsevd lenet5-sparsevd mlp-sbp lenet5-sbp mlp-bbd"
 only="$all_rows"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --epochs) epochs="$2"; shift 2 ;;
     --seed) seed="$2"; shift 2 ;;
+    --seeds) seeds="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
     --variant) variant="$2"; shift 2 ;;
     --fresh) fresh=1; shift ;;
     --build) build="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "reproduce-papers: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -69,36 +75,53 @@ declare -A variants=(
   [lenet5-sbp~conv-gates]="--sbp-adam --batch 128 --pretrain 200 --kl-scales 1,1,0,0"
 )
 
-rows=()
+if [[ -n "$seeds" && ! "$seeds" =~ ^[0-9]+(,[0-9]+)*$ ]]; then
+  echo "reproduce-papers: --seeds takes a comma-separated list of integers such as 1,2,3, got '$seeds'" >&2
+  exit 2
+fi
+rows=()  # <row>:<seed>:<file name without .json>
 for row in $only; do
   [[ -v "authors[$row]" ]] || { echo "reproduce-papers: unknown row '$row' (rows: ${!authors[*]})" >&2; exit 2; }
-  if [[ -z "$variant" ]]; then rows+=("$row")
-  elif [[ -v "variants[$row~$variant]" ]]; then rows+=("$row~$variant"); fi
+  if [[ -n "$variant" ]]; then
+    [[ -v "variants[$row~$variant]" ]] || continue
+    row="$row~$variant"
+  fi
+  if [[ -z "$seeds" ]]; then rows+=("$row:$seed:$row"); else
+    for s in ${seeds//,/ }; do rows+=("$row:$s:$row.seed$s"); done
+  fi
 done
 [[ ${#rows[@]} -gt 0 ]] || { echo "reproduce-papers: no row of '$only' has the variant '$variant'" >&2; exit 2; }
 progress_init "${#rows[@]}"
-for row in "${rows[@]}"; do
+for entry in "${rows[@]}"; do
+  IFS=: read -r row seed name <<<"$entry"
   base="${row%%~*}"
   model="${base%%-*}" dropout="${base#*-}"
   if [[ "$row" == *~* ]]; then read -ra flags <<<"${variants[$row]}"; else read -ra flags <<<"${authors[$row]}"; fi
-  report="$out/papers/$row.json" ckpt="$out/papers/$row.ckpt"
+  report="$out/papers/$name.json" ckpt="$out/papers/$name.ckpt"
+  # A single-seed report of seed 1 is this set's seed-1 run (same flags, same seed): kept, under its seed's name.
+  if [[ "$name" == "$row.seed1" && ! -f "$report" && -f "$out/papers/$row.json" ]] &&
+     python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1])).get("seed") != 1)' "$out/papers/$row.json"; then
+    mv "$out/papers/$row.json" "$report"
+    [[ -f "$out/papers/$row.log" ]] && mv "$out/papers/$row.log" "$out/papers/$name.log"
+    [[ -d "$out/papers/$row" ]] && mv "$out/papers/$row" "$out/papers/$name"
+  fi
   if [[ "$fresh" == 1 ]]; then rm -f "$report" "$ckpt"; fi
   if [[ -f "$report" ]]; then
-    progress_next "reproduce-papers: $row has its report ($report); skipped (--fresh to redo it)"
+    progress_next "reproduce-papers: $name has its report ($report); skipped (--fresh to redo it)"
     continue
   fi
   resume=()
   if [[ -f "$ckpt" ]]; then
     resume=(--resume "$ckpt")
-    progress_next "reproduce-papers: $row continues from $ckpt"
+    progress_next "reproduce-papers: $name continues from $ckpt"
   else
     progress_next "reproduce-papers: $row ($model, $dropout, ${flags[*]:-no extra flags}), $epochs epochs, seed $seed, $threads threads"
   fi
   "$trainer" --data "$data" --model "$model" --dropout "$dropout" --epochs "$epochs" --seed "$seed" \
-    --threads "$threads" "${flags[@]}" --checkpoint "$ckpt" "${resume[@]}" --report "$report.tmp" --pictures "$out/papers/$row" \
-    >>"$out/papers/$row.log"
+    --threads "$threads" "${flags[@]}" --checkpoint "$ckpt" "${resume[@]}" --report "$report.tmp" --pictures "$out/papers/$name" \
+    >>"$out/papers/$name.log"
   mv "$report.tmp" "$report"  # the report appears only when the row is complete
-  progress_done "reproduce-papers: $row (this session)" "$(grep '^test accuracy' "$out/papers/$row.log" | tail -1)"
+  progress_done "reproduce-papers: $name (this session)" "$(grep '^test accuracy' "$out/papers/$name.log" | tail -1)"
 done
 python3 "$repo/scripts/make-table.py" --set papers --runs "$out/papers" --trainer "$trainer" \
   --machine "$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores" --md "$out/papers.md" --json "$out/papers.json"
@@ -107,6 +130,7 @@ cat "$out/papers.md"
 runs=()
 for base in $all_rows; do
   row="$base${variant:+~$variant}"
-  [[ -f "$out/papers/$row.json" ]] && runs+=("$out/papers/$row.json")
+  if [[ -f "$out/papers/$row.json" ]]; then runs+=("$out/papers/$row.json")
+  elif [[ -f "$out/papers/$row.seed1.json" ]]; then runs+=("$out/papers/$row.seed1.json"); fi
 done
 draw_figures "${runs[@]}" "$out/papers.json" --out "$out/figures/papers${variant:+/$variant}"
