@@ -16,7 +16,8 @@
 # the type is trained here with bayesdrop-mnist --seed S --epochs N (default 60, the recipe's) and saved to
 # results/uncertainty/models/, so that a quick run (--epochs 2) never replaces reproduce-table's models; a family
 # that starts from another's model (dbb from bbd: the listing's starts_from) is trained from that family's model.
-# Each row says which model it used and for how many epochs it was trained.
+# Each row says which model it used and for how many epochs it was trained. Resumable: a model trained here by an
+# earlier invocation is evaluated, not trained again, and an interrupted training continues from its checkpoint.
 # Needs the release build, MNIST in $BAYESDROP_MNIST_DIR (default data/mnist), Fashion-MNIST in
 # $BAYESDROP_FASHION_DIR (default /usr/share/datasets/fashion-mnist: apt-get install dataset-fashion-mnist) and
 # python3. Evaluation takes about 15 s per type on 2 cores; training, when needed, about 3 minutes per type. Prints
@@ -38,7 +39,7 @@ while [[ $# -gt 0 ]]; do
     --build) build="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --dry-run) dry_run=1; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "reproduce-uncertainty: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -89,7 +90,10 @@ progress_init "$(wc -w <<<"$only")"
 for dropout in $only; do
   progress_next "reproduce-uncertainty: $dropout"
   model="$out/models/$dropout.model" source="reproduce-table" train_s=0
-  if [[ ! -f "$model" ]]; then
+  if [[ ! -f "$model" && -f "$work/models/$dropout.model" ]]; then
+    model="$work/models/$dropout.model" source="trained here"  # by an earlier invocation: not trained again
+    train_s="$(cat "$work/models/$dropout.seconds" 2>/dev/null || echo 0)"
+  elif [[ ! -f "$model" ]]; then
     model="$work/models/$dropout.model" source="trained here"
     init=()
     start="$(family_start "$trainer" "$dropout")"
@@ -104,9 +108,15 @@ for dropout in $only; do
     echo "reproduce-uncertainty: $dropout: no $out/models/$dropout.model; training $epochs epochs, seed" \
       "$seed${start:+, from ${init[1]}}"
     t=$(date +%s)
+    # Checkpointed: an interrupted training continues where it stopped when the script is started again.
+    ckpt="$work/models/$dropout.ckpt" resume=()
+    [[ -f "$ckpt" ]] && resume=(--resume "$ckpt")
     "$trainer" --data "$data" --model mlp --dropout "$dropout" --epochs "$epochs" --seed "$seed" \
-      --threads "$threads" "${init[@]}" --save "$model" >"$work/$dropout.train.log"
+      --threads "$threads" "${init[@]}" --checkpoint "$ckpt" "${resume[@]}" --save "$model" \
+      >>"$work/$dropout.train.log"
     train_s=$(( $(date +%s) - t ))
+    echo "$train_s" >"$work/models/$dropout.seconds"
+    rm -f "$ckpt"
   fi
   echo "reproduce-uncertainty: $dropout: evaluating $model, MC K = $mc"
   t=$(date +%s)
