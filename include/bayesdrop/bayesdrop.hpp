@@ -92,6 +92,7 @@
 #include "bayesdrop/training/elbo.hpp"
 #include "bayesdrop/training/epoch_log.hpp"
 #include "bayesdrop/training/epoch_runner.hpp"
+#include "bayesdrop/training/family_recipes.hpp"
 #include "bayesdrop/training/fit.hpp"
 #include "bayesdrop/training/recipe.hpp"
 

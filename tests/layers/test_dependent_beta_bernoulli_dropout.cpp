@@ -13,6 +13,7 @@
 #include "bayesdrop/models/summary.hpp"
 #include "bayesdrop/models/zoo.hpp"
 #include "bayesdrop/training/authors_choices.hpp"
+#include "bayesdrop/training/family_recipes.hpp"
 #include "bayesdrop/training/fit.hpp"
 #include "support/gradcheck.hpp"
 
