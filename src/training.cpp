@@ -2,8 +2,8 @@
 // MNIST and Monte Carlo prediction. Defines the float and double instantiations that the headers declare `extern
 // template` when BAYESDROP_COMPILED_LIB is set (core/instantiation.hpp).
 #include "bayesdrop/io/mnist.hpp"
-#include "bayesdrop/io/model_file.hpp"
 #include "bayesdrop/losses/softmax_cross_entropy.hpp"
+#include "bayesdrop/models/model_file.hpp"
 #include "bayesdrop/optim/adam.hpp"
 #include "bayesdrop/optim/optimizer.hpp"
 #include "bayesdrop/optim/sgd.hpp"

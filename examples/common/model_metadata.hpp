@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "bayesdrop/core/error.hpp"
-#include "bayesdrop/io/model_file.hpp"
+#include "bayesdrop/models/model_file.hpp"
 #include "bayesdrop/models/zoo.hpp"
 
 namespace model_metadata {

@@ -37,7 +37,6 @@
 #include "bayesdrop/io/durable_file.hpp"
 #include "bayesdrop/io/idx.hpp"
 #include "bayesdrop/io/mnist.hpp"
-#include "bayesdrop/io/model_file.hpp"
 
 // layers
 #include "bayesdrop/layers/batch_norm1d.hpp"
@@ -68,12 +67,13 @@
 // losses
 #include "bayesdrop/losses/softmax_cross_entropy.hpp"
 
-// models
+// models: networks, the dropout-family registry and zoo, compact(), model files
 #include "bayesdrop/models/builtin_families.hpp"
 #include "bayesdrop/models/compact.hpp"
 #include "bayesdrop/models/dropout_family.hpp"
 #include "bayesdrop/models/lenet5.hpp"
 #include "bayesdrop/models/mlp.hpp"
+#include "bayesdrop/models/model_file.hpp"
 #include "bayesdrop/models/registry.hpp"
 #include "bayesdrop/models/sequential.hpp"
 #include "bayesdrop/models/summary.hpp"

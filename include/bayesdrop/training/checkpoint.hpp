@@ -4,7 +4,7 @@
 //   fit(model, recipe, train, &test, rng, FitOptions{}.with_checkpoint("run.ckpt",
 //   settings_json).with_resume("run.ckpt"));
 //
-// A checkpoint holds the model (a complete model file, io/model_file.hpp), the optimiser's state (its step count,
+// A checkpoint holds the model (a complete model file, models/model_file.hpp), the optimiser's state (its step count,
 // which is the learning-rate schedules' position, and its per-parameter state: Adam's moments, SGD's momentum), the
 // generator's state, the epochs done (the KL warm-up's position) and the history so far. A run resumed from it
 // draws the same numbers and takes the same steps as the run that wrote it, so it ends with the same model bytes
@@ -38,7 +38,7 @@
 #include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/rng.hpp"
 #include "bayesdrop/io/durable_file.hpp"
-#include "bayesdrop/io/model_file.hpp"
+#include "bayesdrop/models/model_file.hpp"
 #include "bayesdrop/models/sequential.hpp"
 #include "bayesdrop/optim/optimizer.hpp"
 #include "bayesdrop/training/epoch_log.hpp"
