@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -56,6 +58,28 @@ inline std::vector<outputs::FlagPath> data_files(const std::string& dir, const s
     }
   }
   return out;
+}
+
+/// load_mnist, with how to get MNIST in the program's terms added when the folder or one of the split's files is
+/// missing: scripts/fetch-mnist.sh and `flag`, the option that names the folder (the library's message says what the
+/// data is and where it looked). Other errors (a corrupt file) pass unchanged.
+template <class Scalar>
+bd::Dataset<Scalar> load_data(const std::string& dir, bd::Split split, const std::string& flag) {
+  try {
+    return bd::load_mnist<Scalar>(dir, split);
+  } catch (const bd::DataError& e) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    bool missing = !fs::is_directory(dir, ec);
+    const std::string prefix = split == bd::Split::train ? "train" : "t10k";
+    for (const char* kind : {"-images-idx3-ubyte", "-labels-idx1-ubyte"}) {
+      const fs::path base = fs::path(dir) / (prefix + kind);
+      if (!fs::exists(base, ec) && !fs::exists(fs::path(base.string() + ".gz"), ec)) missing = true;
+    }
+    if (!missing) throw;
+    throw bd::DataError(std::string(e.what()) + " To download MNIST, run scripts/fetch-mnist.sh DIR, then pass " +
+                        flag + " DIR.");
+  }
 }
 
 /// The CRC-32 (zlib's, as model and checkpoint files use) of a data set as decoded: its pixel values, then its labels,

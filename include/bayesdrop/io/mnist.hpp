@@ -23,7 +23,7 @@ namespace bayesdrop {
 enum class Split { train, test };
 
 /// Where a data set lives unless the user says otherwise: "mnist" -> $BAYESDROP_MNIST_DIR if set, else
-/// "data/mnist" (where scripts/fetch-mnist.sh puts it); "fashion" -> $BAYESDROP_FASHION_DIR if set, else
+/// "data/mnist" (where the repository's download script puts it); "fashion" -> $BAYESDROP_FASHION_DIR if set, else
 /// "/usr/share/datasets/fashion-mnist" (Debian package dataset-fashion-mnist).
 /// Throws InvalidArgument for any other name.
 inline std::string default_data_dir(const std::string& dataset) {
@@ -45,9 +45,10 @@ inline std::string default_data_dir(const std::string& dataset) {
 namespace detail {
 
 inline std::string mnist_how_to_get_data() {
-  return "To get MNIST, run scripts/fetch-mnist.sh DIR, then set BAYESDROP_MNIST_DIR=DIR or pass --data DIR. "
-         "For Fashion-MNIST, apt-get install dataset-fashion-mnist (files land in "
-         "/usr/share/datasets/fashion-mnist).";
+  return "MNIST is four IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+         "t10k-labels-idx1-ubyte, each plain or .gz) in one folder; load_mnist reads the folder it is given, and "
+         "default_data_dir(\"mnist\") the one in BAYESDROP_MNIST_DIR. For Fashion-MNIST, apt-get install "
+         "dataset-fashion-mnist (files land in /usr/share/datasets/fashion-mnist).";
 }
 
 /// dir/base.gz if it exists, else dir/base. Throws DataError (with how to get the data) if neither exists.

@@ -58,11 +58,13 @@ inline std::vector<DropoutFamily> builtin_dropout_families() {
   };
   using B = BuiltinFamily;
   add(B::none, "none", "the plain network, no dropout", false, false, false);
-  add(B::binary, "binary", "binary dropout, rates --p-input and --p (Srivastava et al. 2014)", true, false, false);
-  add(B::gaussian, "gaussian", "Gaussian dropout, variance p / (1 - p) from --p-input and --p", true, false, false);
+  add(B::binary, "binary", "binary dropout at rates ModelSpec::p_input and p_hidden (Srivastava et al. 2014)", true,
+      false, false);
+  add(B::gaussian, "gaussian", "Gaussian dropout, variance p / (1 - p) for p = ModelSpec::p_input and p_hidden", true,
+      false, false);
   add(B::variational, "variational",
-      "variational dropout, learned alpha starting from --p-input and --p (Kingma et al. 2015, type A)", true, false,
-      false);
+      "variational dropout, learned alpha starting from ModelSpec::p_input and p_hidden (Kingma et al. 2015, type A)",
+      true, false, false);
   add(B::sparsevd, "sparsevd",
       "sparse variational dropout layers in place of the dense and conv layers (Molchanov et al. 2017)", false, true,
       true);
@@ -71,8 +73,8 @@ inline std::vector<DropoutFamily> builtin_dropout_families() {
   // Dependent beta-Bernoulli (Lee et al. 2018) trains from a finished bbd model (its recipe and sources:
   // training/family_recipes.hpp), whose gates stay frozen.
   add(B::dbb, "dbb",
-      "dependent beta-Bernoulli dropout gates (Lee et al. 2018): the bbd gate times an input-dependent one; start "
-      "from a trained bbd model with --init-from",
+      "dependent beta-Bernoulli dropout gates (Lee et al. 2018): the bbd gate times an input-dependent one; starts "
+      "from the gates of a trained bbd model (its start family)",
       true, false, false)
       ->with_start("bbd");
   add(B::vib, "vib", "variational information bottleneck gates (Dai et al. 2018)", true, false, false);
