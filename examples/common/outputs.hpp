@@ -67,18 +67,14 @@ inline void probe_new_file(const fs::path& probe, const std::string& flag, const
 }  // namespace detail
 
 /// The file a write to `path` lands on: `path` itself or, when it is a symlink, the file at the end of its chain of
-/// links, as bayesdrop::save_model follows it (the link stays a link). Throws bayesdrop::InvalidArgument naming the
-/// flag for a loop of links or a link that cannot be read.
+/// links (bayesdrop::durable_target, which every durable write follows; the link stays a link). Throws
+/// bayesdrop::InvalidArgument naming the flag for a loop of links or a link that cannot be read.
 inline fs::path write_target(const std::string& path, const std::string& flag) {
-  fs::path target(path);
-  std::error_code ec;
-  for (int hops = 0; fs::is_symlink(fs::symlink_status(target, ec)); ++hops) {
-    if (hops == 40) throw bayesdrop::InvalidArgument(flag + ": '" + path + "': too many levels of symbolic links");
-    const fs::path next = fs::read_symlink(target, ec);
-    if (ec) throw bayesdrop::InvalidArgument(flag + ": cannot read the symbolic link '" + path + "': " + ec.message());
-    target = next.is_absolute() ? next : target.parent_path() / next;
+  try {
+    return bayesdrop::durable_target(path);
+  } catch (const bayesdrop::DataError& e) {
+    throw bayesdrop::InvalidArgument(flag + ": " + e.what());
   }
-  return target;
 }
 
 /// Checks, before any work, that `path` (the value of `flag`) can be written as a file: creates its missing parent
