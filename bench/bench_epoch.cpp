@@ -25,6 +25,7 @@
 #include "bayesdrop/models/zoo.hpp"
 #include "bayesdrop/optim/adam.hpp"
 #include "bayesdrop/training/epoch_runner.hpp"
+#include "bayesdrop/training/family_recipes.hpp"
 #include "bayesdrop/training/recipe.hpp"
 #include "bench_support.hpp"
 

@@ -26,6 +26,7 @@
 #include "bayesdrop/losses/softmax_cross_entropy.hpp"
 #include "bayesdrop/models/zoo.hpp"
 #include "bayesdrop/optim/adam.hpp"
+#include "bayesdrop/training/family_recipes.hpp"
 #include "bayesdrop/training/recipe.hpp"
 
 namespace {

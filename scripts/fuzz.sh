@@ -5,7 +5,7 @@
 #
 # Targets:
 #   idx    the IDX reader and MNIST conversion (tests/fuzz/fuzz_idx.cpp, include/bayesdrop/io/idx.hpp)
-#   model  model files (tests/fuzz/fuzz_model_file.cpp, include/bayesdrop/io/model_file.hpp) and the programs'
+#   model  model files (tests/fuzz/fuzz_model_file.cpp, include/bayesdrop/models/model_file.hpp) and the programs'
 #          reading of their metadata (examples/common/model_metadata.hpp)
 #
 # Builds the target with clang, seeds a corpus with small valid and broken inputs, and runs for SECONDS. Exits

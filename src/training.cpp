@@ -2,9 +2,9 @@
 // MNIST and Monte Carlo prediction. Defines the float and double instantiations that the headers declare `extern
 // template` when BAYESDROP_COMPILED_LIB is set (core/instantiation.hpp).
 #include "bayesdrop/io/mnist.hpp"
-#include "bayesdrop/io/model_file.hpp"
 #include "bayesdrop/losses/softmax_cross_entropy.hpp"
 #include "bayesdrop/methods/run.hpp"
+#include "bayesdrop/models/model_file.hpp"
 #include "bayesdrop/models/saved_model.hpp"
 #include "bayesdrop/optim/adam.hpp"
 #include "bayesdrop/optim/optimizer.hpp"

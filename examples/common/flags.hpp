@@ -16,7 +16,7 @@
 
 namespace flags {
 
-namespace detail {
+namespace internal {
 
 /// A bound as a person writes it: 0.001, 1e+06, inf.
 inline std::string bound(double v) {
@@ -26,12 +26,12 @@ inline std::string bound(double v) {
   return buf;
 }
 
-}  // namespace detail
+}  // namespace internal
 
 /// A finite real number in [lo, hi] ((lo, hi] if `open_low`); hi may be infinity (no upper bound).
 inline CLI::Validator real(double lo, double hi, bool open_low = false) {
   const std::string range =
-      (open_low ? "(" : "[") + detail::bound(lo) + ", " + detail::bound(hi) + (std::isinf(hi) ? ")" : "]");
+      (open_low ? "(" : "[") + internal::bound(lo) + ", " + internal::bound(hi) + (std::isinf(hi) ? ")" : "]");
   return CLI::Validator(
       [=](std::string& text) -> std::string {
         errno = 0;

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "bayesdrop/core/error.hpp"
-#include "bayesdrop/io/model_file.hpp"
+#include "bayesdrop/models/model_file.hpp"
 #include "bayesdrop/models/saved_model.hpp"
 
 namespace model_metadata {

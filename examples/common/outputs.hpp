@@ -25,7 +25,7 @@ namespace outputs {
 
 namespace fs = std::filesystem;
 
-namespace detail {
+namespace internal {
 
 inline std::string errno_text(int err) {
   return std::strerror(err ? err : EIO);
@@ -64,21 +64,17 @@ inline void probe_new_file(const fs::path& probe, const std::string& flag, const
   fs::remove(probe, ec);
 }
 
-}  // namespace detail
+}  // namespace internal
 
 /// The file a write to `path` lands on: `path` itself or, when it is a symlink, the file at the end of its chain of
-/// links, as bayesdrop::save_model follows it (the link stays a link). Throws bayesdrop::InvalidArgument naming the
-/// flag for a loop of links or a link that cannot be read.
+/// links (bayesdrop::durable_target, which every durable write follows; the link stays a link). Throws
+/// bayesdrop::InvalidArgument naming the flag for a loop of links or a link that cannot be read.
 inline fs::path write_target(const std::string& path, const std::string& flag) {
-  fs::path target(path);
-  std::error_code ec;
-  for (int hops = 0; fs::is_symlink(fs::symlink_status(target, ec)); ++hops) {
-    if (hops == 40) throw bayesdrop::InvalidArgument(flag + ": '" + path + "': too many levels of symbolic links");
-    const fs::path next = fs::read_symlink(target, ec);
-    if (ec) throw bayesdrop::InvalidArgument(flag + ": cannot read the symbolic link '" + path + "': " + ec.message());
-    target = next.is_absolute() ? next : target.parent_path() / next;
+  try {
+    return bayesdrop::durable_target(path);
+  } catch (const bayesdrop::DataError& e) {
+    throw bayesdrop::InvalidArgument(flag + ": " + e.what());
   }
-  return target;
 }
 
 /// Checks, before any work, that `path` (the value of `flag`) can be written as a file: creates its missing parent
@@ -89,7 +85,7 @@ inline fs::path write_target(const std::string& path, const std::string& flag) {
 inline void check_output_file(const std::string& path, const std::string& flag) {
   if (path.empty()) throw bayesdrop::InvalidArgument(flag + ": the path is empty");
   const fs::path p(path);
-  detail::make_folders(p.parent_path(), flag, path);
+  internal::make_folders(p.parent_path(), flag, path);
   std::error_code ec;
   if (fs::is_directory(p, ec)) {
     throw bayesdrop::InvalidArgument(flag + ": '" + path + "' is a directory; give a file name");
@@ -97,13 +93,13 @@ inline void check_output_file(const std::string& path, const std::string& flag) 
   const bool existed = fs::exists(p, ec);
   errno = 0;
   std::FILE* f = std::fopen(path.c_str(), "ab");
-  if (!f) throw bayesdrop::InvalidArgument(flag + ": cannot write '" + path + "': " + detail::errno_text(errno));
+  if (!f) throw bayesdrop::InvalidArgument(flag + ": cannot write '" + path + "': " + internal::errno_text(errno));
   std::fclose(f);
   const fs::path target = write_target(path, flag);
   if (!existed) fs::remove(target, ec);  // the file the open created: a symlink stays a symlink
   // A regular file is replaced through a temporary file beside it (write_file): its folder must take new files too.
   if (!existed || fs::is_regular_file(fs::status(target, ec))) {
-    detail::probe_new_file(fs::path(bayesdrop::durable_temp_path(target)), flag, path);
+    internal::probe_new_file(fs::path(bayesdrop::durable_temp_path(target)), flag, path);
   }
 }
 
@@ -122,8 +118,8 @@ inline void check_replaced_file(const std::string& path, const std::string& flag
                                      "); give the path of a new or regular file");
   }
   const fs::path target = write_target(path, flag);
-  detail::make_folders(target.parent_path(), flag, path);
-  detail::probe_new_file(fs::path(bayesdrop::durable_temp_path(target)), flag, path);
+  internal::make_folders(target.parent_path(), flag, path);
+  internal::probe_new_file(fs::path(bayesdrop::durable_temp_path(target)), flag, path);
 }
 
 /// Checks, before any work, that `dir` (the value of `flag`) is a folder that takes new files: creates it and its
@@ -131,8 +127,8 @@ inline void check_replaced_file(const std::string& path, const std::string& flag
 /// Throws bayesdrop::InvalidArgument naming the flag and the path.
 inline void check_output_folder(const std::string& dir, const std::string& flag) {
   if (dir.empty()) throw bayesdrop::InvalidArgument(flag + ": the path is empty");
-  detail::make_folders(fs::path(dir), flag, dir);
-  detail::probe_new_file(fs::path(dir) / ".bayesdrop-write-probe", flag, dir);
+  internal::make_folders(fs::path(dir), flag, dir);
+  internal::probe_new_file(fs::path(dir) / ".bayesdrop-write-probe", flag, dir);
 }
 
 /// Whether the paths `a` and `b` name the same file, by identity rather than spelling: std::filesystem::equivalent
@@ -204,11 +200,11 @@ class FileLock {
   FileLock(const std::string& path, const std::string& flag) {
 #if !defined(_WIN32)
     lock_path_ = write_target(path, flag).string() + ".lock";
-    detail::make_folders(fs::path(lock_path_).parent_path(), flag, path);
+    internal::make_folders(fs::path(lock_path_).parent_path(), flag, path);
     fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     if (fd_ < 0) {
       throw bayesdrop::InvalidArgument(flag + ": cannot create the lock file '" + lock_path_ +
-                                       "': " + detail::errno_text(errno));
+                                       "': " + internal::errno_text(errno));
     }
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
@@ -223,7 +219,7 @@ class FileLock {
       ::close(fd_);
       fd_ = -1;
       if (err != EWOULDBLOCK) {
-        throw bayesdrop::InvalidArgument(flag + ": cannot lock '" + lock_path_ + "': " + detail::errno_text(err));
+        throw bayesdrop::InvalidArgument(flag + ": cannot lock '" + lock_path_ + "': " + internal::errno_text(err));
       }
       throw bayesdrop::InvalidArgument(flag + " '" + path + "' is in use by another run (pid " +
                                        (holder.empty() ? std::string("unknown") : holder) + ", which holds the lock '" +

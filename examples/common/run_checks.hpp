@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -48,14 +50,33 @@ inline std::vector<outputs::FlagPath> data_files(const std::string& dir, const s
                                                  std::initializer_list<const char*> splits) {
   std::vector<outputs::FlagPath> out;
   for (const std::string split : splits) {
-    for (const char* kind : {"-images-idx3-ubyte", "-labels-idx1-ubyte"}) {
-      try {
-        out.push_back({flag, bd::detail::mnist_find_file(dir, split + kind)});
-      } catch (const bd::DataError&) {
-      }
+    for (const auto& file : bd::mnist_files(dir, split == "train" ? bd::Split::train : bd::Split::test)) {
+      out.push_back({flag, file});
     }
   }
   return out;
+}
+
+/// load_mnist, with how to get MNIST in the program's terms added when the folder or one of the split's files is
+/// missing: scripts/fetch-mnist.sh and `flag`, the option that names the folder (the library's message says what the
+/// data is and where it looked). Other errors (a corrupt file) pass unchanged.
+template <class Scalar>
+bd::Dataset<Scalar> load_data(const std::string& dir, bd::Split split, const std::string& flag) {
+  try {
+    return bd::load_mnist<Scalar>(dir, split);
+  } catch (const bd::DataError& e) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    bool missing = !fs::is_directory(dir, ec);
+    const std::string prefix = split == bd::Split::train ? "train" : "t10k";
+    for (const char* kind : {"-images-idx3-ubyte", "-labels-idx1-ubyte"}) {
+      const fs::path base = fs::path(dir) / (prefix + kind);
+      if (!fs::exists(base, ec) && !fs::exists(fs::path(base.string() + ".gz"), ec)) missing = true;
+    }
+    if (!missing) throw;
+    throw bd::DataError(std::string(e.what()) + " To download MNIST, run scripts/fetch-mnist.sh DIR, then pass " +
+                        flag + " DIR.");
+  }
 }
 
 /// The CRC-32 (zlib's, as model and checkpoint files use) of a data set as decoded: its pixel values, then its labels,
@@ -67,8 +88,8 @@ std::string data_crc32(const bd::Dataset<Scalar>& data) {
     return std::string_view(reinterpret_cast<const char*>(m.data()), std::size_t(m.size()) * sizeof(*m.data()));
   };
   const std::string_view labels = bytes(data.labels);
-  const auto crc = crc32_combine(bd::detail::model_crc(bytes(data.images)), bd::detail::model_crc(labels),
-                                 static_cast<z_off_t>(labels.size()));
+  const auto crc =
+      crc32_combine(bd::bytes_crc32(bytes(data.images)), bd::bytes_crc32(labels), static_cast<z_off_t>(labels.size()));
   char hex[9];
   std::snprintf(hex, sizeof hex, "%08lx", static_cast<unsigned long>(crc));
   return hex;
@@ -78,11 +99,8 @@ std::string data_crc32(const bd::Dataset<Scalar>& data) {
 /// checkpoint records the --init-from file by content, not by the spelling of its path. It is the CRC of the bytes
 /// before the file's last 4, its own checksum: the CRC of bytes followed by their CRC is the same for every file.
 inline std::string file_crc32(const std::string& path) {
-  const std::string bytes = bd::detail::read_model_bytes(path);
-  const std::string_view body =
-      std::string_view(bytes).substr(0, bytes.size() - std::min<std::size_t>(bytes.size(), 4));
   char hex[9];
-  std::snprintf(hex, sizeof hex, "%08lx", static_cast<unsigned long>(bd::detail::model_crc(body)));
+  std::snprintf(hex, sizeof hex, "%08lx", static_cast<unsigned long>(bd::model_file_crc32(path)));
   return hex;
 }
 

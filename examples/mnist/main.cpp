@@ -109,8 +109,8 @@ int run(Settings opt) {
   trainer::check_not_restarted(opt);
   if (!opt.load.empty()) opt.spec = bd::read_model_spec(opt.load);
   trainer::check_outputs(opt);
-  const auto train = bd::load_mnist<Scalar>(dir, bd::Split::train);
-  const auto test = bd::load_mnist<Scalar>(dir, bd::Split::test);
+  const auto train = run_checks::load_data<Scalar>(dir, bd::Split::train, "--data");
+  const auto test = run_checks::load_data<Scalar>(dir, bd::Split::test, "--data");
   // A checkpoint records the data and the --init-from file by content: --resume refuses others of the same size.
   if (opt.load.empty() && (!opt.checkpoint.empty() || !opt.resume.empty())) {
     opt.train_crc32 = run_checks::data_crc32(train);

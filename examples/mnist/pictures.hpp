@@ -34,7 +34,7 @@ namespace palette {
 inline constexpr Rgb tint{255, 176, 46};  ///< kept pixels over a background digit (amber)
 }  // namespace palette
 
-namespace pictures_detail {
+namespace picture_parts {
 
 /// An RGB image in memory, row-major from the top, as stb_image_write wants it.
 struct Canvas {
@@ -101,15 +101,15 @@ void write_28x28(const std::string& path, int scale, ColourOf colour) {
   img.save(path);
 }
 
-}  // namespace pictures_detail
+}  // namespace picture_parts
 
 /// Writes the input-pixel mask of a pruned model as a 28x28 PNG, each pixel a scale x scale square (nearest).
 /// keep: 784 values, row by row, in [0, 1] (1 = kept, white; 0 = pruned, black; fractions are grey levels).
 /// Throws bayesdrop::InvalidArgument for a wrong size or scale (1..64) or a path that cannot be written.
 inline void write_pixel_mask_png(const std::string& path, const std::vector<float>& keep, int scale = 8) {
-  pictures_detail::check_pixels(keep, "keep");
-  pictures_detail::write_28x28(path, scale, [&](int i) {
-    return pictures_detail::mix(Rgb{0, 0, 0}, Rgb{255, 255, 255}, pictures_detail::unit(keep[i]));
+  picture_parts::check_pixels(keep, "keep");
+  picture_parts::write_28x28(path, scale, [&](int i) {
+    return picture_parts::mix(Rgb{0, 0, 0}, Rgb{255, 255, 255}, picture_parts::unit(keep[i]));
   });
 }
 
@@ -118,7 +118,7 @@ inline void write_pixel_mask_png(const std::string& path, const std::vector<floa
 /// background is bright, so the mask reads against the shape of the digits.
 inline void write_pixel_mask_png(const std::string& path, const std::vector<float>& keep,
                                  const std::vector<float>& background, int scale = 8) {
-  using namespace pictures_detail;
+  using namespace picture_parts;
   check_pixels(keep, "keep");
   check_pixels(background, "background");
   double top = 0;

@@ -46,17 +46,10 @@ inline std::string checkpoint_file(const Settings& opt) {
   return opt.checkpoint.empty() ? "" : outputs::write_target(opt.checkpoint, "--checkpoint").string();
 }
 
-// Whether the file at `path` holds a checkpoint (starts with the checkpoint magic; damaged or not).
-inline bool holds_checkpoint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string head(bd::detail::checkpoint_magic.size(), '\0');
-  return in.read(head.data(), std::streamsize(head.size())) && head == bd::detail::checkpoint_magic;
-}
-
 // A run started without --resume over a file that holds a checkpoint would replace that run's progress after its
 // first epoch: refused, saying how to continue it or to start over.
 inline void check_not_restarted(const Settings& opt) {
-  if (opt.checkpoint.empty() || !opt.resume.empty() || !holds_checkpoint(opt.checkpoint)) return;
+  if (opt.checkpoint.empty() || !opt.resume.empty() || !bd::is_checkpoint_file(opt.checkpoint)) return;
   throw bd::InvalidArgument("--checkpoint '" + opt.checkpoint +
                             "' already holds a checkpoint of a run; pass --resume " + opt.checkpoint +
                             " to continue it, or remove the file to start over");

@@ -38,14 +38,15 @@
 #include "bayesdrop/io/idx.hpp"
 #include "bayesdrop/io/json_object.hpp"
 #include "bayesdrop/io/mnist.hpp"
-#include "bayesdrop/io/model_file.hpp"
 
 // layers
 #include "bayesdrop/layers/batch_norm1d.hpp"
 #include "bayesdrop/layers/beta_bernoulli_dropout.hpp"
 #include "bayesdrop/layers/binary_dropout.hpp"
 #include "bayesdrop/layers/conv2d.hpp"
+#include "bayesdrop/layers/dependent_beta_bernoulli_compact.hpp"
 #include "bayesdrop/layers/dependent_beta_bernoulli_dropout.hpp"
+#include "bayesdrop/layers/dependent_beta_bernoulli_options.hpp"
 #include "bayesdrop/layers/eval_only.hpp"
 #include "bayesdrop/layers/flatten.hpp"
 #include "bayesdrop/layers/gate.hpp"
@@ -69,12 +70,13 @@
 // losses
 #include "bayesdrop/losses/softmax_cross_entropy.hpp"
 
-// models
+// models: networks, the dropout-family registry and zoo, compact(), model files
 #include "bayesdrop/models/builtin_families.hpp"
 #include "bayesdrop/models/compact.hpp"
 #include "bayesdrop/models/dropout_family.hpp"
 #include "bayesdrop/models/lenet5.hpp"
 #include "bayesdrop/models/mlp.hpp"
+#include "bayesdrop/models/model_file.hpp"
 #include "bayesdrop/models/registry.hpp"
 #include "bayesdrop/models/saved_model.hpp"
 #include "bayesdrop/models/sequential.hpp"
@@ -94,6 +96,7 @@
 #include "bayesdrop/training/elbo.hpp"
 #include "bayesdrop/training/epoch_log.hpp"
 #include "bayesdrop/training/epoch_runner.hpp"
+#include "bayesdrop/training/family_recipes.hpp"
 #include "bayesdrop/training/fit.hpp"
 #include "bayesdrop/training/recipe.hpp"
 

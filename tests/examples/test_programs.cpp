@@ -172,6 +172,26 @@ TEST_CASE("programs: a report that cannot be written (a full disk) fails the run
   CHECK_THAT(r.output, Contains("--report") && Contains("/dev/full"));
 }
 
+// The library says what MNIST is and where it looked (bayesdrop/io/mnist.hpp); the trainer adds how to download it
+// in its own terms: its script and its flag.
+TEST_CASE("programs: missing data says how to get MNIST, naming the script and --data", "[programs]") {
+  TempDir dir;
+  const std::string absent = dir.file("no-such-folder");
+  Run r = run(mnist_exe, "--data " + quoted(absent) + " --epochs 1 --quiet");
+  CHECK(r.status == 2);
+  CHECK_THAT(r.output, Contains(absent) && Contains("train-images-idx3-ubyte") && Contains("scripts/fetch-mnist.sh") &&
+                           Contains("--data DIR"));
+  require_no_work(r);
+
+  const std::string half = dir.file("half");  // the training split only
+  write_data(half);
+  fs::remove(fs::path(half) / "t10k-images-idx3-ubyte");
+  r = run(mnist_exe, "--data " + quoted(half) + " --epochs 1 --quiet");
+  CHECK(r.status == 2);
+  CHECK_THAT(r.output, Contains("t10k-images-idx3-ubyte") && Contains("scripts/fetch-mnist.sh"));
+  require_no_work(r);
+}
+
 TEST_CASE("programs: a model file with a valid checksum but foreign metadata is an error naming the field",
           "[programs]") {
   TempDir dir;

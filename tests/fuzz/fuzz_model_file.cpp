@@ -1,4 +1,4 @@
-// libFuzzer target for model files (io/model_file.hpp): every input goes to the metadata reader and is loaded into
+// libFuzzer target for model files (models/model_file.hpp): every input goes to the metadata reader and is loaded into
 // a small fixed model, float and double. A bayesdrop::Error is the expected answer to bad input; any other
 // exception, a crash, a leak, a sanitizer report or a broken invariant (abort) is a finding.
 //
@@ -30,10 +30,10 @@
 #include <vector>
 
 #include "bayesdrop/core/error.hpp"
-#include "bayesdrop/io/model_file.hpp"
 #include "bayesdrop/layers/beta_bernoulli_dropout.hpp"
 #include "bayesdrop/layers/structured_bayesian_pruning.hpp"
 #include "bayesdrop/models/mlp.hpp"
+#include "bayesdrop/models/model_file.hpp"
 #include "model_metadata.hpp"
 
 namespace {

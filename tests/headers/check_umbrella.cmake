@@ -28,7 +28,7 @@ if(UPDATE)
     "io=data: IDX/MNIST readers (io/idx.hpp needs zlib, which the bayesdrop target links)"
     "layers=layers"
     "losses=losses"
-    "models=models"
+    "models=models: networks, the dropout-family registry and zoo, compact(), model files"
     "optim=optimisers and learning-rate schedules"
     "training=training loop")
   set(order core math io layers losses models optim training)

@@ -6,6 +6,8 @@
 #                        together: a non-inline function or variable defined in a header breaks the link.
 #  test_headers_umbrella (ctest, label unit) fails when a header under include/bayesdrop/ is missing from
 #                        bayesdrop/bayesdrop.hpp (see check_umbrella.cmake).
+#  test_header_levels    (ctest, label unit) fails on an include of a higher or peer level (check_levels.py, the
+#                        levels of docs/design.md).
 
 # --- every header compiles on its own ---------------------------------------------------------------------------
 # Off in the asan preset: the check is about includes, which one build (release) settles; it saves ~45 compiles.
@@ -43,4 +45,8 @@ if(BAYESDROP_PYTHON3)
   add_test(NAME test_compiled_instantiations
            COMMAND ${BAYESDROP_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/check_instantiations.py ${PROJECT_SOURCE_DIR})
   set_tests_properties(test_compiled_instantiations PROPERTIES LABELS unit)
+  # --- no include runs back up: the levels of docs/design.md ("Levels of the include graph") -------------------------
+  add_test(NAME test_header_levels
+           COMMAND ${BAYESDROP_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/check_levels.py ${PROJECT_SOURCE_DIR})
+  set_tests_properties(test_header_levels PROPERTIES LABELS unit)
 endif()

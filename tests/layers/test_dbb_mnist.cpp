@@ -19,6 +19,7 @@
 #include "bayesdrop/models/zoo.hpp"
 #include "bayesdrop/optim/adam.hpp"
 #include "bayesdrop/training/authors_choices.hpp"
+#include "bayesdrop/training/family_recipes.hpp"
 #include "bayesdrop/training/fit.hpp"
 #include "support/mnist.hpp"
 

@@ -7,12 +7,13 @@
 #include <string>
 #include <vector>
 
-#include "bayesdrop/io/model_file.hpp"
 #include "bayesdrop/layers/dependent_beta_bernoulli_dropout.hpp"
 #include "bayesdrop/models/compact.hpp"
+#include "bayesdrop/models/model_file.hpp"
 #include "bayesdrop/models/summary.hpp"
 #include "bayesdrop/models/zoo.hpp"
 #include "bayesdrop/training/authors_choices.hpp"
+#include "bayesdrop/training/family_recipes.hpp"
 #include "bayesdrop/training/fit.hpp"
 #include "support/gradcheck.hpp"
 

@@ -7,6 +7,7 @@
 
 #include "bayesdrop/io/mnist.hpp"
 #include "bayesdrop/models/zoo.hpp"
+#include "bayesdrop/training/family_recipes.hpp"
 #include "bayesdrop/training/fit.hpp"
 #include "support/mnist.hpp"
 

@@ -10,6 +10,7 @@
 #include "bayesdrop/models/registry.hpp"
 #include "bayesdrop/models/summary.hpp"
 #include "bayesdrop/models/zoo.hpp"
+#include "bayesdrop/training/family_recipes.hpp"
 #include "bayesdrop/training/fit.hpp"
 
 using namespace bayesdrop;
@@ -57,8 +58,9 @@ const DropoutFamilyRegistrar every_other_registrar(DropoutFamily("everyother", "
                                                          using S = typename decltype(scalar)::type;
                                                          return LayerPtr<S>(
                                                              std::make_unique<EveryOtherGate<S>>(site.shape));
-                                                       })
-                                                       .with_recipe(every_other_recipe));
+                                                       }));
+// Its recipe, registered under its name beside it (how a family trains is training/'s, not the registry's).
+const FamilyRecipeRegistrar every_other_recipe_registrar("everyother", every_other_recipe);
 
 // 10 classes; an image of class c is noise in [0, 0.2) plus 0.8 on pixels [78 c, 78 c + 78): learnable from the even
 // pixels alone.
@@ -96,6 +98,11 @@ TEST_CASE("registry: the library's families, one spelling each, and their help",
   CHECK(dropout_family("sbp").has_gates());
   CHECK(recipe_for_dropout("sparsevd", "lenet5").name == "sparsevd_lenet5");
   CHECK(recipe_for_dropout("sbp").name == "assignment");
+  CHECK(recipe_for_dropout("everyother").name == "everyother");
+  CHECK_THROWS_WITH(recipe_for_dropout("sparse_vd"), Catch::Contains("unknown dropout type 'sparse_vd'"));
+  CHECK_THROWS_WITH(register_family_recipe("sparsevd", every_other_recipe), Catch::Contains("has a recipe already"));
+  CHECK_THROWS_AS(register_family_recipe("", every_other_recipe), InvalidArgument);
+  CHECK_THROWS_AS(register_family_recipe("someone", FamilyRecipe{}), InvalidArgument);
   CHECK_THROWS_WITH(dropout_family("sparse_vd"),
                     Catch::Contains("unknown dropout type 'sparse_vd'") && Catch::Contains("sparsevd"));
   CHECK_THROWS_AS(register_dropout_family(DropoutFamily("bbd", "again")), InvalidArgument);

@@ -2,11 +2,11 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "bayesdrop/io/model_file.hpp"
 #include "bayesdrop/layers/linear.hpp"
 #include "bayesdrop/layers/relu.hpp"
 #include "bayesdrop/layers/sparse_vd_linear.hpp"
 #include "bayesdrop/layers/variational_linear.hpp"
+#include "bayesdrop/models/model_file.hpp"
 #include "bayesdrop/models/zoo.hpp"
 #include "bayesdrop/training/authors_choices.hpp"
 #include "bayesdrop/training/fit.hpp"

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "bayesdrop/io/durable_file.hpp"
-#include "bayesdrop/io/model_file.hpp"
+#include "bayesdrop/models/model_file.hpp"
 #include "bayesdrop/models/zoo.hpp"
 #include "bayesdrop/optim/sgd.hpp"
 #include "bayesdrop/training/checkpoint.hpp"

@@ -7,6 +7,7 @@
 #include "bayesdrop/models/mlp.hpp"
 #include "bayesdrop/models/zoo.hpp"
 #include "bayesdrop/optim/adam.hpp"
+#include "bayesdrop/training/family_recipes.hpp"
 #include "bayesdrop/training/fit.hpp"
 #include "support/random_images.hpp"
 

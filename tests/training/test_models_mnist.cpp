@@ -9,6 +9,7 @@
 #include "bayesdrop/io/mnist.hpp"
 #include "bayesdrop/models/summary.hpp"
 #include "bayesdrop/models/zoo.hpp"
+#include "bayesdrop/training/family_recipes.hpp"
 #include "bayesdrop/training/fit.hpp"
 #include "support/mnist.hpp"
 

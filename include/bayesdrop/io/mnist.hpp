@@ -10,6 +10,7 @@
 #include <string>
 #include <system_error>
 #include <type_traits>
+#include <vector>
 
 #include "bayesdrop/core/error.hpp"
 #include "bayesdrop/core/instantiation.hpp"
@@ -23,7 +24,7 @@ namespace bayesdrop {
 enum class Split { train, test };
 
 /// Where a data set lives unless the user says otherwise: "mnist" -> $BAYESDROP_MNIST_DIR if set, else
-/// "data/mnist" (where scripts/fetch-mnist.sh puts it); "fashion" -> $BAYESDROP_FASHION_DIR if set, else
+/// "data/mnist" (where the repository's download script puts it); "fashion" -> $BAYESDROP_FASHION_DIR if set, else
 /// "/usr/share/datasets/fashion-mnist" (Debian package dataset-fashion-mnist).
 /// Throws InvalidArgument for any other name.
 inline std::string default_data_dir(const std::string& dataset) {
@@ -45,9 +46,10 @@ inline std::string default_data_dir(const std::string& dataset) {
 namespace detail {
 
 inline std::string mnist_how_to_get_data() {
-  return "To get MNIST, run scripts/fetch-mnist.sh DIR, then set BAYESDROP_MNIST_DIR=DIR or pass --data DIR. "
-         "For Fashion-MNIST, apt-get install dataset-fashion-mnist (files land in "
-         "/usr/share/datasets/fashion-mnist).";
+  return "MNIST is four IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+         "t10k-labels-idx1-ubyte, each plain or .gz) in one folder; load_mnist reads the folder it is given, and "
+         "default_data_dir(\"mnist\") the one in BAYESDROP_MNIST_DIR. For Fashion-MNIST, apt-get install "
+         "dataset-fashion-mnist (files land in /usr/share/datasets/fashion-mnist).";
 }
 
 /// dir/base.gz if it exists, else dir/base. Throws DataError (with how to get the data) if neither exists.
@@ -133,6 +135,20 @@ Dataset<Scalar> load_mnist(const std::string& dir, Split split) {
 /// Throws DataError (with how to get the data) if there is none.
 inline std::string mnist_images_file(const std::string& dir, Split split) {
   return detail::mnist_find_file(dir, split == Split::train ? "train-images-idx3-ubyte" : "t10k-images-idx3-ubyte");
+}
+
+/// The images and labels files load_mnist reads for `split` from `dir` that exist (a missing one is left out: loading
+/// names it), e.g. to check that no output of a program overwrites them.
+inline std::vector<std::string> mnist_files(const std::string& dir, Split split) {
+  std::vector<std::string> out;
+  const std::string prefix = split == Split::train ? "train" : "t10k";
+  for (const char* kind : {"-images-idx3-ubyte", "-labels-idx1-ubyte"}) {
+    try {
+      out.push_back(detail::mnist_find_file(dir, prefix + kind));
+    } catch (const DataError&) {
+    }
+  }
+  return out;
 }
 
 #if BAYESDROP_EXTERN_TEMPLATES

@@ -28,6 +28,35 @@
 
 namespace bayesdrop {
 
+namespace detail {
+/// Batch normalisation's batch statistics, shared by BatchNorm1d and the dependent beta-Bernoulli gate's input
+/// (layers/dependent_beta_bernoulli_dropout.hpp): per row of x (a unit; the columns are the batch's observations) the
+/// mean and the biased variance, and x_hat = (x - mean) / sqrt(var + eps). Resized only when x's shape changes.
+template <class Scalar>
+struct BatchStatistics {
+  Vector<Scalar> mean, var, inv_std;
+  Matrix<Scalar> x_hat;
+
+  void compute(const Matrix<Scalar>& x, double eps) {
+    mean.resize(x.rows());
+    var.resize(x.rows());
+    inv_std.resize(x.rows());
+    mean = x.rowwise().mean();
+    x_hat = x.colwise() - mean;                             // resized only when B changes
+    var.array() = x_hat.array().square().rowwise().mean();  // biased: normalise by the batch itself
+    inv_std.array() = (var.array() + Scalar(eps)).rsqrt();
+    x_hat.array().colwise() *= inv_std.array();
+  }
+
+  /// running_mean = (1 - m) running_mean + m mean, running_var = (1 - m) running_var + var_weight var (units x 1
+  /// each): var_weight is m B / (B - 1) for the unbiased running variance (PyTorch), m for the biased one (TF).
+  void update_running(Matrix<Scalar>& running_mean, Matrix<Scalar>& running_var, Scalar m, Scalar var_weight) const {
+    running_mean.col(0) = (Scalar(1) - m) * running_mean.col(0) + m * mean;
+    running_var.col(0) = (Scalar(1) - m) * running_var.col(0) + var_weight * var;
+  }
+};
+}  // namespace detail
+
 struct BatchNormOptions {
   double momentum = 0.1;  ///< weight of the new batch in the running statistics, in (0, 1]. Default: 0.1 (PyTorch)
   double eps = 1e-5;      ///< added to the variance before the square root, > 0. Default: 1e-5
@@ -90,23 +119,18 @@ class BatchNorm1d final : public Layer<Scalar> {
                             ": the batch variance of one observation is undefined; "
                             "train with a batch of at least 2, or evaluate with Mode::eval");
     }
-    mean_ = x.rowwise().mean();
-    x_hat_ = x.colwise() - mean_;                             // resized only when B changes
-    var_.array() = x_hat_.array().square().rowwise().mean();  // biased: normalise by the batch itself
-    inv_std_.array() = (var_.array() + Scalar(eps_)).rsqrt();
-    x_hat_.array().colwise() *= inv_std_.array();
+    batch_.compute(x, eps_);
     y.resize(x.rows(), b);
-    y.array() = (x_hat_.array().colwise() * gamma).colwise() + beta;
+    y.array() = (batch_.x_hat.array().colwise() * gamma).colwise() + beta;
 
     const Scalar m = Scalar(momentum_);
-    running_mean_.col(0) = (Scalar(1) - m) * running_mean_.col(0) + m * mean_;
-    running_var_.col(0) = (Scalar(1) - m) * running_var_.col(0) + (m * Scalar(b) / Scalar(b - 1)) * var_;
+    batch_.update_running(running_mean_, running_var_, m, m * Scalar(b) / Scalar(b - 1));  // unbiased, as PyTorch
   }
 
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
     this->check_backward(x, dy);
     sum_dy_ = dy.rowwise().sum();
-    sum_dy_xhat_.array() = (dy.array() * x_hat_.array()).rowwise().sum();
+    sum_dy_xhat_.array() = (dy.array() * batch_.x_hat.array()).rowwise().sum();
     gamma_.grad.col(0) += sum_dy_xhat_;
     beta_.grad.col(0) += sum_dy_;
     if (!dx) return;
@@ -115,10 +139,10 @@ class BatchNorm1d final : public Layer<Scalar> {
     const Scalar inv_b = Scalar(1) / Scalar(x.cols());
     sum_dy_ *= inv_b;
     sum_dy_xhat_ *= inv_b;
-    scale_.array() = gamma_.value.col(0).array() * inv_std_.array();
+    scale_.array() = gamma_.value.col(0).array() * batch_.inv_std.array();
     dx->resize(x.rows(), x.cols());
     dx->array() =
-        ((dy.array().colwise() - sum_dy_.array()) - x_hat_.array().colwise() * sum_dy_xhat_.array()).colwise() *
+        ((dy.array().colwise() - sum_dy_.array()) - batch_.x_hat.array().colwise() * sum_dy_xhat_.array()).colwise() *
         scale_.array();
   }
 
@@ -154,10 +178,9 @@ class BatchNorm1d final : public Layer<Scalar> {
   MatrixType running_var_;
   double momentum_;
   double eps_;
-  // Caches of the last training batch (x_hat_ is units x B) and per-feature scratch; sized on first use.
-  MatrixType x_hat_;
-  VectorType mean_{VectorType::Zero(gamma_.value.rows())}, var_{mean_}, inv_std_{mean_}, scale_{mean_}, shift_{mean_},
-      sum_dy_{mean_}, sum_dy_xhat_{mean_};
+  // Statistics of the last training batch (its x_hat is units x B; sized on first use) and per-feature scratch.
+  detail::BatchStatistics<Scalar> batch_;
+  VectorType scale_{VectorType::Zero(gamma_.value.rows())}, shift_{scale_}, sum_dy_{scale_}, sum_dy_xhat_{scale_};
 };
 
 BAYESDROP_EXTERN_CLASS_TEMPLATE(BatchNorm1d)

@@ -41,20 +41,13 @@
 // the model, never trained) unless train_beta_bernoulli is set; then they are parameters too. running_mean and
 // running_var are state.
 //
-// Where the references differ (the authors' class-style TensorFlow code, OpenXAIProject/Variational_Dropouts
-// src/model/dbbdropout.py, which produced the published LeNet-500-300 points, and their PyTorch code,
-// juho-lee/bbdrop modules/dbbdropout.py); the defaults follow the former:
-//   option        default (class-style TF)             PyTorch
-//   shift_init    10                                   1
-//   raw_sigma     Glorot uniform (sigma ~ 0.69)        0.5413 (sigma = 1)
-//   BN            momentum 0.01 (TF's 0.99), eps 1e-3  0.1, 1e-5
-//   threshold     1e-3 on z                            1e-3 on z
-// Both train only the dependent part (and the weights) from a finished beta-Bernoulli model, whose gates stay as
-// they are: the default here. The running variance takes the biased batch variance, as TensorFlow's code does.
 // The per-unit quantities (sigma, the KL and its gradient) are computed in double also for float layers.
+// The options and the references' defaults: layers/dependent_beta_bernoulli_options.hpp; compact(): the
+// evaluation rule z and the compact forms, layers/dependent_beta_bernoulli_compact.hpp. The batch normalisation
+// of the gate's input shares BatchNorm1d's statistics (detail::BatchStatistics, layers/batch_norm1d.hpp); its
+// running variance takes the biased batch variance, as TensorFlow's code does.
 #pragma once
 
-#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -64,275 +57,13 @@
 #include "bayesdrop/core/compact_form.hpp"
 #include "bayesdrop/core/init.hpp"
 #include "bayesdrop/core/instantiation.hpp"
+#include "bayesdrop/layers/batch_norm1d.hpp"
 #include "bayesdrop/layers/beta_bernoulli_dropout.hpp"
-#include "bayesdrop/layers/eval_only.hpp"
+#include "bayesdrop/layers/dependent_beta_bernoulli_compact.hpp"
+#include "bayesdrop/layers/dependent_beta_bernoulli_options.hpp"
 #include "bayesdrop/layers/gate.hpp"
 
 namespace bayesdrop {
-
-/// Threshold on the evaluation gate z = g clamp(h, 0, 1) per example (class-style TF and PyTorch code).
-inline constexpr double kDependentGateThreshold = 1e-3;
-/// Initial shift beta of the input-dependent gate in the class-style TF code: h starts near 10, the gate fully open.
-inline constexpr double kDependentShiftInit = 10.0;
-/// Initial shift in the authors' PyTorch code.
-inline constexpr double kDependentShiftInitPyTorch = 1.0;
-/// Standard deviation rho of the shift's prior N(0, rho^2): sqrt(5) in every reference implementation.
-inline constexpr double kDependentShiftPriorStd = 2.2360679774997896964;  // sqrt(5)
-/// Batch normalisation of the gate's input: weight of the new batch in the running statistics (TF momentum 0.99).
-inline constexpr double kDependentBnMomentum = 0.01;
-/// Batch normalisation of the gate's input: eps added to the variance (tf.nn.batch_normalization call of the code).
-inline constexpr double kDependentBnEps = 1e-3;
-
-struct DependentBetaBernoulliOptions {
-  /// How raw_sigma starts.
-  enum class SigmaInit {
-    glorot_uniform,  ///< U(-sqrt(3/K), sqrt(3/K)) for K units (a TF [K] variable without initialiser; default)
-    constant,        ///< every unit at raw_sigma_init (PyTorch: 0.5413, sigma = 1)
-  };
-
-  BetaBernoulliOptions beta_bernoulli{};             ///< the beta-Bernoulli part. Default: its defaults
-  double threshold = kDependentGateThreshold;        ///< on z per example, in [0, 1). Default: 1e-3
-  double temperature = kBetaBernoulliTemperature;    ///< of the dependent relaxed Bernoulli, > 0. Default: 0.1
-  double shift_init = kDependentShiftInit;           ///< initial beta, finite. Default: 10
-  double prior_std = kDependentShiftPriorStd;        ///< rho of N(0, rho^2), > 0. Default: sqrt(5)
-  SigmaInit sigma_kind = SigmaInit::glorot_uniform;  ///< initialiser of raw_sigma. Default: Glorot uniform
-  double raw_sigma_init = kBetaBernoulliRawBInit;    ///< raw_sigma for SigmaInit::constant. Default: 0.5413
-  double bn_momentum = kDependentBnMomentum;         ///< new batch's weight in the running statistics, (0, 1]
-  double bn_eps = kDependentBnEps;                   ///< added to the variance, > 0. Default: 1e-3
-  bool train_beta_bernoulli = false;                 ///< train raw_a and raw_b too. Default: no (the authors')
-
-  DependentBetaBernoulliOptions& with_beta_bernoulli(const BetaBernoulliOptions& o) {
-    o.validate();
-    beta_bernoulli = o;
-    return *this;
-  }
-  DependentBetaBernoulliOptions& with_threshold(double v) {
-    threshold = v;
-    check_threshold();
-    return *this;
-  }
-  DependentBetaBernoulliOptions& with_temperature(double v) {
-    temperature = v;
-    check_temperature();
-    return *this;
-  }
-  DependentBetaBernoulliOptions& with_shift_init(double v) {
-    shift_init = v;
-    check_inits();
-    return *this;
-  }
-  DependentBetaBernoulliOptions& with_prior_std(double v) {
-    prior_std = v;
-    check_prior();
-    return *this;
-  }
-  /// raw_sigma starts at the constant v for every unit.
-  DependentBetaBernoulliOptions& with_raw_sigma_init(double v) {
-    sigma_kind = SigmaInit::constant;
-    raw_sigma_init = v;
-    check_inits();
-    return *this;
-  }
-  DependentBetaBernoulliOptions& with_batch_norm(double momentum, double eps) {
-    bn_momentum = momentum;
-    bn_eps = eps;
-    check_batch_norm();
-    return *this;
-  }
-  DependentBetaBernoulliOptions& with_train_beta_bernoulli(bool on) {
-    train_beta_bernoulli = on;
-    return *this;
-  }
-
-  /// The authors' PyTorch variant (juho-lee/bbdrop): shift 1, sigma 1, PyTorch's batch-norm momentum and eps.
-  static DependentBetaBernoulliOptions pytorch() {
-    return DependentBetaBernoulliOptions{}
-        .with_shift_init(kDependentShiftInitPyTorch)
-        .with_raw_sigma_init(kBetaBernoulliRawBInit)
-        .with_batch_norm(0.1, 1e-5);
-  }
-
-  /// Throws InvalidArgument naming the first invalid field (for structs filled in field by field).
-  void validate() const {
-    beta_bernoulli.validate();
-    check_threshold();
-    check_temperature();
-    check_inits();
-    check_prior();
-    check_batch_norm();
-  }
-
- private:
-  static void fail(const std::string& what) { throw InvalidArgument("DependentBetaBernoulliOptions: " + what); }
-  void check_threshold() const {
-    if (!(threshold >= 0 && threshold < 1)) {
-      fail("threshold on the per-example gate must be in [0, 1), got " + std::to_string(threshold) +
-           "; the reference value is 1e-3");
-    }
-  }
-  void check_temperature() const {
-    if (!(temperature > 0) || !std::isfinite(temperature)) {
-      fail("temperature of the dependent relaxed Bernoulli must be finite and > 0, got " + std::to_string(temperature) +
-           "; the reference value is 0.1");
-    }
-  }
-  void check_inits() const {
-    if (!std::isfinite(shift_init)) fail("shift_init must be finite, got " + std::to_string(shift_init));
-    if (!std::isfinite(raw_sigma_init)) fail("raw_sigma_init must be finite, got " + std::to_string(raw_sigma_init));
-  }
-  void check_prior() const {
-    if (!(prior_std > 0) || !std::isfinite(prior_std)) {
-      fail("prior_std (rho of the shift's prior N(0, rho^2)) must be finite and > 0, got " + std::to_string(prior_std) +
-           "; the reference value is sqrt(5)");
-    }
-  }
-  void check_batch_norm() const {
-    if (!(bn_momentum > 0 && bn_momentum <= 1)) {
-      fail("bn_momentum (the new batch's weight in the running statistics) must be in (0, 1], got " +
-           std::to_string(bn_momentum) + "; TensorFlow's momentum 0.99 is 0.01 here");
-    }
-    if (!(bn_eps > 0) || !std::isfinite(bn_eps)) fail("bn_eps must be finite and > 0, got " + std::to_string(bn_eps));
-  }
-};
-
-namespace detail {
-/// Every unit's value of xbar per example: x itself for features, the mean over its H*W positions for a channel.
-template <class Scalar>
-const Matrix<Scalar>& dbb_pooled(const Matrix<Scalar>& x, Index units, Index spatial, Matrix<Scalar>& buffer) {
-  if (spatial == 1) return x;
-  buffer.resize(units, x.cols());
-  const Scalar inv = Scalar(1) / Scalar(spatial);
-  for (Index j = 0; j < x.cols(); ++j) {
-    buffer.col(j).noalias() =
-        Eigen::Map<const Matrix<Scalar>>(x.col(j).data(), spatial, units).colwise().sum().transpose() * inv;
-  }
-  return buffer;
-}
-}  // namespace detail
-
-/// The evaluation of a compacted dependent beta-Bernoulli gate (models/compact.hpp): for its kept units,
-/// y = x * z with z_kn = g_k clamp(A_k xbar_kn + B_k, 0, 1) where z_kn > threshold, else 0. A and B hold the batch
-/// normalisation's running statistics and the scale at which compact() feeds the unit. Evaluation only.
-template <class Scalar>
-class CompactDependentGate final : public Layer<Scalar> {
- public:
-  using typename Layer<Scalar>::MatrixType;
-  using VectorType = Vector<Scalar>;
-
-  CompactDependentGate(VectorType g, VectorType slope, VectorType offset, double threshold, Index spatial)
-      : g_(std::move(g)), a_(std::move(slope)), b_(std::move(offset)), threshold_(threshold), spatial_(spatial) {
-    if (g_.size() == 0 || a_.size() != g_.size() || b_.size() != g_.size() || spatial_ <= 0) {
-      throw InvalidArgument(
-          "CompactDependentGate: need one gate, slope and offset per kept unit and a positive "
-          "spatial size, got " +
-          std::to_string(g_.size()) + ", " + std::to_string(a_.size()) + ", " + std::to_string(b_.size()) + " and " +
-          std::to_string(spatial_));
-    }
-  }
-
-  std::string_view name() const override { return "CompactDependentGate"; }
-  Index input_rows() const override { return g_.size() * spatial_; }
-  Index output_rows() const override { return g_.size() * spatial_; }
-
-  void forward(const MatrixType& x, MatrixType& y, const Context& ctx) override {
-    if (ctx.training()) detail::throw_eval_only(name(), "Mode::train");
-    this->check_input(x);
-    const Index units = g_.size();
-    const MatrixType& xb = detail::dbb_pooled(x, units, spatial_, pooled_);
-    z_.resize(units, x.cols());
-    z_.array() = ((xb.array().colwise() * a_.array()).colwise() + b_.array()).max(Scalar(0)).min(Scalar(1));
-    z_.array().colwise() *= g_.array();
-    z_ = (z_.array() > Scalar(threshold_)).select(z_, Scalar(0));
-    y.resize(x.rows(), x.cols());
-    for (Index j = 0; j < x.cols(); ++j) {
-      Eigen::Map<MatrixType>(y.col(j).data(), spatial_, units) =
-          Eigen::Map<const MatrixType>(x.col(j).data(), spatial_, units) * z_.col(j).asDiagonal();
-    }
-  }
-  void backward(const MatrixType&, const MatrixType&, MatrixType*) override {
-    detail::throw_eval_only(name(), "backward()");
-  }
-
- private:
-  VectorType g_, a_, b_;
-  double threshold_;
-  Index spatial_;
-  MatrixType pooled_, z_;
-};
-
-/// How compact() takes a dependent gate: units the beta-Bernoulli part pruned become the constant 0; a unit fed a
-/// constant c gives the constant c z(c); the kept live units get a CompactDependentGate of their own, whose slope
-/// absorbs the scale s at which compact() feeds them (h is affine in xbar = s xbar_compact, and y = s * (x z)).
-template <class Scalar>
-class DependentGateForm final : public CompactForm<Scalar> {
- public:
-  using VectorType = Vector<Scalar>;
-
-  DependentGateForm(VectorType g, VectorType slope, VectorType offset, double threshold, Index spatial)
-      : g_(std::move(g)),
-        slope_(std::move(slope)),
-        offset_(std::move(offset)),
-        threshold_(threshold),
-        spatial_(spatial),
-        scale_(VectorType::Zero(g_.size())) {}
-
-  CompactRows<Scalar> fold(CompactRows<Scalar> a, const std::string& where) override {
-    const Index units = g_.size();
-    for (Index k = 0; k < units; ++k) {
-      auto s = a.scale.segment(k * spatial_, spatial_);
-      auto v = a.value.segment(k * spatial_, spatial_);
-      if ((s.array() != s[0]).any()) {
-        throw InvalidArgument(where + " gets unit " + std::to_string(k) +
-                              " scaled unevenly over its positions; a dependent gate needs one scale per unit");
-      }
-      scale_[k] = s[0];
-      if (g_[k] == Scalar(0)) {  // pruned by the beta-Bernoulli part: the constant 0
-        s.setZero();
-        v.setZero();
-      } else if (s[0] == Scalar(0)) {  // a constant input: a constant output
-        const Scalar z = gate(k, v.mean());
-        v *= z;
-      }  // else: live, the same scale; CompactDependentGate computes x z
-    }
-    return a;
-  }
-
-  /// A unit's gate reads all its positions (the channel mean): any needed row needs the whole unit.
-  std::vector<char> needed_inputs(const std::vector<char>& out, const CompactRows<Scalar>&) const override {
-    std::vector<char> need(out.size(), 0);
-    for (Index k : detail::flagged_units(out, spatial_)) {
-      std::fill_n(need.begin() + k * spatial_, spatial_, char(1));
-    }
-    return need;
-  }
-
-  std::vector<Index> build(const std::vector<Index>& have, const std::vector<char>&,
-                           std::vector<LayerPtr<Scalar>>& layers, const CompactOptions&,
-                           const std::string& where) const override {
-    const std::vector<Index> units = detail::units_of(have, spatial_);
-    if (units.empty()) throw detail::compact_degenerate(where);
-    VectorType g(Index(units.size())), a(Index(units.size())), b(Index(units.size()));
-    for (std::size_t i = 0; i < units.size(); ++i) {
-      const Index k = units[i];
-      g[Index(i)] = g_[k];
-      a[Index(i)] = slope_[k] * scale_[k];
-      b[Index(i)] = offset_[k];
-    }
-    layers.push_back(std::make_unique<CompactDependentGate<Scalar>>(g, a, b, threshold_, spatial_));
-    return have;
-  }
-
- private:
-  Scalar gate(Index k, Scalar xbar) const {
-    const Scalar z = g_[k] * std::min(Scalar(1), std::max(Scalar(0), slope_[k] * xbar + offset_[k]));
-    return z > Scalar(threshold_) ? z : Scalar(0);
-  }
-
-  VectorType g_, slope_, offset_;
-  double threshold_;
-  Index spatial_;
-  VectorType scale_;  // the scale compact() feeds each unit at (fold)
-};
 
 template <class Scalar>
 class DependentBetaBernoulliDropout final : public Gate<Scalar> {
@@ -376,10 +107,8 @@ class DependentBetaBernoulliDropout final : public Gate<Scalar> {
       // z = g clamp(h, 0, 1) where above the threshold, h = gamma xhat + beta; the tally counts the kept (k, n)
       g_ = bb_.eval_gate();
       d_.resize(units, batch);
-      d_.array() =
-          ((xhat_.array().colwise() * gamma).colwise() + beta_.value.col(0).array()).max(Scalar(0)).min(Scalar(1));
-      d_.array().colwise() *= g_.array();
-      d_ = (d_.array() > Scalar(options_.threshold)).select(d_, Scalar(0));
+      d_.array() = (stats_.x_hat.array().colwise() * gamma).colwise() + beta_.value.col(0).array();
+      detail::dependent_eval_gate_in_place(d_, g_, options_.threshold);
       active_sum_ += double((d_.array() > Scalar(0)).count());
       examples_ += double(batch);
       this->scale_per_example(x, d_, y);
@@ -392,7 +121,7 @@ class DependentBetaBernoulliDropout final : public Gate<Scalar> {
     rng->normal(eps_);
     shift_.array() = beta_.value.col(0).array() + (sigma_ * eps_).template cast<Scalar>();
     h_.resize(units, batch);
-    h_.array() = (xhat_.array().colwise() * gamma).colwise() + shift_.array();
+    h_.array() = (stats_.x_hat.array().colwise() * gamma).colwise() + shift_.array();
     // d = sigmoid((logit(p) + logit(v)) / tau) = 1 / (1 + ((1 - p) / p * (1 - v) / v)^(1/tau)), p = clamp(h),
     // v clamped to [eps, 1 - eps], drawn into d itself.
     d_.resize(units, batch);
@@ -420,7 +149,7 @@ class DependentBetaBernoulliDropout final : public Gate<Scalar> {
         (h > lo && h < hi)
             .select(dh_.array() * d_.array() * (Scalar(1) - d_.array()) * inv_tau / (h * (Scalar(1) - h)), Scalar(0));
     sum_dh_ = dh_.rowwise().sum();
-    gamma_.grad.col(0).array() += (dh_.array() * xhat_.array()).rowwise().sum();
+    gamma_.grad.col(0).array() += (dh_.array() * stats_.x_hat.array()).rowwise().sum();
     beta_.grad.col(0) += sum_dh_;
     raw_sigma_.grad.col(0).array() +=
         (sum_dh_.template cast<double>().array() * eps_ * dsigma_).template cast<Scalar>();
@@ -541,26 +270,19 @@ class DependentBetaBernoulliDropout final : public Gate<Scalar> {
     running_var_ = MatrixType::Ones(this->units(), 1);
   }
 
-  // xhat_ from xbar: with the batch's mean and biased variance (updating the running ones), or with the running ones
+  // stats_.x_hat from xbar: with the batch's mean and biased variance (BatchNorm1d's statistics; the running ones
+  // take the biased variance, as TensorFlow's code does), or with the running ones
   void normalise(const MatrixType& xb, bool batch_statistics) {
-    const Index units = this->units();
-    mean_.resize(units);
-    inv_std_.resize(units);
     if (batch_statistics) {
-      mean_ = xb.rowwise().mean();
-      xhat_ = xb.colwise() - mean_;  // resized only when B changes
-      var_.resize(units);
-      var_.array() = xhat_.array().square().rowwise().mean();
-      inv_std_.array() = (var_.array() + Scalar(options_.bn_eps)).rsqrt();
-      xhat_.array().colwise() *= inv_std_.array();
+      stats_.compute(xb, options_.bn_eps);
       const Scalar m(options_.bn_momentum);
-      running_mean_.col(0) = (Scalar(1) - m) * running_mean_.col(0) + m * mean_;
-      running_var_.col(0) = (Scalar(1) - m) * running_var_.col(0) + m * var_;
+      stats_.update_running(running_mean_, running_var_, m, m);
     } else {
-      mean_ = running_mean_.col(0);
-      inv_std_.array() = (running_var_.col(0).array() + Scalar(options_.bn_eps)).rsqrt();
-      xhat_ = xb.colwise() - mean_;
-      xhat_.array().colwise() *= inv_std_.array();
+      stats_.mean = running_mean_.col(0);
+      stats_.inv_std.resize(this->units());
+      stats_.inv_std.array() = (running_var_.col(0).array() + Scalar(options_.bn_eps)).rsqrt();
+      stats_.x_hat = xb.colwise() - stats_.mean;
+      stats_.x_hat.array().colwise() *= stats_.inv_std.array();
     }
   }
 
@@ -569,16 +291,15 @@ class DependentBetaBernoulliDropout final : public Gate<Scalar> {
   Parameter<Scalar> gamma_, beta_, raw_sigma_;
   MatrixType running_mean_, running_var_;
   int integer_power_ = 0;  ///< 1/tau when it is an integer in [1, 64], else 0
-  // caches of the last forward: pooled input, normalised input, h, the dependent factor d (training) or the whole
-  // evaluation factor z, x * zbb, and gradient scratch
-  MatrixType pooled_, xhat_, h_, d_, y_bb_, dh_, dy_bb_;
-  VectorType mean_, var_, inv_std_, shift_, base_, power_, sum_dh_, g_;
+  // caches of the last forward: pooled input, its normalisation (x_hat and the statistics), h, the dependent factor
+  // d (training) or the whole evaluation factor z, x * zbb, and gradient scratch
+  MatrixType pooled_, h_, d_, y_bb_, dh_, dy_bb_;
+  detail::BatchStatistics<Scalar> stats_;
+  VectorType shift_, base_, power_, sum_dh_, g_;
   Eigen::ArrayXd sigma_, dsigma_, eps_;   ///< per unit, double: sigma, d sigma / d raw_sigma, the shift noise
   double active_sum_ = 0, examples_ = 0;  ///< tally of n_active_per_example()
 };
 
-BAYESDROP_EXTERN_CLASS_TEMPLATE(CompactDependentGate)
-BAYESDROP_EXTERN_CLASS_TEMPLATE(DependentGateForm)
 BAYESDROP_EXTERN_CLASS_TEMPLATE(DependentBetaBernoulliDropout)
 
 }  // namespace bayesdrop

@@ -1,7 +1,8 @@
-// The library's dropout families, as the registry (models/registry.hpp) lists them: each one's name, help, recipe
-// and what it puts into a network, and, apart, its factories for one Scalar.
+// The library's dropout families, as the registry (models/registry.hpp) lists them: each one's name, help and what
+// it puts into a network, and, apart, its factories for one Scalar. (What each trains with is
+// training/family_recipes.hpp's.)
 //
-// Why two parts: the names, help texts and recipes are plain data that every program reads (flags, reports), while
+// Why two parts: the names and help texts are plain data that every program reads (flags, reports), while
 // the factories build layers, and instantiating every family's layers in float and double costs a translation unit
 // a minute of compilation. builtin_factories<Scalar> is a function template, so only a translation unit that builds
 // a network of that Scalar by name (build_model<Scalar>, make_gate<Scalar>) instantiates the layers, and with the
@@ -27,7 +28,6 @@
 #include "bayesdrop/layers/variational_dropout.hpp"
 #include "bayesdrop/layers/variational_information_bottleneck.hpp"
 #include "bayesdrop/models/dropout_family.hpp"
-#include "bayesdrop/training/recipe.hpp"
 
 namespace bayesdrop {
 namespace detail {
@@ -49,7 +49,7 @@ enum class BuiltinFamily : std::size_t {
   count
 };
 
-/// The built-in families' names, help texts, recipes and kinds (what their factories below build).
+/// The built-in families' names, help texts and kinds (what their factories below build).
 inline std::vector<DropoutFamily> builtin_dropout_families() {
   std::vector<DropoutFamily> f;
   auto add = [&f](BuiltinFamily id, const char* name, const char* help, bool gates, bool dense, bool conv) {
@@ -58,61 +58,33 @@ inline std::vector<DropoutFamily> builtin_dropout_families() {
   };
   using B = BuiltinFamily;
   add(B::none, "none", "the plain network, no dropout", false, false, false);
-  add(B::binary, "binary", "binary dropout, rates --p-input and --p (Srivastava et al. 2014)", true, false, false);
-  add(B::gaussian, "gaussian", "Gaussian dropout, variance p / (1 - p) from --p-input and --p", true, false, false);
+  add(B::binary, "binary", "binary dropout at rates ModelSpec::p_input and p_hidden (Srivastava et al. 2014)", true,
+      false, false);
+  add(B::gaussian, "gaussian", "Gaussian dropout, variance p / (1 - p) for p = ModelSpec::p_input and p_hidden", true,
+      false, false);
   add(B::variational, "variational",
-      "variational dropout, learned alpha starting from --p-input and --p (Kingma et al. 2015, type A)", true, false,
-      false);
+      "variational dropout, learned alpha starting from ModelSpec::p_input and p_hidden (Kingma et al. 2015, type A)",
+      true, false, false);
   add(B::sparsevd, "sparsevd",
       "sparse variational dropout layers in place of the dense and conv layers (Molchanov et al. 2017)", false, true,
-      true)
-      ->with_recipe(
-          [](const std::string& model) { return model == "lenet5" ? Recipe::sparsevd_lenet5() : Recipe::sparsevd(); });
+      true);
   add(B::bbd, "bbd", "beta-Bernoulli dropout gates, the course assignment's preset", true, false, false);
   add(B::sbp, "sbp", "structured Bayesian pruning gates (Neklyudov et al. 2017)", true, false, false);
-  // Dependent beta-Bernoulli (Lee et al. 2018): trained from a finished bbd model (the trainer's --init-from), whose
-  // gates stay frozen, with the authors' class-style TensorFlow recipe (OpenXAIProject/Variational_Dropouts,
-  // src/experiments/run.py dbbd_train): the dependent parameters by Adam at 1e-2, the weights and biases at 1e-3
-  // with L2 1e-4, both divided by 10 at 50 % and by 100 at 70 % of the steps, 200 epochs, batch 100.
+  // Dependent beta-Bernoulli (Lee et al. 2018) trains from a finished bbd model (its recipe and sources:
+  // training/family_recipes.hpp), whose gates stay frozen.
   add(B::dbb, "dbb",
-      "dependent beta-Bernoulli dropout gates (Lee et al. 2018): the bbd gate times an input-dependent one; start "
-      "from a trained bbd model with --init-from",
+      "dependent beta-Bernoulli dropout gates (Lee et al. 2018): the bbd gate times an input-dependent one; starts "
+      "from the gates of a trained bbd model (its start family)",
       true, false, false)
-      ->with_start("bbd")
-      .with_recipe([](const std::string&) {
-        Recipe r;
-        r.name = "dbb";
-        r.boundaries = {0.5, 0.7};
-        r.epochs = 200;
-        return r;
-      });
-  // Dai et al. 2018, as the BB authors train it (OpenXAIProject/Variational_Dropouts, src/experiments/run.py
-  // vib_train): the assignment's rates and steps, but the loss cent + 1e-4 KL instead of cent + KL / N, i.e. each
-  // gate's KL weighted 1e-4 x 60000 = 6 for MNIST's 60000 training images (their gamma for the LeNets).
-  add(B::vib, "vib", "variational information bottleneck gates (Dai et al. 2018)", true, false, false)
-      ->with_recipe([](const std::string& model) {
-        Recipe r;
-        r.name = "vib";
-        r.kl_scales.assign(model == "lenet5" ? 4 : 3, 1e-4 * 60000);
-        return r;
-      });
-  // Srinivas and Babu 2016, as the BB authors' comparison runs it (src/model/gendropout.py): the assignment's recipe.
+      ->with_start("bbd");
+  add(B::vib, "vib", "variational information bottleneck gates (Dai et al. 2018)", true, false, false);
   add(B::gd, "gd", "generalized dropout: learned keep probabilities with a Beta prior (Srinivas and Babu 2016)", true,
       false, false);
-  // Louizos et al. 2018 with their settings (AMLab-Amsterdam/L0_regularization): the assignment's recipe.
   add(B::l0, "l0", "L0 gates: hard-concrete gates with an expected-L0 penalty (Louizos et al. 2018)", true, false,
       false);
-  // Wen et al. 2016, the comparison's deterministic baseline: a group lasso on each dense layer's input units, the
-  // loss CE + 1e-3 x penalty (the comparison's SSL(1e-3)), i.e. a KL scale of 1e-3 x 60000 for MNIST's 60000 images;
-  // lenet5's convolutions stay plain.
+  // Wen et al. 2016, the comparison's deterministic baseline; lenet5's convolutions stay plain.
   add(B::ssl, "ssl", "structured sparsity learning: a group lasso on each dense layer's input units (Wen et al. 2016)",
-      false, true, false)
-      ->with_recipe([](const std::string& model) {
-        Recipe r;
-        r.name = "ssl";
-        r.kl_scales.assign(model == "lenet5" ? 2 : 3, 1e-3 * 60000);
-        return r;
-      });
+      false, true, false);
   return f;
 }
 

@@ -1,5 +1,6 @@
 // One dropout family as the registry (models/registry.hpp) holds it: its name, its help, how it enters a network
-// (gates, dense layers, conv layers) and its recipe.
+// (gates, dense layers, conv layers) and the family it starts from. Its recipe, how it trains, is training's
+// (training/family_recipes.hpp, by the same name).
 //
 // A family's factories build layers of the network's Scalar. The built-in families' factories are function
 // templates (models/builtin_families.hpp), instantiated only where a program builds a network of that Scalar by
@@ -16,7 +17,6 @@
 #include "bayesdrop/core/layer.hpp"
 #include "bayesdrop/core/rng.hpp"
 #include "bayesdrop/core/types.hpp"
-#include "bayesdrop/training/recipe.hpp"
 
 namespace bayesdrop {
 
@@ -63,7 +63,7 @@ DropoutFamily make_builtin_family(std::size_t index, std::string name, std::stri
 }  // namespace detail
 
 /// One dropout family: its name (the only spelling: flags, reports, model files and build_model all use it), its
-/// help text, its factories and its recipe.
+/// help text, its factories and the family it starts from.
 class DropoutFamily {
  public:
   DropoutFamily(std::string name, std::string help) : name_(std::move(name)), help_(std::move(help)) {}
@@ -113,12 +113,6 @@ class DropoutFamily {
     return *this;
   }
   const std::string& start_family() const { return start_; }
-  /// The recipe the family trains with by default, as a function of the network name ("mlp", "lenet300",
-  /// "lenet5"). Without one: Recipe::assignment().
-  DropoutFamily& with_recipe(std::function<Recipe(const std::string& model)> recipe) {
-    recipe_ = std::move(recipe);
-    return *this;
-  }
 
   /// The factories for networks of `Scalar` (float or double).
   template <class Scalar>
@@ -137,7 +131,6 @@ class DropoutFamily {
   /// True when it replaces the dense layers (Linear) by its own, and the conv layers (Conv2d).
   bool has_dense() const { return dense_; }
   bool has_conv() const { return conv_; }
-  Recipe recipe(const std::string& model) const { return recipe_ ? recipe_(model) : Recipe::assignment(); }
 
  private:
   friend DropoutFamily detail::make_builtin_family(std::size_t, std::string, std::string, bool, bool, bool);
@@ -145,7 +138,6 @@ class DropoutFamily {
   std::string name_, help_, start_;
   DropoutFactories<float> f32_;
   DropoutFactories<double> f64_;
-  std::function<Recipe(const std::string&)> recipe_;
   bool gates_ = false, dense_ = false, conv_ = false;
   int builtin_index_ = -1;  ///< >= 0: a built-in family, whose factories are detail::builtin_factories<Scalar>
 };

@@ -1,8 +1,8 @@
 // The dropout-family registry: the one place that knows, for every dropout family, its name, how it enters a
-// network, the recipe it trains with and its one-line help. build_model, recipe_for_dropout and both programs read it.
+// network and its one-line help. build_model, recipe_for_dropout (training/family_recipes.hpp, which keeps each
+// family's recipe under its name) and both programs read it.
 //
 //   const DropoutFamily& bbd = dropout_family("bbd");   // throws InvalidArgument, listing the names, if unknown
-//   Recipe r = recipe_for_dropout("sparsevd", "lenet5");
 //
 // A family enters a network in one or both of two ways: a gate in front of every dense layer (and of lenet5's conv
 // channels), or its own dense and conv layers in place of Linear and Conv2d. The library's families are listed in
@@ -14,6 +14,8 @@
 //         using S = typename decltype(scalar)::type;
 //         return LayerPtr<S>(std::make_unique<HalfGate<S>>(site.shape));
 //       }));
+//
+// and, if it trains with other settings than the assignment's, a FamilyRecipeRegistrar (training/family_recipes.hpp).
 //
 // Including this header instantiates no layer: the built-in families' layers are instantiated where a network is
 // built by name (models/zoo.hpp), and a registration like the one above instantiates its gate in the file that
@@ -28,7 +30,6 @@
 #include "bayesdrop/core/error.hpp"
 #include "bayesdrop/models/builtin_families.hpp"
 #include "bayesdrop/models/dropout_family.hpp"
-#include "bayesdrop/training/recipe.hpp"
 
 namespace bayesdrop {
 
@@ -89,11 +90,6 @@ inline std::string dropout_help() {
   std::string text;
   for (const auto& f : detail::dropout_registry()) text += (text.empty() ? "" : "\n") + f.name() + ": " + f.help();
   return text;
-}
-
-/// The preset a dropout family trains with by default, for the network `model` ("mlp", "lenet300", "lenet5").
-inline Recipe recipe_for_dropout(const std::string& dropout, const std::string& model = "mlp") {
-  return dropout_family(dropout, "recipe_for_dropout").recipe(model);
 }
 
 }  // namespace bayesdrop

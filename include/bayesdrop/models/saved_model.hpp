@@ -19,7 +19,7 @@
 #include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/rng.hpp"
 #include "bayesdrop/io/json_object.hpp"
-#include "bayesdrop/io/model_file.hpp"
+#include "bayesdrop/models/model_file.hpp"
 #include "bayesdrop/models/zoo.hpp"
 
 namespace bayesdrop {

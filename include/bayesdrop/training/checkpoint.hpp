@@ -4,7 +4,7 @@
 //   fit(model, recipe, train, &test, rng, FitOptions{}.with_checkpoint("run.ckpt",
 //   settings_json).with_resume("run.ckpt"));
 //
-// A checkpoint holds the model (a complete model file, io/model_file.hpp), the optimiser's state (its step count,
+// A checkpoint holds the model (a complete model file, models/model_file.hpp), the optimiser's state (its step count,
 // which is the learning-rate schedules' position, and its per-parameter state: Adam's moments, SGD's momentum), the
 // generator's state, the epochs done (the KL warm-up's position) and the history so far. A run resumed from it
 // draws the same numbers and takes the same steps as the run that wrote it, so it ends with the same model bytes
@@ -30,6 +30,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,7 +39,7 @@
 #include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/rng.hpp"
 #include "bayesdrop/io/durable_file.hpp"
-#include "bayesdrop/io/model_file.hpp"
+#include "bayesdrop/models/model_file.hpp"
 #include "bayesdrop/models/sequential.hpp"
 #include "bayesdrop/optim/optimizer.hpp"
 #include "bayesdrop/training/epoch_log.hpp"
@@ -198,6 +199,212 @@ inline std::string read_checkpoint_bytes(const std::string& path) {
 }
 }  // namespace detail
 
+namespace detail {
+
+/// The run's description at the start of a checkpoint's body: the scalar size (which must be Scalar's), the metadata,
+/// the epochs done and of the whole run, the batch. The history comes later in the file.
+template <class Scalar>
+CheckpointInfo read_checkpoint_header(ModelReader& in, const std::string& label) {
+  const auto scalar_bytes = static_cast<std::uint32_t>(in.le(4, "the scalar size"));
+  if (scalar_bytes != sizeof(Scalar)) {
+    throw InvalidArgument(label + ": written by a " + (scalar_bytes == 4 ? "float" : "double") +
+                          " run; resume it with the same scalar type");
+  }
+  CheckpointInfo info;
+  const std::uint64_t meta = in.le(8, "the metadata length");
+  info.metadata.assign(in.take(meta, "the metadata"), static_cast<std::size_t>(meta));
+  info.epochs_done = static_cast<int>(in.le(4, "the epochs done"));
+  info.epochs = static_cast<int>(in.le(4, "the epochs"));
+  info.batch = static_cast<Index>(in.le(8, "the batch size"));
+  return info;
+}
+
+/// The generator's state as written (checked when it is restored).
+inline Rng::Snapshot read_checkpoint_generator(ModelReader& in) {
+  Rng::Snapshot snap;
+  for (auto* lanes : {&snap.s0, &snap.s1, &snap.s2, &snap.s3, &snap.buffer}) {
+    for (auto& word : *lanes) word = in.le(8, "the generator state");
+  }
+  snap.buffered = static_cast<int>(in.le(4, "the generator state"));
+  return snap;
+}
+
+/// The optimiser's part of a checkpoint, read and compared with the resuming run's optimiser but not applied.
+template <class Scalar>
+struct CheckpointOptimizer {
+  std::int64_t steps = 0;
+  std::vector<StateTensor<Scalar>> state;  ///< the resuming optimiser's state tensors, which the values fill
+  std::vector<const char*> state_values;   ///< where each tensor's values start in the checkpoint's bytes
+  std::string settings_error;              ///< the first difference from the resuming optimiser; empty if none
+};
+
+/// A group's name, size, rates and schedule against the resuming optimiser's group `g`: the difference, or empty.
+template <class Scalar>
+std::string checkpoint_group_difference(const ParamGroup<Scalar>& mine, std::uint64_t g, std::string_view name,
+                                        std::uint64_t count, double lr, double wd, double next_lr, std::int64_t steps) {
+  const std::string which = "group '" + mine.name + "'";
+  if (name != mine.name || count != mine.params.size()) {
+    return "group " + std::to_string(g) + " is " + model_quote(name) + " of " + std::to_string(count) +
+           " parameters in the checkpoint but '" + mine.name + "' of " + std::to_string(mine.params.size()) + " here";
+  }
+  if (lr != mine.lr || wd != mine.weight_decay) {
+    return which + " has rate " + std::to_string(lr) + " and weight decay " + std::to_string(wd) +
+           " in the checkpoint but " + std::to_string(mine.lr) + " and " + std::to_string(mine.weight_decay) + " here";
+  }
+  if (steps >= 0 && next_lr != mine.lr * mine.schedule.factor(steps)) {
+    return which + "'s schedule gives rate " + std::to_string(next_lr) + " at step " + std::to_string(steps) +
+           " in the checkpoint but " + std::to_string(mine.lr * mine.schedule.factor(steps)) +
+           " here (another schedule or length)";
+  }
+  return {};
+}
+
+/// One optimiser state tensor's name, shape and where its values start; DataError if its values overrun the file.
+template <class Scalar>
+FileTensor read_checkpoint_state_tensor(ModelReader& in, const std::string& source) {
+  FileTensor f{};
+  f.name = in.str("a state tensor's name");
+  f.rows = static_cast<std::int64_t>(in.le(8, "rows"));
+  f.cols = static_cast<std::int64_t>(in.le(8, "cols"));
+  const std::uint64_t room = in.left() / sizeof(Scalar);
+  if (f.rows < 0 || f.cols < 0 ||
+      (f.rows > 0 && static_cast<std::uint64_t>(f.cols) > room / static_cast<std::uint64_t>(f.rows))) {
+    throw checkpoint_error(source, "optimiser state " + model_quote(f.name) + " claims " +
+                                       shape_string(f.rows, f.cols) +
+                                       " values beyond the end of the file: the file is corrupt");
+  }
+  f.values = in.take(static_cast<std::uint64_t>(f.rows * f.cols) * sizeof(Scalar), "values");
+  return f;
+}
+
+/// The optimiser's kind, steps, groups as they were built and state tensors, each compared with `optimizer`'s; the
+/// first difference is kept, not thrown, so that the rest of the file is still checked (and the model can say
+/// whether the real difference is the architecture).
+template <class Scalar>
+CheckpointOptimizer<Scalar> read_checkpoint_optimizer(ModelReader& in, Optimizer<Scalar>& optimizer,
+                                                      const std::string& source) {
+  CheckpointOptimizer<Scalar> r;
+  std::string& error = r.settings_error;
+  const std::string_view opt_name = in.str("the optimiser's name");
+  r.steps = static_cast<std::int64_t>(in.le(8, "the optimiser's steps"));
+  const auto& groups = optimizer.groups();
+  const std::uint64_t group_count = in.le(4, "the group count");
+  if (opt_name != optimizer.name()) {
+    error = "the optimiser is " + model_quote(opt_name) + " in the checkpoint but '" + optimizer.name() + "' here";
+  } else if (group_count != groups.size()) {
+    error = "the optimiser has " + std::to_string(group_count) + " parameter groups in the checkpoint but " +
+            std::to_string(groups.size()) + " here";
+  }
+  for (std::uint64_t g = 0; g < group_count; ++g) {
+    const std::string_view name = in.str("a group's name");
+    const std::uint64_t count = in.le(4, "a group's size");
+    const double lr = checkpoint_get_f64(in, "a group's rate");
+    const double wd = checkpoint_get_f64(in, "a group's weight decay");
+    const double next_lr = checkpoint_get_f64(in, "a group's rate");
+    if (!error.empty() || g >= groups.size()) continue;
+    error = checkpoint_group_difference(groups[static_cast<std::size_t>(g)], g, name, count, lr, wd, next_lr, r.steps);
+  }
+  r.state = optimizer.state();
+  const std::uint64_t state_count = in.le(4, "the state count");
+  if (error.empty() && state_count != r.state.size()) {
+    error = "the optimiser has " + std::to_string(state_count) + " state tensors in the checkpoint but " +
+            std::to_string(r.state.size()) + " here";
+  }
+  for (std::uint64_t i = 0; i < state_count; ++i) {
+    in.layer = -1;
+    const FileTensor t = read_checkpoint_state_tensor<Scalar>(in, source);
+    if (error.empty()) {
+      const auto& mine = r.state[static_cast<std::size_t>(i)];
+      if (t.name != mine.name || t.rows != mine.value->rows() || t.cols != mine.value->cols()) {
+        error = "optimiser state " + std::to_string(i) + " is " + model_quote(t.name) + " " +
+                shape_string(t.rows, t.cols) + " in the checkpoint but '" + mine.name + "' " +
+                shape_string(mine.value->rows(), mine.value->cols()) + " here";
+      }
+    }
+    r.state_values.push_back(t.values);
+  }
+  return r;
+}
+
+/// The history: one EpochLog per epoch done.
+inline std::vector<EpochLog> read_checkpoint_history(ModelReader& in, const std::string& source) {
+  std::vector<EpochLog> history;
+  const std::uint64_t epochs_logged = in.le(4, "the history length");
+  for (std::uint64_t e = 0; e < epochs_logged; ++e) {
+    EpochLog log;
+    log.epoch = static_cast<int>(in.le(4, "an epoch number"));
+    log.train = checkpoint_get_result(in);
+    log.test = checkpoint_get_result(in);
+    const std::uint64_t lrs = in.le(4, "the rates' count");
+    if (lrs > in.left() / 8) throw checkpoint_error(source, "a history entry is corrupt");
+    for (std::uint64_t k = 0; k < lrs; ++k) log.lr.push_back(checkpoint_get_f64(in, "a rate"));
+    log.kl_weight = checkpoint_get_f64(in, "a KL weight");
+    const std::uint64_t gates = in.le(4, "the gates' count");
+    if (gates > in.left() / 8) throw checkpoint_error(source, "a history entry is corrupt");
+    for (std::uint64_t k = 0; k < gates; ++k) log.n_active.push_back(static_cast<Index>(in.le(8, "an n_active")));
+    history.push_back(std::move(log));
+  }
+  return history;
+}
+
+/// The resuming run's settings against the checkpoint's: InvalidArgument for other metadata, epochs or batch, or an
+/// optimiser built otherwise. For the last, another architecture is the likelier cause: the checkpoint's model is
+/// tried on `model` first (a failed load changes nothing and names the difference; a successful one is undone).
+template <class Scalar>
+void check_checkpoint_settings(const CheckpointInfo& info, const CheckpointInfo& expect,
+                               const std::string& settings_error, Sequential<Scalar>& model,
+                               std::string_view model_bytes, const std::string& source, const std::string& label) {
+  const std::string fix = "; resume with the settings of the run that wrote it, or start afresh without resuming";
+  if (info.metadata != expect.metadata) {
+    throw InvalidArgument(label + ": written by a run with other settings (checkpoint: " + info.metadata +
+                          "; this run: " + expect.metadata + ")" + fix);
+  }
+  if (info.epochs != expect.epochs || info.batch != expect.batch) {
+    throw InvalidArgument(label + ": written by a run of " + std::to_string(info.epochs) + " epochs of batch " +
+                          std::to_string(info.batch) + ", this run has " + std::to_string(expect.epochs) +
+                          " epochs of batch " + std::to_string(expect.batch) + fix);
+  }
+  if (!settings_error.empty()) {
+    const std::string mine = serialize_model(model);
+    deserialize_model(model, model_bytes, source + " (its model)");
+    deserialize_model(model, mine);
+    throw InvalidArgument(label + ": " + settings_error + fix);
+  }
+}
+
+/// The optimiser's step count and state values must be usable: a negative count, NaN or infinity (a moment that would
+/// poison every step, as in a model) is DataError.
+template <class Scalar>
+void check_checkpoint_optimizer_values(const CheckpointOptimizer<Scalar>& opt, const std::string& source) {
+  if (opt.steps < 0) throw checkpoint_error(source, "a negative step count: the file is corrupt");
+  for (std::size_t i = 0; i < opt.state.size(); ++i) {
+    for (Index k = 0; k < opt.state[i].value->size(); ++k) {
+      const Scalar v = model_value<Scalar>(opt.state_values[i] + k * sizeof(Scalar), sizeof(Scalar));
+      if (!std::isfinite(v)) {
+        throw checkpoint_error(source, "optimiser state '" + opt.state[i].name + "' holds " +
+                                           (std::isnan(v) ? "NaN" : "an infinite value") + " at entry " +
+                                           std::to_string(k) +
+                                           ": the run diverged before it was checkpointed, or the file is "
+                                           "damaged; start the run afresh without resuming");
+      }
+    }
+  }
+}
+
+/// The generator the checkpoint's state describes; DataError for a state no generator can be in.
+inline Rng restored_checkpoint_generator(const Rng::Snapshot& snap, const std::string& source) {
+  Rng restored(0);
+  try {
+    restored.restore(snap);
+  } catch (const InvalidArgument& e) {
+    throw checkpoint_error(source,
+                           std::string("the generator state is invalid (") + e.what() + "): the file is corrupt");
+  }
+  return restored;
+}
+
+}  // namespace detail
+
 /// Restores a run from checkpoint bytes into `model`, `optimizer` and `rng` and returns what else it recorded.
 /// `expect` names the resuming run's settings: its epochs, batch and metadata must equal the checkpoint's, and the
 /// model and optimiser must be built as in the run that wrote it (same layers and shapes, same optimiser, groups,
@@ -210,111 +417,12 @@ CheckpointInfo deserialize_checkpoint(Sequential<Scalar>& model, Optimizer<Scala
   detail::check_model_scalar<Scalar>();
   const std::string_view body = detail::checked_checkpoint_body(b, source);
   const std::string label = "checkpoint '" + source + "'";
+  // Read and check everything in the file's order (see the format above), changing nothing.
   detail::ModelReader in(body.substr(12), label);
-  const auto scalar_bytes = static_cast<std::uint32_t>(in.le(4, "the scalar size"));
-  if (scalar_bytes != sizeof(Scalar)) {
-    throw InvalidArgument(label + ": written by a " + (scalar_bytes == 4 ? "float" : "double") +
-                          " run; resume it with the same scalar type");
-  }
-  CheckpointInfo info;
-  const std::uint64_t meta = in.le(8, "the metadata length");
-  info.metadata.assign(in.take(meta, "the metadata"), static_cast<std::size_t>(meta));
-  info.epochs_done = static_cast<int>(in.le(4, "the epochs done"));
-  info.epochs = static_cast<int>(in.le(4, "the epochs"));
-  info.batch = static_cast<Index>(in.le(8, "the batch size"));
-
-  Rng::Snapshot snap;
-  for (auto* lanes : {&snap.s0, &snap.s1, &snap.s2, &snap.s3, &snap.buffer}) {
-    for (auto& word : *lanes) word = in.le(8, "the generator state");
-  }
-  snap.buffered = static_cast<int>(in.le(4, "the generator state"));
-
-  // The optimiser: kind, steps, groups as they were built, then its state tensors.
-  const std::string_view opt_name = in.str("the optimiser's name");
-  const auto steps = static_cast<std::int64_t>(in.le(8, "the optimiser's steps"));
-  const auto& groups = optimizer.groups();
-  const std::uint64_t group_count = in.le(4, "the group count");
-  std::string settings_error;
-  if (opt_name != optimizer.name()) {
-    settings_error =
-        "the optimiser is " + detail::model_quote(opt_name) + " in the checkpoint but '" + optimizer.name() + "' here";
-  } else if (group_count != groups.size()) {
-    settings_error = "the optimiser has " + std::to_string(group_count) + " parameter groups in the checkpoint but " +
-                     std::to_string(groups.size()) + " here";
-  }
-  for (std::uint64_t g = 0; g < group_count; ++g) {
-    const std::string_view name = in.str("a group's name");
-    const std::uint64_t count = in.le(4, "a group's size");
-    const double lr = detail::checkpoint_get_f64(in, "a group's rate");
-    const double wd = detail::checkpoint_get_f64(in, "a group's weight decay");
-    const double next_lr = detail::checkpoint_get_f64(in, "a group's rate");
-    if (!settings_error.empty() || g >= groups.size()) continue;
-    const auto& mine = groups[static_cast<std::size_t>(g)];
-    const std::string which = "group '" + mine.name + "'";
-    if (name != mine.name || count != mine.params.size()) {
-      settings_error = "group " + std::to_string(g) + " is " + detail::model_quote(name) + " of " +
-                       std::to_string(count) + " parameters in the checkpoint but '" + mine.name + "' of " +
-                       std::to_string(mine.params.size()) + " here";
-    } else if (lr != mine.lr || wd != mine.weight_decay) {
-      settings_error = which + " has rate " + std::to_string(lr) + " and weight decay " + std::to_string(wd) +
-                       " in the checkpoint but " + std::to_string(mine.lr) + " and " +
-                       std::to_string(mine.weight_decay) + " here";
-    } else if (steps >= 0 && next_lr != mine.lr * mine.schedule.factor(steps)) {
-      settings_error = which + "'s schedule gives rate " + std::to_string(next_lr) + " at step " +
-                       std::to_string(steps) + " in the checkpoint but " +
-                       std::to_string(mine.lr * mine.schedule.factor(steps)) + " here (another schedule or length)";
-    }
-  }
-  auto state = optimizer.state();
-  const std::uint64_t state_count = in.le(4, "the state count");
-  if (settings_error.empty() && state_count != state.size()) {
-    settings_error = "the optimiser has " + std::to_string(state_count) + " state tensors in the checkpoint but " +
-                     std::to_string(state.size()) + " here";
-  }
-  std::vector<const char*> state_values;
-  for (std::uint64_t i = 0; i < state_count; ++i) {
-    in.layer = -1;
-    const detail::FileTensor t = [&] {
-      detail::FileTensor f{};
-      f.name = in.str("a state tensor's name");
-      f.rows = static_cast<std::int64_t>(in.le(8, "rows"));
-      f.cols = static_cast<std::int64_t>(in.le(8, "cols"));
-      const std::uint64_t room = in.left() / sizeof(Scalar);
-      if (f.rows < 0 || f.cols < 0 ||
-          (f.rows > 0 && static_cast<std::uint64_t>(f.cols) > room / static_cast<std::uint64_t>(f.rows))) {
-        throw detail::checkpoint_error(source, "optimiser state " + detail::model_quote(f.name) + " claims " +
-                                                   detail::shape_string(f.rows, f.cols) +
-                                                   " values beyond the end of the file: the file is corrupt");
-      }
-      f.values = in.take(static_cast<std::uint64_t>(f.rows * f.cols) * sizeof(Scalar), "values");
-      return f;
-    }();
-    if (settings_error.empty()) {
-      const auto& mine = state[static_cast<std::size_t>(i)];
-      if (t.name != mine.name || t.rows != mine.value->rows() || t.cols != mine.value->cols()) {
-        settings_error = "optimiser state " + std::to_string(i) + " is " + detail::model_quote(t.name) + " " +
-                         detail::shape_string(t.rows, t.cols) + " in the checkpoint but '" + mine.name + "' " +
-                         detail::shape_string(mine.value->rows(), mine.value->cols()) + " here";
-      }
-    }
-    state_values.push_back(t.values);
-  }
-
-  const std::uint64_t epochs_logged = in.le(4, "the history length");
-  for (std::uint64_t e = 0; e < epochs_logged; ++e) {
-    EpochLog log;
-    log.epoch = static_cast<int>(in.le(4, "an epoch number"));
-    log.train = detail::checkpoint_get_result(in);
-    log.test = detail::checkpoint_get_result(in);
-    const std::uint64_t lrs = in.le(4, "the rates' count");
-    if (lrs > in.left() / 8) throw detail::checkpoint_error(source, "a history entry is corrupt");
-    for (std::uint64_t k = 0; k < lrs; ++k) log.lr.push_back(detail::checkpoint_get_f64(in, "a rate"));
-    log.kl_weight = detail::checkpoint_get_f64(in, "a KL weight");
-    const std::uint64_t gates = in.le(4, "the gates' count");
-    if (gates > in.left() / 8) throw detail::checkpoint_error(source, "a history entry is corrupt");
-    for (std::uint64_t k = 0; k < gates; ++k) log.n_active.push_back(static_cast<Index>(in.le(8, "an n_active")));
-    info.history.push_back(std::move(log));
-  }
+  CheckpointInfo info = detail::read_checkpoint_header<Scalar>(in, label);
+  const Rng::Snapshot snap = detail::read_checkpoint_generator(in);
+  const detail::CheckpointOptimizer<Scalar> opt = detail::read_checkpoint_optimizer(in, optimizer, source);
+  info.history = detail::read_checkpoint_history(in, source);
   const std::uint64_t model_size = in.le(8, "the model's length");
   const std::string_view model_bytes(in.take(model_size, "the model"), static_cast<std::size_t>(model_size));
   if (in.left() != 0) {
@@ -325,57 +433,19 @@ CheckpointInfo deserialize_checkpoint(Sequential<Scalar>& model, Optimizer<Scala
   if (info.history.size() != static_cast<std::size_t>(info.epochs_done) || info.epochs_done > info.epochs) {
     throw detail::checkpoint_error(source, "its history does not match its epoch count: the file is corrupt");
   }
-
-  // Settings of the resuming run against the checkpoint's, before anything is changed.
-  const std::string fix = "; resume with the settings of the run that wrote it, or start afresh without resuming";
-  if (info.metadata != expect.metadata) {
-    throw InvalidArgument(label + ": written by a run with other settings (checkpoint: " + info.metadata +
-                          "; this run: " + expect.metadata + ")" + fix);
-  }
-  if (info.epochs != expect.epochs || info.batch != expect.batch) {
-    throw InvalidArgument(label + ": written by a run of " + std::to_string(info.epochs) + " epochs of batch " +
-                          std::to_string(info.batch) + ", this run has " + std::to_string(expect.epochs) +
-                          " epochs of batch " + std::to_string(expect.batch) + fix);
-  }
-  if (!settings_error.empty()) {
-    // Another architecture also changes the optimiser's layout; say what the real difference is: try the model (a
-    // failed load changes nothing; a successful one is undone).
-    const std::string mine = serialize_model(model);
-    deserialize_model(model, model_bytes, source + " (its model)");
-    deserialize_model(model, mine);
-    throw InvalidArgument(label + ": " + settings_error + fix);
-  }
-  if (steps < 0) throw detail::checkpoint_error(source, "a negative step count: the file is corrupt");
-  // The optimiser's state must be finite, as the model's must: NaN or infinity in a moment would poison every step.
-  for (std::size_t i = 0; i < state.size(); ++i) {
-    for (Index k = 0; k < state[i].value->size(); ++k) {
-      const Scalar v = detail::model_value<Scalar>(state_values[i] + k * sizeof(Scalar), sizeof(Scalar));
-      if (!std::isfinite(v)) {
-        throw detail::checkpoint_error(source, "optimiser state '" + state[i].name + "' holds " +
-                                                   (std::isnan(v) ? "NaN" : "an infinite value") + " at entry " +
-                                                   std::to_string(k) +
-                                                   ": the run diverged before it was checkpointed, or the file is "
-                                                   "damaged; start the run afresh without resuming");
-      }
-    }
-  }
-  Rng restored(0);
-  try {
-    restored.restore(snap);
-  } catch (const InvalidArgument& e) {
-    throw detail::checkpoint_error(
-        source, std::string("the generator state is invalid (") + e.what() + "): the file is corrupt");
-  }
+  detail::check_checkpoint_settings(info, expect, opt.settings_error, model, model_bytes, source, label);
+  detail::check_checkpoint_optimizer_values(opt, source);
+  const Rng restored = detail::restored_checkpoint_generator(snap, source);
 
   // The model last: it checks itself completely and changes nothing on failure; after it nothing can fail.
   deserialize_model(model, model_bytes, source + " (its model)");
-  for (std::size_t i = 0; i < state.size(); ++i) {
-    Matrix<Scalar>& target = *state[i].value;
+  for (std::size_t i = 0; i < opt.state.size(); ++i) {
+    Matrix<Scalar>& target = *opt.state[i].value;
     for (Index k = 0; k < target.size(); ++k) {
-      target.data()[k] = detail::model_value<Scalar>(state_values[i] + k * sizeof(Scalar), sizeof(Scalar));
+      target.data()[k] = detail::model_value<Scalar>(opt.state_values[i] + k * sizeof(Scalar), sizeof(Scalar));
     }
   }
-  optimizer.set_steps(steps);
+  optimizer.set_steps(opt.steps);
   rng = restored;
   return info;
 }
@@ -393,6 +463,14 @@ template <class Scalar>
 CheckpointInfo load_checkpoint(const std::string& path, Sequential<Scalar>& model, Optimizer<Scalar>& optimizer,
                                Rng& rng, const CheckpointInfo& expect) {
   return deserialize_checkpoint(model, optimizer, rng, detail::read_checkpoint_bytes(path), expect, path);
+}
+
+/// Whether the file at `path` starts as a checkpoint does (damaged or not): a program can refuse to start a new run
+/// over it, which would replace that run's progress. False for a missing or unreadable file.
+inline bool is_checkpoint_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string head(detail::checkpoint_magic.size(), '\0');
+  return in.read(head.data(), std::streamsize(head.size())) && head == detail::checkpoint_magic;
 }
 
 /// The metadata text of the checkpoint at `path` (checked as load_checkpoint checks the file: magic, version,

@@ -1,6 +1,6 @@
 // Training a model for a number of epochs with the ELBO loss: the loop every example and test shares.
 //
-//   Recipe recipe = recipe_for_dropout("bbd");
+//   Recipe recipe = recipe_for_dropout("bbd");   // training/family_recipes.hpp
 //   auto history = fit(model, recipe, train, &test, rng, FitOptions{}.with_epochs(60).with_on_epoch(print));
 //   auto history = fit(model, adam, train, &test, rng, FitOptions{}.with_epochs(60).with_batch(100));
 //

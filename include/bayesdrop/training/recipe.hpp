@@ -1,6 +1,6 @@
 // Training recipes: the optimiser settings of each method's reference code, as named presets.
 //
-//   Recipe r = recipe_for_dropout("bbd");             // the course assignment's recipe (models/registry.hpp)
+//   Recipe r = recipe_for_dropout("bbd");             // the course assignment's recipe (training/family_recipes.hpp)
 //   Adam<float> adam(r.param_groups(model, 600, 60));  // weights and noise parameters at their own rates
 //   runner.set_kl_weight(r.kl_schedule(epochs).at(epoch));
 //

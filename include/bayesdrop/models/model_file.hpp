@@ -304,6 +304,19 @@ inline std::string deserialize_model_metadata(std::string_view bytes, const std:
   return std::string(detail::check_model_bytes(bytes, source).metadata);
 }
 
+/// zlib's CRC-32 of `bytes`, the checksum that model files and checkpoints end with.
+inline std::uint32_t bytes_crc32(std::string_view bytes) {
+  return detail::model_crc(bytes);
+}
+
+/// The CRC-32 of the file at `path` (read as a model file is: regular, at most model_file_max_bytes) without its last
+/// 4 bytes, its own checksum: a digest of the file's content, for a checkpoint to record which file a run started from
+/// whatever its path. (The CRC of bytes followed by their CRC is the same for every file, hence the 4 bytes left out.)
+inline std::uint32_t model_file_crc32(const std::string& path) {
+  const std::string bytes = detail::read_model_bytes(path);
+  return detail::model_crc(std::string_view(bytes).substr(0, bytes.size() - std::min<std::size_t>(bytes.size(), 4)));
+}
+
 /// Reads and checks the model file at `path` completely and returns its metadata, without a model: a program
 /// can rebuild the architecture from it before calling load_model. Throws DataError naming the path.
 inline std::string read_model_metadata(const std::string& path) {

@@ -1,4 +1,4 @@
-// Model files (io/model_file.hpp): round trips, conversions, and every kind of bad file a user can hand the loader.
+// Model files (models/model_file.hpp): round trips, conversions, and every kind of bad file a user can hand the loader.
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
@@ -11,7 +11,6 @@
 #include <string>
 #include <system_error>
 
-#include "bayesdrop/io/model_file.hpp"
 #include "bayesdrop/layers/beta_bernoulli_dropout.hpp"
 #include "bayesdrop/layers/binary_dropout.hpp"
 #include "bayesdrop/layers/gaussian_dropout.hpp"
@@ -19,6 +18,7 @@
 #include "bayesdrop/layers/relu.hpp"
 #include "bayesdrop/layers/sparse_vd_linear.hpp"
 #include "bayesdrop/layers/structured_bayesian_pruning.hpp"
+#include "bayesdrop/models/model_file.hpp"
 #include "support/mnist.hpp"  // skip_test
 
 namespace fs = std::filesystem;
