@@ -1,7 +1,7 @@
 // Writing a file so that a failure never costs the previous one: the one helper behind every file the library and the
 // programs write (save_model, save_checkpoint, the programs' reports and pictures).
 //
-//   write_file_durably("run.json", bytes, "--report", DurableWrite::streams_too);
+//   write_file_durably("run.json", bytes, "report", DurableWrite::streams_too);
 //
 // The bytes go to a temporary file of this process beside the target (`target.tmp.<pid>`, so that two writers never
 // share one), which is synced to disk (fsync), renamed over the target and the folder synced: at every moment the
@@ -107,7 +107,7 @@ inline std::string durable_temp_path(const std::filesystem::path& target) {
 }
 
 /// Writes `bytes` to `path` durably (see the top of this file): through durable_temp_path, fsync, rename, and a sync
-/// of the folder. `what` begins every message ("checkpoint", "model file", "--report"), followed by the quoted path.
+/// of the folder. `what` begins every message ("checkpoint", "model file", "report"), followed by the quoted path.
 /// A target that exists and is not a regular file is refused, or written in place with `mode` streams_too. On any
 /// failure the temporary file is removed, the target is left as it was, and DataError says which step failed and why.
 inline void write_file_durably(const std::string& path, std::string_view bytes, const std::string& what,

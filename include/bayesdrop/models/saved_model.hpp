@@ -7,7 +7,7 @@
 //
 // The metadata is a flat JSON object (io/json_object.hpp; no JSON library needed): "model", "dropout", "p_input",
 // "p_hidden", and whatever fields the caller adds (bayesdrop-mnist adds the data set, epochs, seed and accuracy).
-// Files written before this header by bayesdrop-mnist --save have the same fields and load the same way.
+// Files that bayesdrop's trainer wrote before this header have the same fields and load the same way.
 #pragma once
 
 #include <cstdint>
@@ -41,8 +41,7 @@ namespace detail {
 
 inline DataError spec_field_error(const std::string& source, const std::string& field, const std::string& what) {
   return DataError(source + ": the metadata field \"" + field + "\" " + what +
-                   "; the file was not written with its architecture (save_model with a ModelSpec, or "
-                   "bayesdrop-mnist --save), or was edited");
+                   "; the file was not written with its architecture (save_model with a ModelSpec), or was edited");
 }
 
 inline std::string spec_name_field(const JsonObject& meta, const std::string& field,
