@@ -4,7 +4,7 @@
 //
 //   "provenance": {"version": "0.1.0", "commit": "6efe2d6...", "command_line": "bayesdrop-mnist --dropout bbd ...",
 //                  "date": "2026-12-07T10:11:12Z", "machine": {"cpu": "...", "logical_cores": 2, "os": "Linux ..."},
-//                  "compiler": "GCC 12.2.0", "threads": 2}
+//                  "compiler": "GCC 12.2.0", "backend": "eigen", "threads": 2}
 //
 // The commit comes from bayesdrop_build_info.hpp, which cmake/stamp_build_info.cmake writes into the build tree at
 // every build (CMake: bayesdrop_stamp_build_info(<target>)); without it (a program compiled by hand) it is "unknown".
@@ -22,6 +22,7 @@
 #include <string>
 #include <thread>
 
+#include "bayesdrop/core/gemm.hpp"
 #include "bayesdrop/version.hpp"
 
 #if __has_include("bayesdrop_build_info.hpp")
@@ -41,7 +42,8 @@ inline std::string commit() {
 
 /// The line --version prints: "bayesdrop-mnist 0.1.0 (commit 6efe2d6...)".
 inline std::string version_text(const std::string& program) {
-  return program + " " + bayesdrop::version() + " (commit " + commit() + ")";
+  return program + " " + bayesdrop::version() + " (commit " + commit() + "; products on " +
+         bayesdrop::product_backend() + ")";
 }
 
 /// One argument as a POSIX shell reads it back: as it is when it holds only characters the shell leaves alone,
@@ -136,6 +138,7 @@ inline nlohmann::json json(const Start& start, int threads) {
           {"date", start.date},
           {"machine", machine_json()},
           {"compiler", compiler()},
+          {"backend", bayesdrop::product_backend()},  // the dense products' back end (core/gemm.hpp)
           {"threads", threads}};
 }
 

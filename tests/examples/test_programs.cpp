@@ -958,6 +958,7 @@ void check_provenance(const nlohmann::json& report, const std::string& command_l
   CHECK(m.at("logical_cores").get<int>() >= 0);
   CHECK_FALSE(m.at("os").get<std::string>().empty());
   CHECK_FALSE(p.at("compiler").get<std::string>().empty());
+  CHECK(p.at("backend") == bd::product_backend());  // the build the test links is the programs' build
   CHECK(p.at("threads") == threads);
   CHECK_FALSE(p.contains("hostname"));
 }
