@@ -18,6 +18,7 @@
 #include "provenance.hpp"
 #include "run_checks.hpp"
 #include "support/mnist.hpp"  // skip_test
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 namespace bd = bayesdrop;
@@ -30,19 +31,9 @@ std::string verdict(const CLI::Validator& v, std::string text) {
   return v(text);
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static unsigned counter = 0;
-    path = fs::temp_directory_path() /
-           ("bayesdrop-test-helpers-" + std::to_string(std::random_device{}()) + "-" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
+// Each test's files go into a folder of its own (tests/support/temp_dir.hpp).
+struct TempDir : test_support::TempDir {
+  TempDir() : test_support::TempDir("bayesdrop-test-helpers-") {}
 };
 
 }  // namespace

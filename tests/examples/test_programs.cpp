@@ -27,6 +27,7 @@
 #include "provenance.hpp"
 #include "support/idx_files.hpp"
 #include "support/mnist.hpp"  // skip_test
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 namespace bd = bayesdrop;
@@ -43,19 +44,9 @@ std::string exe(const char* variable, const char* built) {
 const std::string mnist_exe = exe("BAYESDROP_MNIST_EXE", BAYESDROP_MNIST_EXE);
 const std::string uncertainty_exe = exe("BAYESDROP_UNCERTAINTY_EXE", BAYESDROP_UNCERTAINTY_EXE);
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static unsigned counter = 0;
-    path = fs::temp_directory_path() /
-           ("bayesdrop-test-programs-" + std::to_string(std::random_device{}()) + "-" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
+// Each test's files go into a folder of its own (tests/support/temp_dir.hpp).
+struct TempDir : test_support::TempDir {
+  TempDir() : test_support::TempDir("bayesdrop-test-programs-") {}
 };
 
 struct Run {

@@ -14,6 +14,7 @@
 #include "bayesdrop/io/dataset.hpp"
 #include "bayesdrop/io/idx.hpp"
 #include "bayesdrop/io/mnist.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using bayesdrop::DataError;
@@ -24,19 +25,9 @@ using Catch::Contains;
 namespace {
 
 /// A fresh directory under the system temp dir, removed with its contents at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static unsigned counter = 0;
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("bayesdrop-test-io-" + std::to_string(rd()) + "-" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
+// Each test's files go into a folder of its own (tests/support/temp_dir.hpp).
+struct TempDir : test_support::TempDir {
+  TempDir() : test_support::TempDir("bayesdrop-test-io-") {}
 };
 
 void put_be32(Bytes& out, std::uint32_t v) {

@@ -12,6 +12,7 @@
 
 #include "bayesdrop/bayesdrop.hpp"
 #include "support/idx_files.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 namespace bd = bayesdrop;
@@ -19,17 +20,9 @@ using Catch::Contains;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("bayesdrop-test-run-" + std::to_string(std::random_device{}()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
+// Each test's files go into a folder of its own (tests/support/temp_dir.hpp).
+struct TempDir : test_support::TempDir {
+  TempDir() : test_support::TempDir("bayesdrop-test-run-") {}
 };
 
 int run_program(const std::string& command) {

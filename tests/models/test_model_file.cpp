@@ -20,6 +20,7 @@
 #include "bayesdrop/layers/structured_bayesian_pruning.hpp"
 #include "bayesdrop/models/model_file.hpp"
 #include "support/mnist.hpp"  // skip_test
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace bayesdrop;
@@ -28,20 +29,9 @@ using Catch::Contains;
 namespace {
 
 /// A fresh directory under the system temp dir, removed with its contents at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static unsigned counter = 0;
-    std::random_device rd;
-    path =
-        fs::temp_directory_path() / ("bayesdrop-test-model-" + std::to_string(rd()) + "-" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
+// Each test's files go into a folder of its own (tests/support/temp_dir.hpp).
+struct TempDir : test_support::TempDir {
+  TempDir() : test_support::TempDir("bayesdrop-test-model-") {}
 };
 
 /// A layer with untrained state, to exercise tensors of kind 1 (no library layer has state yet).
