@@ -49,7 +49,8 @@ inline std::string mnist_how_to_get_data() {
   return "MNIST is four IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
          "t10k-labels-idx1-ubyte, each plain or .gz) in one folder; load_mnist reads the folder it is given, and "
          "default_data_dir(\"mnist\") the one in BAYESDROP_MNIST_DIR. For Fashion-MNIST, apt-get install "
-         "dataset-fashion-mnist (files land in /usr/share/datasets/fashion-mnist).";
+         "dataset-fashion-mnist; default_data_dir(\"fashion\") reads it from " +
+         default_data_dir("fashion") + ".";
 }
 
 /// dir/base.gz if it exists, else dir/base. Throws DataError (with how to get the data) if neither exists.
