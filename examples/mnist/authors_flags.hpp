@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/flags.hpp"
 #include "bayesdrop/bayesdrop.hpp"
 
 namespace trainer {
@@ -16,6 +17,8 @@ struct AuthorsFlags {
   bool train_clip = false;
   bool sbp_adam = false;
   std::string kl_scales;  // "40,16,1,1" or "bbd-lenet5"
+  bool center_inputs = false;
+  double adam_eps = 0;  // 0: the recipe's
 };
 
 /// Reads a --kl-scales list (not bbd-lenet5): comma-separated finite decimal numbers >= 0, such as 40,16,1,1; no
@@ -56,6 +59,33 @@ inline void add_authors_flags(CLI::App& app, AuthorsFlags& f) {
       ->check(
           CLI::Validator([](std::string& text) { return text == "bbd-lenet5" ? std::string() : read_kl_scales(text); },
                          ""));  // no description: --help shows the flag as before
+  app.add_option("--adam-eps", f.adam_eps,
+                 "Adam's epsilon (default 1e-8); 1.7e-13 = 1e-8 / 60000 behaves as the sparse VD authors' loss, "
+                 "summed over the data set rather than averaged")
+      ->check(flags::real(0, 1, true));
+  app.add_flag("--center-inputs", f.center_inputs,
+               "subtract the training set's mean image from every training and test image, as the sparse VD "
+               "authors' MNIST reader does; a model saved so is evaluated (--load) or warm-started from "
+               "(--init-from) with the flag again");
+}
+
+/// A model file's inputs must be prepared as this run prepares them: a model trained on centred images gives
+/// wrong predictions on raw pixels, without any error. Throws bayesdrop::InvalidArgument naming `flag`.
+inline void check_input_centring(const AuthorsFlags& f, const std::string& path, const std::string& flag) {
+  namespace bd = bayesdrop;
+  const bd::JsonObject meta = bd::parse_json_object(bd::read_model_metadata(path), path);
+  const bd::JsonValue* v = meta.find("center_inputs");
+  const bool centred = v != nullptr && v->kind == bd::JsonValue::Kind::boolean && v->number != 0;
+  if (centred && !f.center_inputs) {
+    throw bd::InvalidArgument(flag + " " + path +
+                              ": the model was trained on centred images (--center-inputs); give --center-inputs "
+                              "again so that its inputs are prepared the same way");
+  }
+  if (!centred && f.center_inputs) {
+    throw bd::InvalidArgument(flag + " " + path +
+                              ": the model was trained on raw pixels in [0, 1], not with --center-inputs; drop "
+                              "--center-inputs, or train its start with it");
+  }
 }
 
 /// Applies the flags to the recipe: after its preset is chosen, before --lr and the other flags override rates.
@@ -71,6 +101,7 @@ inline void apply_authors_flags(const AuthorsFlags& f, bayesdrop::Recipe& r) {
     r.decay_start = sbp.decay_start;
   }
   if (f.train_clip) r.train_clip = true;
+  if (f.adam_eps > 0) r.adam_eps = f.adam_eps;
   if (f.kl_scales == "bbd-lenet5") {
     r.kl_scales = bayesdrop::authors_bbd_lenet5_kl_scales();
   } else if (!f.kl_scales.empty()) {

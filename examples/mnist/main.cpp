@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <string>
 
 #include "../common/listing.hpp"
@@ -109,14 +110,25 @@ int run(Settings opt) {
   trainer::check_not_restarted(opt);
   if (!opt.load.empty()) opt.spec = bd::read_model_spec(opt.load);
   trainer::check_outputs(opt);
+  if (!opt.load.empty()) trainer::check_input_centring(opt.authors, opt.load, "--load");
+  if (!opt.init_from.empty()) trainer::check_input_centring(opt.authors, opt.init_from, "--init-from");
   const auto train = run_checks::load_data<Scalar>(dir, bd::Split::train, "--data");
-  const auto test = run_checks::load_data<Scalar>(dir, bd::Split::test, "--data");
+  auto test = run_checks::load_data<Scalar>(dir, bd::Split::test, "--data");
   // A checkpoint records the data and the --init-from file by content: --resume refuses others of the same size.
   if (opt.load.empty() && (!opt.checkpoint.empty() || !opt.resume.empty())) {
     opt.train_crc32 = run_checks::data_crc32(train);
     opt.test_crc32 = run_checks::data_crc32(test);
     if (!opt.init_from.empty()) opt.init_from_crc32 = run_checks::file_crc32(opt.init_from);
   }
+  // --center-inputs: the network sees centred copies; the pictures draw the digits as they are.
+  std::optional<bd::Dataset<Scalar>> centred_train;
+  if (opt.authors.center_inputs) {
+    const bd::Vector<Scalar> mean = bd::mean_image(train);
+    centred_train = train;
+    bd::subtract_image(*centred_train, mean);
+    bd::subtract_image(test, mean);
+  }
+  const bd::Dataset<Scalar>& inputs = centred_train ? *centred_train : train;
   const bd::Recipe recipe = trainer::recipe_for(opt);
   const bd::RunSpec spec = run_spec(opt, recipe);
   bd::Sequential<Scalar>* trained = nullptr;  // the network being trained, for the per-example tally of dbb
@@ -159,7 +171,7 @@ int run(Settings opt) {
     }
     for (const auto& w : divergence.check(log)) std::fprintf(stderr, "bayesdrop-mnist: warning: %s\n", w.c_str());
   };
-  bd::RunResult<Scalar> result = bd::train_run<Scalar>(spec, train, &test, cb);
+  bd::RunResult<Scalar> result = bd::train_run<Scalar>(spec, inputs, &test, cb);
   if (!result.finished()) {
     std::printf("stopped after epoch %d of %d%s; continue with --resume %s\n", result.epochs_done, result.total_epochs,
                 result.epochs_done <= opt.pretrain ? " (pretraining)" : "", opt.checkpoint.c_str());

@@ -152,11 +152,13 @@ struct Outcome {
 
 /// The model file's metadata fields after the spec's (bd::save_model with a ModelSpec).
 inline bd::MetadataFields saved_fields(const Settings& opt, const bd::Recipe& recipe, double test_accuracy) {
-  return {{"dataset", bd::json_string(opt.dataset)},
-          {"epochs", bd::json_number(recipe.epochs)},
-          {"seed", bd::json_number(double(opt.seed))},
-          {"test_accuracy", bd::json_number(test_accuracy)},
-          {"writer", bd::json_string("bayesdrop-mnist")}};
+  bd::MetadataFields fields{{"dataset", bd::json_string(opt.dataset)},
+                            {"epochs", bd::json_number(recipe.epochs)},
+                            {"seed", bd::json_number(double(opt.seed))},
+                            {"test_accuracy", bd::json_number(test_accuracy)},
+                            {"writer", bd::json_string("bayesdrop-mnist")}};
+  if (opt.authors.center_inputs) fields.push_back({"center_inputs", "true"});  // --load and --init-from check it
+  return fields;
 }
 
 /// The --report JSON.
@@ -189,7 +191,9 @@ inline nlohmann::json report_json(const Settings& opt, const bd::Recipe& recipe,
                  {"init_from", opt.init_from},
                  {"n_active_per_example", out.per_example},
                  {"adam_beta1", recipe.adam_beta1},
+                 {"adam_eps", recipe.adam_eps},
                  {"train_clip", recipe.train_clip},
+                 {"center_inputs", opt.authors.center_inputs},
                  {"kl_scales", recipe.kl_scales},
                  {"threads", Eigen::nbThreads()},
                  {"threads_requested", opt.threads_requested},

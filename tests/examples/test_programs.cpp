@@ -621,6 +621,42 @@ TEST_CASE("programs: flags that cannot apply or are malformed are refused before
   }
 }
 
+TEST_CASE("programs: --center-inputs trains on centred images, says so, and its model is read only with the flag",
+          "[programs]") {
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  const std::string centred = dir.file("c.bdm"), plain = dir.file("p.bdm"), report = dir.file("c.json");
+  const std::string train = "--data " + quoted(data) + " --quiet --epochs 1 --threads 1 --dropout sparsevd ";
+  const Run c = run(mnist_exe, train + "--center-inputs --save " + quoted(centred) + " --report " + quoted(report));
+  INFO(c.output);
+  REQUIRE(c.status == 0);
+  CHECK(nlohmann::json::parse(std::ifstream(report)).at("center_inputs") == true);
+  REQUIRE(run(mnist_exe, train + "--save " + quoted(plain)).status == 0);
+  // Centring changes what the network sees: the same seed trains other weights.
+  auto c_model = bd::load_model_file<float>(centred), p_model = bd::load_model_file<float>(plain);
+  CHECK(c_model.parameters()[0]->value != p_model.parameters()[0]->value);
+  const std::string eval = "--data " + quoted(data) + " --quiet --load ";
+  SECTION("a centred model without the flag, or a raw one with it, is refused naming the flag and the file") {
+    for (const std::string& args :
+         {eval + quoted(centred), eval + quoted(plain) + " --center-inputs", train + "--init-from " + quoted(centred),
+          train + "--center-inputs --init-from " + quoted(plain)}) {
+      INFO(args);
+      const Run r = run(mnist_exe, args);
+      INFO(r.output);
+      CHECK(r.status == 2);
+      CHECK_THAT(r.output, Contains("--center-inputs") && Contains(".bdm"));
+      require_no_work(r);
+    }
+  }
+  SECTION("with the flag the centred model is evaluated as it was trained") {
+    const Run r = run(mnist_exe, eval + quoted(centred) + " --center-inputs");
+    INFO(r.output);
+    CHECK(r.status == 0);
+    CHECK_THAT(r.output, Contains("test accuracy"));
+  }
+}
+
 TEST_CASE("programs: --checkpoint and --report follow a symlink and write the file it points to, as --save does",
           "[programs][edges]") {
   TempDir dir;

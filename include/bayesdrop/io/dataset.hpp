@@ -16,7 +16,7 @@ namespace bayesdrop {
 /// Labelled images: column i of `images` is example i, with class `labels(i)`.
 template <class Scalar>
 struct Dataset {
-  Matrix<Scalar> images;  ///< shape.size() x N, pixel values in [0, 1]
+  Matrix<Scalar> images;  ///< shape.size() x N, pixel values in [0, 1] (centred after subtract_image)
   Labels labels;          ///< N class labels
   ImageShape shape{1, 28, 28};
 
@@ -60,6 +60,30 @@ void gather_batch(const Dataset<Scalar>& data, const std::vector<Index>& order, 
     x.col(j) = data.images.col(src);
     y(j) = data.labels(src);
   }
+}
+
+/// The mean image of a data set (one value per pixel, over all its examples): what the sparse VD authors' MNIST
+/// reader subtracts from every training and test image ("Variational Dropout Sparsifies Deep Neural Networks",
+/// bayesgroup/variational-dropout-sparsifies-dnn, data/reader.py). Throws InvalidArgument for an empty set.
+template <class Scalar>
+Vector<Scalar> mean_image(const Dataset<Scalar>& data) {
+  if (data.images.cols() == 0) {
+    throw InvalidArgument("mean_image: the data set has no images; load it first (load_mnist)");
+  }
+  // Summed in double: 60,000 floats of up to 1 would lose the low digits of the mean in float.
+  return (data.images.template cast<double>().rowwise().sum() / double(data.images.cols())).template cast<Scalar>();
+}
+
+/// Subtracts `mean` (e.g. the training set's mean_image) from every image of `data`; pixels are then centred, no
+/// longer in [0, 1]. Throws ShapeError when `mean` has not one value per pixel.
+template <class Scalar>
+void subtract_image(Dataset<Scalar>& data, const Vector<Scalar>& mean) {
+  if (mean.size() != data.images.rows()) {
+    throw ShapeError("subtract_image: the mean image has " + std::to_string(mean.size()) +
+                     " pixels but the data set's images have " + std::to_string(data.images.rows()) +
+                     "; compute it with mean_image on a data set of the same image size");
+  }
+  data.images.colwise() -= mean;
 }
 
 }  // namespace bayesdrop

@@ -156,9 +156,9 @@ std::vector<EpochLog> fit(Sequential<Scalar>& model, Optimizer<Scalar>& optimize
   return std::move(history);
 }
 
-/// The Adam options of a recipe (its beta1; beta2 and eps at Adam's defaults).
+/// The Adam options of a recipe (its beta1 and eps; beta2 at Adam's default).
 inline AdamOptions adam_options(const Recipe& recipe) {
-  return AdamOptions{}.with_betas(recipe.adam_beta1, 0.999);
+  return AdamOptions{}.with_betas(recipe.adam_beta1, 0.999).with_eps(recipe.adam_eps);
 }
 
 /// Trains `model` with Adam (the recipe's beta1) and the recipe's groups, schedule, batch and KL warm-up for
