@@ -79,6 +79,10 @@ declare -A variants=(
   # The authors' LeNet-5 script gates only the two convolutions; a KL weight of 0 leaves the dense gates free of the
   # prior, so they keep every input (they can only rescale them) and the KL acts on the conv channels alone.
   [lenet5-sbp~conv-gates]="--sbp-adam --batch 128 --pretrain 200 --kl-scales 1,1,0,0"
+  # SBP's LeNet-5 scripts (lenet5.py, lenet5-sbp.py) also pretrain with their SBP Adam (beta1 0.95, linear decay
+  # from epoch 100, no L2) and read MNIST minus its mean image.
+  [lenet5-sbp~pretrain-adam]="--sbp-adam --batch 128 --pretrain 200 --pretrain-sbp-adam"
+  [lenet5-sbp~center]="--sbp-adam --batch 128 --pretrain 200 --center-inputs"
 )
 
 if [[ -n "$seeds" && ! "$seeds" =~ ^[0-9]+(,[0-9]+)*$ ]]; then

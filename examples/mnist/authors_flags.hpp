@@ -19,6 +19,7 @@ struct AuthorsFlags {
   std::string kl_scales;  // "40,16,1,1" or "bbd-lenet5"
   bool center_inputs = false;
   double adam_eps = 0;  // 0: the recipe's
+  bool pretrain_sbp_adam = false;
 };
 
 /// Reads a --kl-scales list (not bbd-lenet5): comma-separated finite decimal numbers >= 0, such as 40,16,1,1; no
@@ -59,6 +60,9 @@ inline void add_authors_flags(CLI::App& app, AuthorsFlags& f) {
       ->check(
           CLI::Validator([](std::string& text) { return text == "bbd-lenet5" ? std::string() : read_kl_scales(text); },
                          ""));  // no description: --help shows the flag as before
+  app.add_flag("--pretrain-sbp-adam", f.pretrain_sbp_adam,
+               "--pretrain with SBP's LeNet-5 pretraining script's optimiser (Adam beta1 = 0.95 at 1e-3, no L2, "
+               "linear to 0 from half way, batches of --batch) instead of the assignment's constant Adam with L2");
   app.add_option("--adam-eps", f.adam_eps,
                  "Adam's epsilon (default 1e-8); 1.7e-13 = 1e-8 / 60000 behaves as the sparse VD authors' loss, "
                  "summed over the data set rather than averaged")
@@ -109,6 +113,22 @@ inline void apply_authors_flags(const AuthorsFlags& f, bayesdrop::Recipe& r) {
     const std::string why = read_kl_scales(f.kl_scales, &r.kl_scales);
     if (!why.empty()) throw bayesdrop::InvalidArgument("--kl-scales: " + why);
   }
+}
+
+/// The plain network's recipe for --pretrain: the library's default, or with --pretrain-sbp-adam SBP's LeNet-5
+/// pretraining (necludov/group-sparsity-sbp, scripts/lenet/lenet5.py) at the run's batch size. Throws
+/// bayesdrop::InvalidArgument for --pretrain-sbp-adam without --pretrain.
+inline bayesdrop::Recipe pretrain_recipe(const AuthorsFlags& f, int pretrain_epochs, const bayesdrop::Recipe& method) {
+  if (!f.pretrain_sbp_adam) return bayesdrop::RunSpec{}.pretrain_recipe;
+  if (pretrain_epochs <= 0) {
+    throw bayesdrop::InvalidArgument(
+        "--pretrain-sbp-adam sets the optimiser of --pretrain N, which is not given; add "
+        "--pretrain 200 (the authors' length) or drop the flag");
+  }
+  bayesdrop::Recipe r = bayesdrop::Recipe::sbp_authors();
+  r.name = "sbp_authors_pretrain";
+  r.batch = method.batch;
+  return r;
 }
 
 /// Checks the flags against the network before any training (the pretraining included), naming the flag: --train-clip

@@ -38,6 +38,7 @@ bd::RunSpec run_spec(const Settings& opt, const bd::Recipe& recipe) {
   spec.model = opt.spec;
   spec.recipe = recipe;
   spec.init_from = opt.init_from;
+  spec.pretrain_recipe = trainer::pretrain_recipe(opt.authors, opt.pretrain, recipe);
   spec.seed = opt.seed;
   spec.threads = trainer::fixed_threads(opt);
   spec.checkpoint = trainer::checkpoint_file(opt);

@@ -583,7 +583,8 @@ TEST_CASE("programs: flags that cannot apply or are malformed are refused before
         {"--kl-scales", "--dropout sbp --pretrain 1 --kl-scales 1,2"},
         {"--kl-scales", "--dropout sparsevd --kl-scales 1,2,3,4"},
         {"--train-clip", "--dropout sbp --pretrain 1 --train-clip"},
-        {"--train-clip", "--dropout bbd --train-clip"}};
+        {"--train-clip", "--dropout bbd --train-clip"},
+        {"--pretrain-sbp-adam", "--dropout sbp --pretrain-sbp-adam"}};
     for (const auto& [flag, args] : cases) {
       INFO(args);
       const Run r = run(mnist_exe, train + args);
@@ -655,6 +656,21 @@ TEST_CASE("programs: --center-inputs trains on centred images, says so, and its 
     CHECK(r.status == 0);
     CHECK_THAT(r.output, Contains("test accuracy"));
   }
+}
+
+TEST_CASE("programs: --pretrain-sbp-adam pretrains with the SBP authors' optimiser and says so", "[programs]") {
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  const std::string authors = dir.file("a.bdm"), ours = dir.file("o.bdm"), report = dir.file("a.json");
+  const std::string train = "--data " + quoted(data) + " --quiet --epochs 1 --threads 1 --dropout sbp --pretrain 2 ";
+  const Run a = run(mnist_exe, train + "--pretrain-sbp-adam --save " + quoted(authors) + " --report " + quoted(report));
+  INFO(a.output);
+  REQUIRE(a.status == 0);
+  CHECK(nlohmann::json::parse(std::ifstream(report)).at("pretrain_recipe") == "sbp_authors_pretrain");
+  REQUIRE(run(mnist_exe, train + "--save " + quoted(ours)).status == 0);
+  auto a_model = bd::load_model_file<float>(authors), o_model = bd::load_model_file<float>(ours);
+  CHECK(a_model.parameters()[0]->value != o_model.parameters()[0]->value);  // another optimiser, other weights
 }
 
 TEST_CASE("programs: --checkpoint and --report follow a symlink and write the file it points to, as --save does",
