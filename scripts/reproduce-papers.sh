@@ -83,6 +83,9 @@ declare -A variants=(
   # from epoch 100, no L2) and read MNIST minus its mean image.
   [lenet5-sbp~pretrain-adam]="--sbp-adam --batch 128 --pretrain 200 --pretrain-sbp-adam"
   [lenet5-sbp~center]="--sbp-adam --batch 128 --pretrain 200 --center-inputs"
+  # Their network: convolutions padded to SAME (2450 dense inputs), and each conv's bias added after its gate.
+  [lenet5-sbp~same]="--model lenet5-same --sbp-adam --batch 128 --pretrain 200"
+  [lenet5-sbp~bias-after-gate]="--model lenet5-bias-after-gate --sbp-adam --batch 128 --pretrain 200"
 )
 
 if [[ -n "$seeds" && ! "$seeds" =~ ^[0-9]+(,[0-9]+)*$ ]]; then
@@ -107,6 +110,9 @@ for entry in "${rows[@]}"; do
   base="${row%%~*}"
   model="${base%%-*}" dropout="${base#*-}"
   if [[ "$row" == *~* ]]; then read -ra flags <<<"${variants[$row]}"; else read -ra flags <<<"${authors[$row]}"; fi
+  # A variant may build the row's network another way (--model lenet5-same): its --model replaces the row's.
+  model_flag=(--model "$model")
+  [[ " ${flags[*]} " == *" --model "* ]] && model_flag=()
   report="$out/papers/$name.json" ckpt="$out/papers/$name.ckpt"
   # A single-seed report of seed 1 is this set's seed-1 run (same flags, same seed): kept, under its seed's name.
   if [[ "$name" == "$row.seed1" && ! -f "$report" && -f "$out/papers/$row.json" ]] &&
@@ -127,7 +133,7 @@ for entry in "${rows[@]}"; do
   else
     progress_next "reproduce-papers: $row ($model, $dropout, ${flags[*]:-no extra flags}), $epochs epochs, seed $seed, $threads threads"
   fi
-  "$trainer" --data "$data" --model "$model" --dropout "$dropout" --epochs "$epochs" --seed "$seed" \
+  "$trainer" --data "$data" "${model_flag[@]}" --dropout "$dropout" --epochs "$epochs" --seed "$seed" \
     --threads "$threads" "${flags[@]}" --checkpoint "$ckpt" "${resume[@]}" --report "$report.tmp" --pictures "$out/papers/$name" \
     >>"$out/papers/$name.log"
   mv "$report.tmp" "$report"  # the report appears only when the row is complete

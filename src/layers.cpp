@@ -4,6 +4,7 @@
 #include "bayesdrop/core/compact_form.hpp"
 #include "bayesdrop/core/layer.hpp"
 #include "bayesdrop/layers/batch_norm1d.hpp"
+#include "bayesdrop/layers/channel_bias.hpp"
 #include "bayesdrop/layers/conv2d.hpp"
 #include "bayesdrop/layers/eval_only.hpp"
 #include "bayesdrop/layers/flatten.hpp"
@@ -26,6 +27,7 @@ template class GroupLassoLinear<float>;
 template class ReLU<float>;
 template class Flatten<float>;
 template class Conv2d<float>;
+template class ChannelBias<float>;
 template class MaxPool2d<float>;
 template class BatchNorm1d<float>;
 template class SelectRows<float>;
@@ -42,6 +44,7 @@ template class GroupLassoLinear<double>;
 template class ReLU<double>;
 template class Flatten<double>;
 template class Conv2d<double>;
+template class ChannelBias<double>;
 template class MaxPool2d<double>;
 template class BatchNorm1d<double>;
 template class SelectRows<double>;

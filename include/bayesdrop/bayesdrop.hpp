@@ -43,6 +43,7 @@
 #include "bayesdrop/layers/batch_norm1d.hpp"
 #include "bayesdrop/layers/beta_bernoulli_dropout.hpp"
 #include "bayesdrop/layers/binary_dropout.hpp"
+#include "bayesdrop/layers/channel_bias.hpp"
 #include "bayesdrop/layers/conv2d.hpp"
 #include "bayesdrop/layers/dependent_beta_bernoulli_compact.hpp"
 #include "bayesdrop/layers/dependent_beta_bernoulli_dropout.hpp"

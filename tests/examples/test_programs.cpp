@@ -584,7 +584,8 @@ TEST_CASE("programs: flags that cannot apply or are malformed are refused before
         {"--kl-scales", "--dropout sparsevd --kl-scales 1,2,3,4"},
         {"--train-clip", "--dropout sbp --pretrain 1 --train-clip"},
         {"--train-clip", "--dropout bbd --train-clip"},
-        {"--pretrain-sbp-adam", "--dropout sbp --pretrain-sbp-adam"}};
+        {"--pretrain-sbp-adam", "--dropout sbp --pretrain-sbp-adam"},
+        {"lenet5-same", "--model lenet5-same --dropout sparsevd"}};
     for (const auto& [flag, args] : cases) {
       INFO(args);
       const Run r = run(mnist_exe, train + args);

@@ -12,6 +12,13 @@ TEST_CASE("every network builds with every dropout type and runs in both modes",
     for (const auto& dropout : dropout_names()) {
       INFO(model << " with " << dropout);
       Rng rng(1);
+      CHECK(model_takes_dropout(model, dropout) ==
+            (!model_reads_images(model) || model == "lenet5" || !dropout_family(dropout).has_conv()));
+      if (!model_takes_dropout(model, dropout)) {  // the lenet5 variants change the plain convolutions
+        CHECK_THROWS_WITH(build_model<float>(ModelSpec{model, dropout}, rng),
+                          Catch::Contains(model) && Catch::Contains("builds its own"));
+        continue;
+      }
       auto net = build_model<float>(ModelSpec{model, dropout}, rng);
       CHECK(net.input_rows() == 784);
       CHECK(net.output_rows() == 10);
@@ -22,12 +29,12 @@ TEST_CASE("every network builds with every dropout type and runs in both modes",
       CHECK(y_train.allFinite());
       CHECK(y_eval.allFinite());
       const ModelSummary s = summarize(net);
-      CHECK(s.layers.size() == (model == "lenet5" ? 4u : 3u));
+      CHECK(s.layers.size() == (model_reads_images(model) ? 4u : 3u));
       // Nothing pruned at initialisation, except sparse VD's smallest weights (theta ~ N(0, 0.01^2) with
       // log sigma^2 = -10 has log alpha > 3 wherever |theta| < 1.5e-3).
       if (dropout != "sparsevd") CHECK(s.memory_kept() == Approx(1.0));
       const bool gated = dropout_family(dropout).has_gates();  // not ssl, sparsevd or none
-      CHECK(s.n_active.size() == (gated ? (model == "lenet5" ? 4u : 3u) : 0u));
+      CHECK(s.n_active.size() == (gated ? (model_reads_images(model) ? 4u : 3u) : 0u));
     }
   }
   Rng rng(1);
@@ -107,4 +114,28 @@ TEST_CASE("summary of a sparse VD MLP counts individual weights", "[models]") {
   CHECK(s.layers[0].compression() == Approx(784.0 / 10.0));
   const double weights = 784 * 300 + 300 * 100 + 100 * 10;
   CHECK(s.compression() == Approx(weights / (3000 + 300 * 100 + 100 * 10)));
+}
+
+TEST_CASE("LeNet-5 as SBP's script builds it: SAME padding gives 2450 dense inputs; the bias can follow the gate",
+          "[models]") {
+  Rng rng(4);
+  auto same = build_model<float>(ModelSpec{"lenet5-same", "sbp"}, rng);
+  const auto dense = summarize(same).layers;
+  REQUIRE(dense.size() == 4u);
+  CHECK(dense[0].units_in == 1);     // conv1 reads the one pixel channel
+  CHECK(dense[2].units_in == 2450);  // 50 x 7 x 7: 28 -> 28 -> pool 14 -> 14 -> pool 7
+  auto after = build_model<float>(ModelSpec{"lenet5-bias-after-gate", "sbp"}, rng);
+  // conv1 (no bias), gate, ChannelBias, pool, ReLU, conv2 (no bias), gate, ChannelBias, ...
+  std::vector<std::string> names;
+  for (Index i = 0; i < 8; ++i) names.emplace_back(after.layer(i).name());
+  CHECK(names == std::vector<std::string>{"Conv2d", "StructuredBayesianPruning", "ChannelBias", "MaxPool2d", "ReLU",
+                                          "Conv2d", "StructuredBayesianPruning", "ChannelBias"});
+  CHECK(after.layer(0).parameters().size() == 1u);  // the weights only: the bias moved behind the gate
+  auto plain = build_model<float>(ModelSpec{"lenet5", "sbp"}, rng);
+  CHECK(plain.layer(0).parameters().size() == 2u);
+  // The same number of trained values: the bias moved, none was added.
+  Index moved = 0, original = 0;
+  for (auto* p : after.parameters()) moved += p->size();
+  for (auto* p : plain.parameters()) original += p->size();
+  CHECK(moved == original);
 }

@@ -7,11 +7,17 @@
 // conv outputs (per channel, before the nonlinearity, as in the SBP and beta-Bernoulli reference code) and on the
 // inputs of the dense layers. Pooling comes before the ReLU because the two commute and pooling first touches a
 // quarter of the values.
+//
+// Two choices of SBP's LeNet-5 scripts (necludov/group-sparsity-sbp, scripts/lenet/lenet5-sbp.py), as options:
+// conv_window "same" padding (28x28 and 14x14 maps, 2450 = 50 x 7 x 7 dense inputs), and gate_before_bias, the
+// convolutions without a bias, each gate followed by a ChannelBias (so the gate's noise does not scale the bias). Both
+// apply to the plain Conv2d only (a family's own convolutions take neither: InvalidArgument).
 #pragma once
 
 #include <functional>
 
 #include "bayesdrop/core/instantiation.hpp"
+#include "bayesdrop/layers/channel_bias.hpp"
 #include "bayesdrop/layers/conv2d.hpp"
 #include "bayesdrop/layers/linear.hpp"
 #include "bayesdrop/layers/max_pool2d.hpp"
@@ -35,6 +41,8 @@ struct LeNet5Options {
   ConvFactory conv;
   DenseFactory dense;
   Index conv1_channels = 20, conv2_channels = 50, hidden = 500, classes = 10;
+  WindowOptions conv_window;      ///< the convolutions' padding and stride. Default: valid, stride 1
+  bool gate_before_bias = false;  ///< convolutions without a bias, then the gate, then a ChannelBias. Default: false
 
   LeNet5Options& with_gate(GateFactory g) {
     gate = std::move(g);
@@ -48,6 +56,14 @@ struct LeNet5Options {
     dense = std::move(d);
     return *this;
   }
+  LeNet5Options& with_conv_window(WindowOptions w) {
+    conv_window = w;
+    return *this;
+  }
+  LeNet5Options& with_gate_before_bias(bool on) {
+    gate_before_bias = on;
+    return *this;
+  }
 };
 
 /// Builds LeNet-5-Caffe for images of `input` shape (MNIST: {1, 28, 28}).
@@ -59,18 +75,28 @@ Sequential<Scalar> lenet5(Rng& rng, const LeNet5Options<Scalar>& options = {}, I
       if (auto g = options.gate(shape, index, rng)) net.add(std::move(g));
     }
   };
+  const WindowOptions& w = options.conv_window;
+  const bool valid_window =
+      !w.same && w.pad_top + w.pad_bottom + w.pad_left + w.pad_right == 0 && w.stride_h == 1 && w.stride_w == 1;
+  if (options.conv && (options.gate_before_bias || !valid_window)) {
+    throw InvalidArgument(
+        "lenet5: gate_before_bias and a padded conv_window apply to the plain Conv2d only, and this network's "
+        "family builds its own convolutions (sparse VD's carry their weights' noise); use the default options");
+  }
   ImageShape shape = input;
   const Index channels[2] = {options.conv1_channels, options.conv2_channels};
   for (std::size_t i = 0; i < 2; ++i) {
-    const Conv2dGeometry geometry{shape, 5, 5};
-    geometry.validate("lenet5");
+    const Conv2dGeometry geometry = options.conv_window.geometry(shape, 5, 5, "lenet5");
     if (options.conv) {
       net.add(options.conv(shape, channels[i], 5, i, rng));
     } else {
-      net.template emplace<Conv2d>(shape, channels[i], 5, rng);
+      net.template emplace<Conv2d>(
+          shape, channels[i], 5, rng,
+          Conv2dOptions{}.with_window(options.conv_window).with_bias(!options.gate_before_bias));
     }
     shape = geometry.output(channels[i]);
     add_gate(shape, i);
+    if (options.gate_before_bias) net.template emplace<ChannelBias>(shape);
     net.template emplace<MaxPool2d>(shape, 2);
     shape = ImageShape{shape.channels, shape.height / 2, shape.width / 2};
     net.template emplace<ReLU>(shape.size());

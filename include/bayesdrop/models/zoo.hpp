@@ -29,15 +29,23 @@ struct ModelSpec {
   double p_hidden = 0.5;  ///< and on hidden units
 };
 
-/// Networks build_model knows.
+/// Networks build_model knows. "lenet5-same" and "lenet5-bias-after-gate" are LeNet-5-Caffe with one choice of SBP's
+/// LeNet-5 script each (models/lenet5.hpp): "same" padding (2450 dense inputs), and the conv bias added after the
+/// channel gate; both take the gate families only (not sparse VD, whose convolutions are its own).
 inline std::vector<std::string> model_names() {
-  return {"mlp", "lenet300", "lenet5"};
+  return {"mlp", "lenet300", "lenet5", "lenet5-same", "lenet5-bias-after-gate"};
 }
 
-/// Whether the network reads its input as 28x28 images (a convolutional network: lenet5) rather than as a flat
-/// vector of 784 pixels (the MLPs), so that data of another image shape with 784 pixels is refused for it.
+/// Whether the network reads its input as 28x28 images (a convolutional network: the lenet5 ones) rather than as a
+/// flat vector of 784 pixels (the MLPs), so that data of another image shape with 784 pixels is refused for it.
 inline bool model_reads_images(const std::string& model) {
-  return model == "lenet5";
+  return model.rfind("lenet5", 0) == 0;
+}
+
+/// Whether build_model takes dropout family `dropout` on network `model`: the lenet5 variants change the plain
+/// convolutions, so they refuse a family that builds its own (sparse VD). Throws InvalidArgument for an unknown family.
+inline bool model_takes_dropout(const std::string& model, const std::string& dropout) {
+  return model == "lenet5" || !model_reads_images(model) || !dropout_family(dropout, "model_takes_dropout").has_conv();
 }
 
 namespace detail {
@@ -73,7 +81,7 @@ Sequential<Scalar> build_model(const ModelSpec& spec, Rng& rng) {
     if (!(p >= 0 && p < 1))
       throw InvalidArgument("build_model: drop rates must lie in [0, 1), got " + std::to_string(p));
   }
-  const bool lenet5_net = spec.model == "lenet5";
+  const bool lenet5_net = model_reads_images(spec.model);
   const std::vector<Index> sizes =
       spec.model == "mlp" ? std::vector<Index>{784, 500, 300, 10} : std::vector<Index>{784, 300, 100, 10};
   const LeNet5Options<Scalar> lenet5_shape;  // its default channels and widths, which lenet5() below builds
@@ -102,6 +110,12 @@ Sequential<Scalar> build_model(const ModelSpec& spec, Rng& rng) {
   if (lenet5_net) {
     LeNet5Options<Scalar> options;
     options.with_gate(gate);
+    if (spec.model == "lenet5-same") options.with_conv_window(WindowOptions{}.with_same_padding());
+    options.with_gate_before_bias(spec.model == "lenet5-bias-after-gate");
+    if (!model_takes_dropout(spec.model, spec.dropout)) {
+      throw InvalidArgument("build_model: model '" + spec.model + "' changes the plain convolutions, but dropout '" +
+                            spec.dropout + "' builds its own; use model lenet5 with it, or a gate family");
+    }
     if (family.conv) {
       options.with_conv([family](ImageShape in, Index channels, Index kernel, std::size_t, Rng& r) {
         return family.conv(in, channels, kernel, r);

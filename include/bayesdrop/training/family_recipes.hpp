@@ -18,6 +18,7 @@
 
 #include "bayesdrop/core/error.hpp"
 #include "bayesdrop/models/registry.hpp"
+#include "bayesdrop/models/zoo.hpp"
 #include "bayesdrop/training/recipe.hpp"
 
 namespace bayesdrop {
@@ -36,7 +37,7 @@ struct NamedFamilyRecipe {
 inline std::vector<NamedFamilyRecipe> builtin_family_recipes() {
   std::vector<NamedFamilyRecipe> r;
   r.push_back({"sparsevd", [](const std::string& model) {
-                 return model == "lenet5" ? Recipe::sparsevd_lenet5() : Recipe::sparsevd();
+                 return model_reads_images(model) ? Recipe::sparsevd_lenet5() : Recipe::sparsevd();
                }});
   // Dependent beta-Bernoulli (Lee et al. 2018): trained from a finished bbd model (DropoutFamily::start_family()),
   // whose gates stay frozen, with the authors' class-style TensorFlow recipe (OpenXAIProject/Variational_Dropouts,
@@ -55,7 +56,7 @@ inline std::vector<NamedFamilyRecipe> builtin_family_recipes() {
   r.push_back({"vib", [](const std::string& model) {
                  Recipe v;
                  v.name = "vib";
-                 v.kl_scales.assign(model == "lenet5" ? 4 : 3, 1e-4 * 60000);
+                 v.kl_scales.assign(model_reads_images(model) ? 4 : 3, 1e-4 * 60000);
                  return v;
                }});
   // Wen et al. 2016, the comparison's deterministic baseline: a group lasso on each dense layer's input units, the
@@ -64,7 +65,7 @@ inline std::vector<NamedFamilyRecipe> builtin_family_recipes() {
   r.push_back({"ssl", [](const std::string& model) {
                  Recipe s;
                  s.name = "ssl";
-                 s.kl_scales.assign(model == "lenet5" ? 2 : 3, 1e-3 * 60000);
+                 s.kl_scales.assign(model_reads_images(model) ? 2 : 3, 1e-3 * 60000);
                  return s;
                }});
   // Srinivas and Babu 2016 (gd) as the BB authors' comparison runs it (src/model/gendropout.py), and Louizos et al.
