@@ -29,6 +29,7 @@
 #include <type_traits>
 
 #include "bayesdrop/core/error.hpp"
+#include "bayesdrop/core/gemm.hpp"
 #include "bayesdrop/core/types.hpp"
 
 namespace bayesdrop {
@@ -253,8 +254,8 @@ inline constexpr Index kImageGroups = 16;
 
 /// Calls fn(group, first, last) for the images [first, last) of each of min(B, kImageGroups) contiguous groups of a
 /// batch of B, the groups handed out one at a time to Eigen::nbThreads() OpenMP threads. fn must write only to its
-/// group's slots and images. Inside a group, Eigen's products run on the calling thread (Eigen does not nest its
-/// threads) and are one image's: small, with operands that stay in cache (the patches of one image of LeNet-5's
+/// group's slots and images. Inside a group, the products run on the calling thread (Eigen does not nest its
+/// threads, and core/gemm.hpp's oneDNN products run single-threaded inside a parallel region) and are one image's: small, with operands that stay in cache (the patches of one image of LeNet-5's
 /// second convolution are 64 x 500 floats, 125 KiB).
 template <class Fn>
 void for_image_groups(Index batch, Fn&& fn) {
@@ -266,9 +267,15 @@ void for_image_groups(Index batch, Fn&& fn) {
   for (Index k = 0; k < groups; ++k) fn(k, k * batch / groups, (k + 1) * batch / groups);
 }
 
-/// Per-group buffers of the convolutions: gradient sums over the group's images and one image's scratch.
+/// Per-group buffers of the convolutions: gradient sums over the group's images, one image's scratch, and the
+/// per-image products on the library's back end (core/gemm.hpp), one set per group because the groups run on
+/// several threads at once (each oneDNN product object keeps its primitive and the last call's operands).
 template <class Scalar>
 struct ImageGroupScratch {
+  Product<Scalar, Op::none, Op::transpose, false> forward;     ///< z_b = cols_b W^T
+  Product<Scalar, Op::transpose, Op::none, true> weight_grad;  ///< dW += dz_b^T cols_b
+  Product<Scalar, Op::none, Op::none, false> input_grad;       ///< d cols_b = dz_b W
+  Product<Scalar, Op::none, Op::none, true> input_grad_add;    ///< d cols_b += dz_b W (sparse VD's second path)
   Matrix<Scalar> dw, dw2;  ///< weight gradient sums, C_out x K (dw2: the variance path's, SparseVDConv2d)
   Vector<Scalar> db;       ///< bias gradient sum, C_out
   Matrix<Scalar> cols;     ///< one image's patches (evaluation) or their squares, P x K
