@@ -15,7 +15,8 @@
 // uniform by default, Lasagne's and Keras's conv default) and zero.
 //
 // Speed: per-image products in cache, no reorder pass, images split over the threads in groups (layers/im2col.hpp);
-// the patches and the groups' scratch are members, so after the first batch nothing is allocated.
+// the products on the library's back end (core/gemm.hpp: Eigen, or oneDNN's matmul for floats); the patches and the
+// groups' scratch and products are members, so after the first batch nothing is allocated.
 #pragma once
 
 #include <string>
@@ -145,7 +146,7 @@ class Conv2d final : public Layer<Scalar> {
         Eigen::Map<MatrixType> cols(keep ? cols_.data() + b * P * K : s.cols.data(), P, K);
         Eigen::Map<MatrixType> z(y.col(b).data(), P, C);  // column b of y, one column per output channel
         detail::im2col_image(x.col(b).data(), geometry_, cols.data(), P);
-        z.noalias() = cols * weight_.value.transpose();  // z_b = cols_b W^T
+        s.forward(cols, weight_.value, z);  // z_b = cols_b W^T
         if (has_bias_) z.rowwise() += bias_.value.col(0).transpose();
       }
     });
@@ -161,10 +162,10 @@ class Conv2d final : public Layer<Scalar> {
       s.db.setZero(C);
       for (Index b = first; b < last; ++b) {
         const Eigen::Map<const MatrixType> dz(dy.col(b).data(), P, C), cols(cols_.data() + b * P * K, P, K);
-        s.dw.noalias() += dz.transpose() * cols;                // dW = sum_b dz_b^T cols_b
+        s.weight_grad(dz, cols, s.dw);                          // dW = sum_b dz_b^T cols_b
         if (has_bias_) s.db += dz.colwise().sum().transpose();  // db = sum over positions and images
         if (dx) {
-          s.dcols.noalias() = dz * weight_.value;  // d cols_b = dz_b W
+          s.input_grad(dz, weight_.value, s.dcols);  // d cols_b = dz_b W
           detail::col2im_image(s.dcols.data(), P, geometry_, dx->col(b).data());
         }
       }

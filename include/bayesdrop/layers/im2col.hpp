@@ -26,9 +26,10 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <string>
-#include <type_traits>
 
 #include "bayesdrop/core/error.hpp"
+#include "bayesdrop/core/gemm.hpp"
+#include "bayesdrop/core/parallel.hpp"
 #include "bayesdrop/core/types.hpp"
 
 namespace bayesdrop {
@@ -144,79 +145,93 @@ inline Conv2dGeometry WindowOptions::geometry(ImageShape input, Index kernel_h, 
 namespace detail {
 
 /// The output columns [first, last) of a window row whose input column j*stride + offset lies inside [0, size):
-/// offset = (kernel column) - (left padding). Output columns outside the range read the padding.
+/// offset = (kernel column) - (left padding). Output columns outside the range read the padding. Stride 1 needs no
+/// division (four integer divisions per patch column were a third of im2col's time at LeNet-5's shapes).
 inline void inside_range(Index size, Index out, Index stride, Index offset, Index& first, Index& last) {
-  first = offset >= 0 ? 0 : (-offset + stride - 1) / stride;                       // j*stride + offset >= 0
-  last = offset > size - 1 ? 0 : std::min(out, (size - 1 - offset) / stride + 1);  // j*stride + offset <= size - 1
+  if (stride == 1) {
+    first = offset >= 0 ? 0 : -offset;
+    last = offset > size - 1 ? 0 : std::min(out, size - offset);
+  } else {
+    first = offset >= 0 ? 0 : (-offset + stride - 1) / stride;                       // j*stride + offset >= 0
+    last = offset > size - 1 ? 0 : std::min(out, (size - 1 - offset) / stride + 1);  // j*stride + offset <= size - 1
+  }
   first = std::min(first, last);
 }
 
-/// The pixels that patch entry (c, di, dj) reads, as a (j1 - j0) x (i1 - i0) matrix (column i - i0 = window row i,
-/// entry j - j0 = window column j) of `image`, with [i0, i1) x [j0, j1) the window positions whose pixel lies inside
-/// the image (the others read the padding). Columns sh*W apart, entries sw apart.
-template <class Scalar, class Image>
-auto window_pixels(Image* image, const Conv2dGeometry& g, Index c, Index di, Index dj, Index& i0, Index& i1, Index& j0,
-                   Index& j1) {
-  const Index H = g.input.height, W = g.input.width;
-  inside_range(H, g.output_height(), g.stride_h, di - g.pad_top, i0, i1);
-  inside_range(W, g.output_width(), g.stride_w, dj - g.pad_left, j0, j1);
-  using Strided = Eigen::Map<std::conditional_t<std::is_const_v<Image>, const Matrix<Scalar>, Matrix<Scalar>>, 0,
-                             Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
-  // row r = i*sh + di - pt, column s = j*sw + dj - pl of channel c (none: an empty map at the image)
-  const bool any = i1 > i0 && j1 > j0;
-  Image* first =
-      any ? image + (c * H + i0 * g.stride_h + di - g.pad_top) * W + j0 * g.stride_w + dj - g.pad_left : image;
-  return Strided(first, j1 - j0, i1 - i0, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(g.stride_h * W, g.stride_w));
+/// d[j] = s[j * stride] for j < n: one output row of a patch column (n = its window columns inside the image,
+/// LeNet-5's 8 and 24), as a plain loop that vectorises for stride 1: Eigen's dynamic-size copy of a block whose
+/// columns are shorter than its packet of 16 floats copied them one float at a time.
+template <class Scalar>
+inline void copy_row(const Scalar* __restrict s, Index stride, Index n, Scalar* __restrict d) {
+  if (stride == 1) {
+    BAYESDROP_VECTORIZE
+    for (Index j = 0; j < n; ++j) d[j] = s[j];
+  } else {
+    for (Index j = 0; j < n; ++j) d[j] = s[j * stride];
+  }
+}
+/// d[j * stride] += s[j] for j < n (col2im's row).
+template <class Scalar>
+inline void add_row(const Scalar* __restrict s, Index stride, Index n, Scalar* __restrict d) {
+  if (stride == 1) {
+    BAYESDROP_VECTORIZE
+    for (Index j = 0; j < n; ++j) d[j] += s[j];
+  } else {
+    for (Index j = 0; j < n; ++j) d[j * stride] += s[j];
+  }
+}
+
+/// Calls fn(k, i0, i1, j0, j1, first) for every patch entry k = (c*kh + di)*kw + dj, in that order, where
+/// [i0, i1) x [j0, j1) are the window positions whose pixel lies inside the image (the others read the padding;
+/// the range is empty when none does) and `first` is the offset in the image of the pixel that position (i0, j0)
+/// reads: row r = i*sh + di - pt, column s = j*sw + dj - pl of channel c, rows sh*W apart, columns sw apart.
+template <class Fn>
+void for_patch_entries(const Conv2dGeometry& g, Fn&& fn) {
+  const Index H = g.input.height, W = g.input.width, Ho = g.output_height(), Wo = g.output_width();
+  for (Index c = 0; c < g.input.channels; ++c) {
+    for (Index di = 0; di < g.kernel_h; ++di) {
+      Index i0, i1;
+      inside_range(H, Ho, g.stride_h, di - g.pad_top, i0, i1);
+      for (Index dj = 0; dj < g.kernel_w; ++dj) {
+        Index j0, j1;
+        inside_range(W, Wo, g.stride_w, dj - g.pad_left, j0, j1);
+        const bool any = i1 > i0 && j1 > j0;
+        const Index first =
+            any ? (c * H + i0 * g.stride_h + di - g.pad_top) * W + j0 * g.stride_w + dj - g.pad_left : 0;
+        fn((c * g.kernel_h + di) * g.kernel_w + dj, i0, i1, j0, j1, first);
+      }
+    }
+  }
 }
 
 /// The patches of one image: cols(p, k) = dst[k*ld + p] for p < P, k < K (the layout above, image b alone); `image`
 /// points to its C*H*W pixels. ld >= P is the distance between columns: P for a contiguous P x K block, B*P for
-/// image b's rows of the whole batch's (B*P) x K matrix. Column k viewed as Wo x Ho is a strided block of the
-/// image (a Wo x Ho window of its rows), so each is one 2-D copy.
+/// image b's rows of the whole batch's (B*P) x K matrix. Column k viewed as Wo x Ho is a strided window of the
+/// image, copied row by row.
 template <class Scalar>
 void im2col_image(const Scalar* image, const Conv2dGeometry& g, Scalar* dst, Index ld) {
-  const Index Ho = g.output_height(), Wo = g.output_width();
-  for (Index c = 0; c < g.input.channels; ++c) {
-    for (Index di = 0; di < g.kernel_h; ++di) {
-      for (Index dj = 0; dj < g.kernel_w; ++dj) {
-        Eigen::Map<Matrix<Scalar>> col(dst + ((c * g.kernel_h + di) * g.kernel_w + dj) * ld, Wo, Ho);
-        Index i0, i1, j0, j1;
-        const auto pixels = window_pixels<Scalar>(image, g, c, di, dj, i0, i1, j0, j1);
-        if (i0 > 0 || i1 < Ho || j0 > 0 || j1 < Wo) col.setZero();  // windows over the padding read 0
-        if (i1 == i0 || j1 == j0) continue;
-        if (g.stride_w == 1) {  // contiguous columns: vectorised copies
-          using Rows = Eigen::Map<const Matrix<Scalar>, 0, Eigen::OuterStride<>>;
-          col.block(j0, i0, j1 - j0, i1 - i0) = Rows(pixels.data(), j1 - j0, i1 - i0, pixels.outerStride());
-        } else {
-          col.block(j0, i0, j1 - j0, i1 - i0) = pixels;
-        }
-      }
-    }
-  }
+  const Index Ho = g.output_height(), Wo = g.output_width(), row_step = g.stride_h * g.input.width;
+  for_patch_entries(g, [&](Index k, Index i0, Index i1, Index j0, Index j1, Index first) {
+    Scalar* col = dst + k * ld;
+    if (i0 > 0 || i1 < Ho || j0 > 0 || j1 < Wo) std::fill(col, col + Ho * Wo, Scalar(0));  // the padding reads 0
+    const Scalar* from = image + first;
+    Scalar* to = col + i0 * Wo + j0;
+    for (Index i = i0; i < i1; ++i, from += row_step, to += Wo) copy_row(from, g.stride_w, j1 - j0, to);
+  });
 }
 
 /// The adjoint of im2col_image: image (C*H*W values) = the sum, per pixel, of the dcols entries that read it, with
-/// dcols(p, k) = src[k*ld + p]. The image is overwritten.
+/// dcols(p, k) = src[k*ld + p], added in the order of k. The image is overwritten.
 template <class Scalar>
 void col2im_image(const Scalar* src, Index ld, const Conv2dGeometry& g, Scalar* image) {
-  const Index Ho = g.output_height(), Wo = g.output_width();
+  const Index Wo = g.output_width(), row_step = g.stride_h * g.input.width;
   std::fill(image, image + g.input.size(), Scalar(0));
-  for (Index c = 0; c < g.input.channels; ++c) {
-    for (Index di = 0; di < g.kernel_h; ++di) {
-      for (Index dj = 0; dj < g.kernel_w; ++dj) {
-        const Eigen::Map<const Matrix<Scalar>> col(src + ((c * g.kernel_h + di) * g.kernel_w + dj) * ld, Wo, Ho);
-        Index i0, i1, j0, j1;  // entries outside [i0, i1) x [j0, j1) read the padding: no pixel receives them
-        auto pixels = window_pixels<Scalar>(image, g, c, di, dj, i0, i1, j0, j1);
-        if (i1 == i0 || j1 == j0) continue;
-        if (g.stride_w == 1) {
-          using Rows = Eigen::Map<Matrix<Scalar>, 0, Eigen::OuterStride<>>;
-          Rows(pixels.data(), j1 - j0, i1 - i0, pixels.outerStride()) += col.block(j0, i0, j1 - j0, i1 - i0);
-        } else {
-          pixels += col.block(j0, i0, j1 - j0, i1 - i0);
-        }
-      }
-    }
-  }
+  // entries outside [i0, i1) x [j0, j1) read the padding: no pixel receives them
+  for_patch_entries(g, [&](Index k, Index i0, Index i1, Index j0, Index j1, Index first) {
+    Scalar* to = image + first;
+    const Scalar* from = src + k * ld + i0 * Wo + j0;
+    for (Index i = i0; i < i1; ++i, to += row_step, from += Wo) add_row(from, g.stride_w, j1 - j0, to);
+  });
 }
 
 }  // namespace detail
@@ -253,9 +268,10 @@ inline constexpr Index kImageGroups = 16;
 
 /// Calls fn(group, first, last) for the images [first, last) of each of min(B, kImageGroups) contiguous groups of a
 /// batch of B, the groups handed out one at a time to Eigen::nbThreads() OpenMP threads. fn must write only to its
-/// group's slots and images. Inside a group, Eigen's products run on the calling thread (Eigen does not nest its
-/// threads) and are one image's: small, with operands that stay in cache (the patches of one image of LeNet-5's
-/// second convolution are 64 x 500 floats, 125 KiB).
+/// group's slots and images. Inside a group, the products run on the calling thread (Eigen does not nest its
+/// threads, and core/gemm.hpp's oneDNN products run single-threaded inside a parallel region) and are one image's:
+/// small, with operands that stay in cache (the patches of one image of LeNet-5's second convolution are 64 x 500
+/// floats, 125 KiB).
 template <class Fn>
 void for_image_groups(Index batch, Fn&& fn) {
   const Index groups = std::min(batch, kImageGroups);
@@ -266,9 +282,15 @@ void for_image_groups(Index batch, Fn&& fn) {
   for (Index k = 0; k < groups; ++k) fn(k, k * batch / groups, (k + 1) * batch / groups);
 }
 
-/// Per-group buffers of the convolutions: gradient sums over the group's images and one image's scratch.
+/// Per-group buffers of the convolutions: gradient sums over the group's images, one image's scratch, and the
+/// per-image products on the library's back end (core/gemm.hpp), one set per group because the groups run on
+/// several threads at once (each oneDNN product object keeps its primitive and the last call's operands).
 template <class Scalar>
 struct ImageGroupScratch {
+  Product<Scalar, Op::none, Op::transpose, false> forward;     ///< z_b = cols_b W^T
+  Product<Scalar, Op::transpose, Op::none, true> weight_grad;  ///< dW += dz_b^T cols_b
+  Product<Scalar, Op::none, Op::none, false> input_grad;       ///< d cols_b = dz_b W
+  Product<Scalar, Op::none, Op::none, true> input_grad_add;    ///< d cols_b += dz_b W (sparse VD's second path)
   Matrix<Scalar> dw, dw2;  ///< weight gradient sums, C_out x K (dw2: the variance path's, SparseVDConv2d)
   Vector<Scalar> db;       ///< bias gradient sum, C_out
   Matrix<Scalar> cols;     ///< one image's patches (evaluation) or their squares, P x K

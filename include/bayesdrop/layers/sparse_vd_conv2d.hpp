@@ -83,7 +83,7 @@ class SparseVDConv2d final : public Layer<Scalar> {
         for (Index b = first; b < last; ++b) {
           Eigen::Map<MatrixType> z(y.col(b).data(), P, C);
           detail::im2col_image(x.col(b).data(), geometry_, s.cols.data(), P);
-          z.noalias() = s.cols * w.transpose();  // conv(x, theta o mask), in column b of y
+          s.forward(s.cols, w, z);  // conv(x, theta o mask), in column b of y
           add_bias(z);
         }
       });
@@ -104,9 +104,9 @@ class SparseVDConv2d final : public Layer<Scalar> {
         Eigen::Map<MatrixType> cols(cols_.data() + b * P * K, P, K), y_b(y.col(b).data(), P, C);
         Eigen::Map<MatrixType> sd(sd_.col(b).data(), P, C);
         detail::im2col_image(x.col(b).data(), geometry_, cols.data(), P);
-        y_b.noalias() = cols * wm.transpose();  // mu = conv(x, theta_m)
+        s.forward(cols, wm, y_b);  // mu = conv(x, theta_m)
         s.cols = cols.array().square();
-        sd.noalias() = s.cols * wv.transpose();  // var = conv(x o x, S)
+        s.forward(s.cols, wv, sd);  // var = conv(x o x, S)
         sd = (sd.array() + e).sqrt();
         // y = mu + sqrt(var + 1e-8) o eps + b
         y_b.array() += sd.array() * Eigen::Map<const MatrixType>(eps_.col(b).data(), P, C).array();
@@ -132,14 +132,14 @@ class SparseVDConv2d final : public Layer<Scalar> {
         const ConstMap eps(eps_.col(b).data(), P, C), sd(sd_.col(b).data(), P, C);
         s.dz2 = dz.array() * eps.array() * (Scalar(0.5) / sd.array());  // d loss / d var = dy o eps / (2 sd)
         s.db += dz.colwise().sum().transpose();
-        s.dw.noalias() += dz.transpose() * cols;  // d loss / d theta_m = sum_b dz_b^T cols_b
+        s.weight_grad(dz, cols, s.dw);  // d loss / d theta_m = sum_b dz_b^T cols_b
         s.cols = cols.array().square();
-        s.dw2.noalias() += s.dz2.transpose() * s.cols;  // d loss / d S = sum_b dvar_b^T (cols_b o cols_b)
+        s.weight_grad(s.dz2, s.cols, s.dw2);  // d loss / d S = sum_b dvar_b^T (cols_b o cols_b)
         if (dx) {
           // d cols = dz theta_m + 2 cols o (dvar S), then dx = col2im(d cols)
-          s.dcols.noalias() = s.dz2 * wv;
+          s.input_grad(s.dz2, wv, s.dcols);
           s.dcols.array() *= Scalar(2) * cols.array();
-          s.dcols.noalias() += dz * wm;
+          s.input_grad_add(dz, wm, s.dcols);
           detail::col2im_image(s.dcols.data(), P, geometry_, dx->col(b).data());
         }
       }

@@ -26,7 +26,8 @@
 //
 // Speed: the training forward is two matrix products (mean and variance paths), one pass to square x and one fused
 // pass that adds the noise; the weight-side quantities (log alpha, the variances S) are computed once per forward
-// into member buffers. The backward pass is two products for the weight gradients and two for dx.
+// into member buffers. The backward pass is two products for the weight gradients and two for dx. The products run
+// on the library's back end (core/gemm.hpp: Eigen, or oneDNN's matmul for floats).
 //
 // Sparsity: weights kept = log alpha < 3; active_in = input columns with a kept weight; active_outputs() = output
 // rows with a kept weight.
@@ -35,6 +36,7 @@
 #include <string>
 
 #include "bayesdrop/core/compact_form.hpp"
+#include "bayesdrop/core/gemm.hpp"
 #include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/layer.hpp"
 #include "bayesdrop/layers/eval_only.hpp"
@@ -64,15 +66,15 @@ class SparseVDLinear final : public Layer<Scalar> {
     if (!ctx.training()) {
       const MatrixType& w = post_.prepare_eval();
       set_bias(y, batch);
-      y.noalias() += w * x;  // y = (theta o mask) x + b
+      forward_add_(w, x, y);  // y = (theta o mask) x + b
       return;
     }
     Rng& rng = this->training_rng(ctx);
     post_.prepare_train();
     set_bias(y, batch);
-    y.noalias() += post_.mean_weight() * x;  // mu = theta_m x + b
+    forward_add_(post_.mean_weight(), x, y);  // mu = theta_m x + b
     xsq_ = x.array().square();
-    var_.noalias() = post_.variance_weight() * xsq_;  // var = S (x o x)
+    forward_(post_.variance_weight(), xsq_, var_);  // var = S (x o x)
     eps_.resize(output_rows(), batch);
     rng.normal(eps_);
     y.array() += (var_.array() + Scalar(kSparseVDVarianceEpsilon)).sqrt() * eps_.array();  // y = mu + sd o eps
@@ -84,17 +86,17 @@ class SparseVDLinear final : public Layer<Scalar> {
     dvar_ = dy.array() * eps_.array() * (Scalar(0.5) / (var_.array() + Scalar(kSparseVDVarianceEpsilon)).sqrt());
     if (post_.has_bias()) post_.bias.grad.col(0) += dy.rowwise().sum();  // db = sum over the batch
     if (post_.masks_mean_gradient()) {
-      g_mean_.noalias() = dy * x.transpose();  // d loss / d theta_m = dy x^T
+      outer_(dy, x, g_mean_);  // d loss / d theta_m = dy x^T
     } else {
-      post_.theta.grad.noalias() += dy * x.transpose();
+      weight_grad_(dy, x, post_.theta.grad);
     }
-    g_var_.noalias() = dvar_ * xsq_.transpose();  // d loss / d S = dvar (x o x)^T
+    outer_(dvar_, xsq_, g_var_);  // d loss / d S = dvar (x o x)^T
     post_.accumulate_gradients(post_.masks_mean_gradient() ? &g_mean_ : nullptr, g_var_);
     if (dx) {
       // dx = theta_m^T dy + 2 x o (S^T dvar)
-      dx->noalias() = post_.variance_weight().transpose() * dvar_;
+      input_grad_(post_.variance_weight(), dvar_, *dx);
       dx->array() *= Scalar(2) * x.array();
-      dx->noalias() += post_.mean_weight().transpose() * dy;
+      input_grad_add_(post_.mean_weight(), dy, *dx);
     }
   }
 
@@ -174,6 +176,13 @@ class SparseVDLinear final : public Layer<Scalar> {
 
   detail::SparseVDPosterior<Scalar> post_;
   MatrixType xsq_, var_, eps_, dvar_, g_mean_, g_var_;
+  // The products on the library's back end (core/gemm.hpp): Eigen's, or oneDNN's primitives kept per shape.
+  Product<Scalar, Op::none, Op::none, true> forward_add_;          // y += W x (the mean path, after the bias)
+  ForwardProduct<Scalar> forward_;                                 // var = S (x o x)
+  OuterProduct<Scalar> outer_;                                     // G = dy x^T, overwritten
+  WeightGradProduct<Scalar> weight_grad_;                          // theta.grad += dy x^T
+  InputGradProduct<Scalar> input_grad_;                            // dx = S^T dvar
+  Product<Scalar, Op::transpose, Op::none, true> input_grad_add_;  // dx += theta_m^T dy
 };
 
 BAYESDROP_EXTERN_CLASS_TEMPLATE(SparseVDLinear)
