@@ -1,5 +1,7 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -179,9 +181,178 @@ TEST_CASE("a generator restored from a snapshot continues the same stream", "[rn
   b.normal(from_b.data(), 101);
   CHECK(from_a == from_b);
   Rng::Snapshot bad = snap;
-  bad.buffered = 9;
+  bad.buffered = 3;
   CHECK_THROWS_AS(b.restore(bad), bayesdrop::InvalidArgument);
-  bad = snap;
-  bad.s0[3] = bad.s1[3] = bad.s2[3] = bad.s3[3] = 0;
+  bad.buffered = -1;
   CHECK_THROWS_AS(b.restore(bad), bayesdrop::InvalidArgument);
+}
+
+// --- the engine: Philox4x32-10
+// ----------------------------------------------------------------------------------------
+
+TEST_CASE("Philox4x32-10 gives the published known answers", "[core][rng]") {
+  using bayesdrop::detail::Philox4x32;
+  // Random123's test vectors for philox4x32 with 10 rounds (its kat_vectors file): counter (4 words), key (2 words),
+  // the expected block. The last are the hexadecimal digits of pi, which exercise the order of every word.
+  struct Kat {
+    Philox4x32::Block counter;
+    std::uint32_t k0, k1;
+    Philox4x32::Block expected;
+  };
+  const Kat kats[] = {
+      {{0, 0, 0, 0}, 0, 0, {0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u}},
+      {{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu},
+       0xffffffffu,
+       0xffffffffu,
+       {0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu}},
+      {{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u},
+       0xa4093822u,
+       0x299f31d0u,
+       {0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u}},
+  };
+  for (const Kat& k : kats) CHECK(Philox4x32::block(k.counter, k.k0, k.k1) == k.expected);
+}
+
+TEST_CASE("the lane-parallel and vectorised Philox paths give the reference blocks bit for bit", "[core][rng]") {
+  using bayesdrop::detail::Philox4x32;
+  const std::uint64_t key = 0x0123456789abcdefULL;
+  // Starts whose blocks carry from the counter's low word into its high word, and 2^64 wrapping round to 0.
+  for (std::uint64_t first : {std::uint64_t{0}, std::uint64_t{77}, std::uint64_t{0xffffffe9},
+                              std::uint64_t{0x5ffffffffULL}, std::uint64_t{0xffffffffffffffd0ULL}}) {
+    constexpr int G = Philox4x32::kBatchGroups;
+    std::vector<std::uint32_t> batch(64 * G), group(64);
+    Philox4x32::batch(key, first, batch.data());
+    for (int g = 0; g < G; ++g) {
+      const std::uint64_t start = first + std::uint64_t(16 * g);
+      Philox4x32::group(key, start, group.data());
+      for (int j = 0; j < 16; ++j) {
+        const std::uint64_t b = start + std::uint64_t(j);
+        const Philox4x32::Block expected = Philox4x32::block({std::uint32_t(b), std::uint32_t(b >> 32), 0, 0},
+                                                             std::uint32_t(key), std::uint32_t(key >> 32));
+        for (int w = 0; w < 4; ++w) {
+          REQUIRE(group[std::size_t(16 * w + j)] == expected[std::size_t(w)]);
+          REQUIRE(batch[std::size_t(64 * g + 16 * w + j)] == expected[std::size_t(w)]);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("values sit in the blocks as the header lays them out", "[core][rng]") {
+  using bayesdrop::detail::Philox4x32;
+  const std::uint64_t seed = 1234;
+  std::uint64_t sm = seed;
+  const std::uint64_t key = bayesdrop::detail::splitmix64(sm);
+  auto word = [&](std::uint64_t b, int w) {
+    return Philox4x32::block({std::uint32_t(b), std::uint32_t(b >> 32), 0, 0}, std::uint32_t(key),
+                             std::uint32_t(key >> 32))[std::size_t(w)];
+  };
+  Rng rng(seed);
+  // next_u64 takes block 0: words 1:0, then 3:2.
+  CHECK(rng.next_u64() == ((std::uint64_t{word(0, 1)} << 32) | word(0, 0)));
+  CHECK(rng.next_u64() == ((std::uint64_t{word(0, 3)} << 32) | word(0, 2)));
+  CHECK(rng.snapshot().block == 1);
+  // A fill of 100 floats takes two groups from block 1 on: value 64 g + 16 w + j is word w of block 1 + 16 g + j.
+  std::vector<float> f(100);
+  rng.uniform(f.data(), 100);
+  CHECK(rng.snapshot().block == 1 + 32);
+  for (Index i = 0; i < 100; ++i) {
+    const std::uint64_t b = 1 + std::uint64_t(16 * (i / 64) + i % 16);
+    REQUIRE(f[std::size_t(i)] == float((word(b, int(i % 64 / 16)) >> 8) + 1) / 16777216.0f);
+  }
+  // A fill of 40 doubles: value 32 g + 16 h + j joins words 2h and 2h + 1 of block 33 + 16 g + j.
+  std::vector<double> d(40);
+  rng.uniform(d.data(), 40);
+  CHECK(rng.snapshot().block == 33 + 32);
+  for (Index i = 0; i < 40; ++i) {
+    const std::uint64_t b = 33 + std::uint64_t(16 * (i / 32) + i % 16);
+    const int h = int(i % 32 / 16);
+    const std::uint64_t bits = ((std::uint64_t{word(b, 2 * h)} << 32) | word(b, 2 * h + 1)) >> 11;
+    REQUIRE(d[std::size_t(i)] == double(bits + 1) / 9007199254740992.0);
+  }
+  // A normal fill draws the uniforms a uniform fill would and pairs them in runs of 32.
+  Rng a(seed), b(seed);
+  std::vector<float> z(70), u(96);
+  a.normal(z.data(), 70);
+  b.uniform(u.data(), 96);  // the same two groups: the third run's u2 lies beyond the 70th value
+  for (Index i = 0; i < 70; ++i) {
+    const Index run = i / 32 * 32, k = i % 16;
+    const double r = std::sqrt(-2.0 * std::log(double(u[std::size_t(run + k)])));
+    const double t = 6.283185307179586 * (double(u[std::size_t(run + 16 + k)]) - 0.5);
+    REQUIRE(double(z[std::size_t(i)]) == Approx(i % 32 < 16 ? r * std::cos(t) : r * std::sin(t)).margin(2e-5));
+  }
+}
+
+TEST_CASE("a fill's values depend on their index only: a shorter fill is a prefix of a longer one", "[core][rng]") {
+  for (Index n : {1, 31, 33, 2047, 2049, 70000}) {
+    Rng a(21), b(21);
+    a.next_u64();  // start elsewhere than block 0
+    b.next_u64();
+    std::vector<float> za(static_cast<std::size_t>(n)), zb(static_cast<std::size_t>(n) + 5000);
+    a.normal(za.data(), n);
+    b.normal(zb.data(), n + 5000);
+    CHECK(std::equal(za.begin(), za.end(), zb.begin()));
+    std::vector<double> ua(static_cast<std::size_t>(n)), ub(static_cast<std::size_t>(n) + 5000);
+    Rng c(22), d(22);
+    c.uniform(ua.data(), n);
+    d.uniform(ub.data(), n + 5000);
+    CHECK(std::equal(ua.begin(), ua.end(), ub.begin()));
+  }
+}
+
+// --- statistical smoke tests beyond the moments ----------------------------------------------------------------------
+
+TEMPLATE_TEST_CASE("uniforms fall evenly into 100 bins (chi-square)", "[core][rng]", float, double) {
+  Rng rng(2024);
+  const Index n = 1 << 20;
+  constexpr int kBins = 100;
+  std::vector<TestType> u(n);
+  rng.uniform(u.data(), n);
+  std::vector<double> counts(kBins, 0);
+  for (TestType x : u) ++counts[std::min(kBins - 1, int(double(x) * kBins))];
+  double chi2 = 0;
+  const double expected = double(n) / kBins;
+  for (double c : counts) chi2 += (c - expected) * (c - expected) / expected;
+  // 99 degrees of freedom: mean 99, standard deviation sqrt(198); five of them above the mean.
+  CHECK(chi2 < 99 + kSigmas * std::sqrt(198.0));
+}
+
+namespace {
+// Correlation of x[i] and y[i] over n values of mean 1/2 (uniforms): its standard error is 1 / sqrt(n).
+double uniform_correlation(const float* x, const float* y, Index n) {
+  double sxy = 0;
+  for (Index i = 0; i < n; ++i) sxy += (double(x[i]) - 0.5) * (double(y[i]) - 0.5);
+  return sxy / double(n) * 12.0;  // divided by Var(U) = 1/12
+}
+}  // namespace
+
+TEST_CASE("neighbouring seeds, consecutive calls and neighbouring blocks are uncorrelated", "[core][rng]") {
+  const Index n = 1 << 18;
+  const double bound = kSigmas / std::sqrt(double(n));
+  std::vector<float> a(n), b(n);
+  for (std::uint64_t seed : {0, 1, 41, 1000}) {
+    Rng r1(seed), r2(seed + 1);
+    r1.uniform(a.data(), n);
+    r2.uniform(b.data(), n);
+    CHECK(std::abs(uniform_correlation(a.data(), b.data(), n)) < bound);
+    r1.uniform(b.data(), n);  // the next call of the same generator
+    CHECK(std::abs(uniform_correlation(a.data(), b.data(), n)) < bound);
+  }
+  // Within a fill: the words of one block (lag 16), the same word of neighbouring blocks (lag 1), and the neighbouring
+  // groups (lag 64).
+  Rng rng(5);
+  const Index m = n + 64;
+  std::vector<float> c(m);
+  rng.uniform(c.data(), m);
+  for (Index lag : {1, 16, 32, 48, 64}) {
+    CAPTURE(lag);
+    CHECK(std::abs(uniform_correlation(c.data(), c.data() + lag, n)) < bound);
+  }
+  // The same index of neighbouring seeds' normals.
+  std::vector<float> z1(n), z2(n);
+  Rng(7).normal(z1.data(), n);
+  Rng(8).normal(z2.data(), n);
+  double s = 0;
+  for (Index i = 0; i < n; ++i) s += double(z1[i]) * double(z2[i]);
+  CHECK(std::abs(s / double(n)) < bound);
 }

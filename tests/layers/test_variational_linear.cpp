@@ -83,6 +83,9 @@ TEST_CASE("VariationalLinear: local reparameterisation has the moments of sample
     Rng rng(4);
     VariationalLinear<double> lin(in, out, rng, VariationalLinearOptions{}.with_alpha_per(granularity));
     rng.normal(lin.weight().value);
+    // |W| >= 0.5, so that every output's variance exceeds the power check's 0.05 below whatever the draws (a draw
+    // near 0 had left one at 0.0494): var >= 0.1 * 0.25 * |x|^2, and |x|^2 is 3.17 and 6.5 for the two inputs.
+    lin.weight().value.array() += 0.5 * lin.weight().value.array().sign();
     rng.normal(lin.bias().value);
     Matrix<double>& la = lin.log_alpha().value;
     rng.uniform(la);

@@ -24,6 +24,9 @@ TEST_CASE("train_clip masks sparse VD weights of log alpha >= 3 in training", "[
     auto* layer = dynamic_cast<SparseVDLinear<double>*>(&model.layer(0));
     layer->parameters()[0]->value(0, 0) = 0.7;   // theta
     layer->parameters()[1]->value(0, 0) = 10.0;  // log sigma^2: log alpha = 10 - log 0.49, clipped to 8
+    // The other weights of input 0 get theta = 0.5 (log alpha = -10 - log 0.25 < 3): an initial theta below about
+    // 1.5e-3 in magnitude would have log alpha >= 3 as well and be masked too.
+    layer->parameters()[0]->value.col(0).tail(2).setConstant(0.5);
     Recipe recipe = Recipe::sparsevd();
     recipe.train_clip = clip;
     apply_model_choices(model, recipe);

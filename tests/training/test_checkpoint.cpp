@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <array>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <csignal>
@@ -78,6 +79,25 @@ std::pair<std::string, std::vector<EpochLog>> train(const Run& run, const FitOpt
   o.with_epochs(run.epochs).with_batch(20);
   auto history = fit(model, run.recipe, train_set, &test_set, rng, o);
   return {serialize_model(model), history};
+}
+
+// The bytes a build of format version 1 (eight xoshiro256+ lanes) would have written for the checkpoint `v2` of this
+// build: the version 1, the generator's 36 bytes replaced by the old state's 324 (`words`: the lanes' s0[0..8), s1,
+// s2, s3, then the buffered outputs; `buffered` of them left), the checksum recomputed.
+std::string as_version1(const std::string& v2, const std::array<std::uint64_t, 40>& words, std::uint32_t buffered) {
+  auto put = [](std::string& out, std::uint64_t v, int bytes) {
+    for (int k = 0; k < bytes; ++k) out.push_back(static_cast<char>((v >> (8 * k)) & 0xff));
+  };
+  const std::size_t meta = static_cast<std::size_t>(detail::model_le(v2.data() + 16, 8));
+  const std::size_t generator = 24 + meta + 16;  // magic, version, scalar size, metadata, epochs, epochs, batch
+  std::string v1 = v2.substr(0, 8);
+  put(v1, 1, 4);
+  v1 += v2.substr(12, generator - 12);
+  for (std::uint64_t w : words) put(v1, w, 8);
+  put(v1, buffered, 4);
+  v1 += v2.substr(generator + 36, v2.size() - 4 - (generator + 36));
+  put(v1, detail::model_crc(v1), 4);
+  return v1;
 }
 
 }  // namespace
@@ -176,7 +196,8 @@ TEST_CASE("a checkpoint of another run, a corrupt one or a missing one is refuse
           FitOptions{}.with_epochs(epochs).with_batch(30).with_checkpoint(file, metadata).with_resume(file));
     } catch (...) {
       CHECK(serialize_model(model) == before);
-      CHECK(rng.snapshot().s0 == rng_before.s0);
+      CHECK(rng.snapshot().key == rng_before.key);
+      CHECK(rng.snapshot().block == rng_before.block);
       throw;
     }
   };
@@ -325,5 +346,84 @@ TEST_CASE("a checkpoint whose optimiser state is not finite is refused, naming t
         Catch::Contains("optimiser state '" + name + "'") && Catch::Contains(std::isnan(bad) ? "NaN" : "infinite"));
     CHECK(serialize_model(model2) == untouched);
   }
+  std::remove(path.c_str());
+}
+
+TEST_CASE("a checkpoint of format version 1 (the xoshiro generator) still loads and resumes", "[training]") {
+  const std::string path = temp_path("version1");
+  const auto train_set = noise_data(1, 60);
+  auto make = [](std::uint64_t seed) {
+    Rng rng(seed);
+    return build_model<float>(ModelSpec{"lenet300", "sparsevd"}, rng);
+  };
+  auto groups = [](Sequential<float>& m) { return std::vector<ParamGroup<float>>{{"all", m.parameters(), 1e-3}}; };
+  Rng rng(3);
+  auto model = make(3);
+  Adam<float> adam(groups(model));
+  fit(model, adam, train_set, static_cast<const Dataset<float>*>(nullptr), rng,
+      FitOptions{}.with_epochs(1).with_batch(30));
+  CheckpointInfo info;
+  info.epochs = 3;
+  info.batch = 30;
+  info.metadata = "{\"dropout\": \"sparsevd\"}";
+  const std::string v2 = serialize_checkpoint(model, adam, rng, info);
+  CHECK(detail::model_le(v2.data() + 8, 4) == 2);
+
+  std::array<std::uint64_t, 40> words{};
+  std::uint64_t sm = 99;
+  for (auto& w : words) w = detail::splitmix64(sm);
+  const std::string v1 = as_version1(v2, words, 3);
+
+  // Everything but the generator is restored as from the version-2 file; the generator is keyed by splitmix64 folded
+  // over the old state's 40 words and its count of buffered outputs, at block 0.
+  Rng restored(7);
+  auto model2 = make(7);
+  Adam<float> adam2(groups(model2));
+  const CheckpointInfo got = deserialize_checkpoint(model2, adam2, restored, v1, info);
+  CHECK(got.epochs == 3);
+  CHECK(got.metadata == info.metadata);
+  CHECK(serialize_model(model2) == serialize_model(model));
+  CHECK(adam2.steps() == adam.steps());
+  std::uint64_t key = 0;
+  for (std::uint64_t w : words) {
+    std::uint64_t x = key ^ w;
+    key = detail::splitmix64(x);
+  }
+  std::uint64_t x = key ^ 3;
+  key = detail::splitmix64(x);
+  CHECK(restored.snapshot().key == key);
+  CHECK(restored.snapshot().block == 0);
+  CHECK(restored.snapshot().buffered == 0);
+
+  // A run resumes from the version-1 file, twice with the same result, and its next checkpoint is of version 2.
+  auto resume = [&]() {
+    write_bytes(path, v1);
+    Rng r(11);
+    auto m = make(11);
+    Adam<float> a(groups(m));
+    const auto history =
+        fit(m, a, train_set, static_cast<const Dataset<float>*>(nullptr), r,
+            FitOptions{}.with_epochs(3).with_batch(30).with_checkpoint(path, info.metadata).with_resume(path));
+    CHECK(history.size() == 3);
+    CHECK(detail::model_le(read_bytes(path).data() + 8, 4) == 2);
+    return serialize_model(m);
+  };
+  const std::string once = resume();
+  CHECK(resume() == once);
+  CHECK(once != serialize_model(model));
+
+  // An old state no xoshiro generator can be in (a lane of zeros) is a corrupt file; unknown versions are refused.
+  std::array<std::uint64_t, 40> zero_lane = words;
+  for (int k : {2, 10, 18, 26}) zero_lane[std::size_t(k)] = 0;
+  CHECK_THROWS_WITH(deserialize_checkpoint(model2, adam2, restored, as_version1(v2, zero_lane, 3), info),
+                    Catch::Contains("generator state is invalid") && Catch::Contains("all zero"));
+  CHECK_THROWS_WITH(deserialize_checkpoint(model2, adam2, restored, as_version1(v2, words, 9), info),
+                    Catch::Contains("generator state is invalid"));
+  std::string v3 = v2.substr(0, v2.size() - 4);
+  v3[8] = 3;
+  const std::uint32_t crc = detail::model_crc(v3);
+  for (int k = 0; k < 4; ++k) v3.push_back(static_cast<char>((crc >> (8 * k)) & 0xff));
+  CHECK_THROWS_WITH(deserialize_checkpoint(model2, adam2, restored, v3, info),
+                    Catch::Contains("format version 3; this build reads versions 1 to 2"));
   std::remove(path.c_str());
 }

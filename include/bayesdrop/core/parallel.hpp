@@ -34,16 +34,17 @@ inline constexpr Index kParallelChunk = 2048;
 
 /// Calls fn(first, length) for consecutive chunks of n elements, small enough (kParallelChunk) that one chunk's values
 /// stay in L1 cache between the statements of fn: several passes then cost about as much as one fused loop. Chunks run
-/// on up to Eigen::nbThreads() OpenMP threads when there are enough of them to pay for starting the threads, so fn must
-/// touch only the elements of its own chunk. Each thread constructs one Guard for the duration (e.g. a floating-point
-/// mode). The split does not depend on the thread count, so results are the same for any count.
+/// on up to Eigen::nbThreads() OpenMP threads when each thread gets at least `chunks_per_thread` of them (below that,
+/// starting the threads costs more than it saves; the default suits a few flops per element), so fn must touch only
+/// the elements of its own chunk. Each thread constructs one Guard for the duration (e.g. a floating-point mode). The
+/// split does not depend on the thread count, so results are the same for any count.
 template <class Guard = detail::NoThreadGuard, class Fn>
-void parallel_chunks(Index n, Fn&& fn) {
+void parallel_chunks(Index n, Fn&& fn, Index chunks_per_thread = 16) {
   constexpr Index kChunk = kParallelChunk;
   const Index chunks = (n + kChunk - 1) / kChunk;
+  (void)chunks_per_thread;  // without OpenMP every chunk runs on the calling thread
 #ifdef _OPENMP
-  constexpr Index kChunksPerThread = 16;  // below this, starting the threads costs more than it saves
-  const int threads = int(std::clamp<Index>(chunks / kChunksPerThread, 1, Eigen::nbThreads()));
+  const int threads = int(std::clamp<Index>(chunks / std::max<Index>(chunks_per_thread, 1), 1, Eigen::nbThreads()));
 #pragma omp parallel num_threads(threads) if (threads > 1)
 #endif
   {

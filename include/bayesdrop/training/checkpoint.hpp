@@ -10,22 +10,29 @@
 // draws the same numbers and takes the same steps as the run that wrote it, so it ends with the same model bytes
 // and the same history (timings aside).
 //
-// Format, version 1 (integers little-endian, values as the bits of their IEEE-754 patterns, as in the model file):
+// Format, version 2 (integers little-endian, values as the bits of their IEEE-754 patterns, as in the model file):
 //   magic "BDCHECKP", u32 version, u32 scalar size (4 or 8), metadata (u64 length + bytes, the caller's text),
 //   u32 epochs done, u32 epochs of the run, u64 batch,
-//   generator: 5 x 8 u64 (four lanes' words, the buffered outputs), u32 outputs still buffered,
+//   generator (core/rng.hpp's Rng::Snapshot): u64 key, u64 next block, 2 x u64 next_u64 outputs, u32 of them still
+//              buffered,
 //   optimiser: name (u32 length + bytes), u64 steps, u32 groups, per group name, u32 parameter count, f64 base rate,
 //              f64 weight decay, f64 rate at the next step; u32 state tensors, per tensor name, i64 rows, i64 cols,
 //              values,
 //   history: u32 epochs, per epoch its EpochLog (every field, doubles as f64),
 //   model: u64 length + a model file,
 //   u32 zlib crc32 of every byte before it.
+// Version 1, written before the counter-based generator, differs only in the generator: 5 x 8 u64 (the four words of
+// eight xoshiro256+ lanes, eight buffered outputs), u32 outputs still buffered. It still loads: its generator becomes
+// the Philox generator whose key is a splitmix64 hash of those 41 numbers, at block 0 (generator_from_version1). The
+// resumed run is a valid continuation, but it draws other noise than the older build would have drawn, so its
+// numbers differ from that build's uninterrupted run.
 // Writing goes through a temporary file of the writing process in the same folder (io/durable_file.hpp), flushed to
 // disk (fsync), then renamed over the old checkpoint, and the folder is synced: at every moment `path` holds either the
 // previous complete checkpoint or the new one, never a broken one. Loading checks everything (magic, version, checksum,
 // lengths, the model's architecture, the optimiser's layout and settings) before it changes anything.
 #pragma once
 
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -46,8 +53,10 @@
 
 namespace bayesdrop {
 
-/// The format version this build writes and reads.
-inline constexpr std::uint32_t checkpoint_file_version = 1;
+/// The format version this build writes; it reads this one and version 1 (see above).
+inline constexpr std::uint32_t checkpoint_file_version = 2;
+/// The oldest format version this build reads.
+inline constexpr std::uint32_t checkpoint_oldest_version = 1;
 
 /// What a checkpoint records about the run besides the model, optimiser and generator.
 struct CheckpointInfo {
@@ -112,9 +121,9 @@ std::string serialize_checkpoint(const Sequential<Scalar>& model, Optimizer<Scal
   w.le(static_cast<std::uint64_t>(info.batch), 8);
 
   const Rng::Snapshot s = rng.snapshot();
-  for (const auto* lanes : {&s.s0, &s.s1, &s.s2, &s.s3, &s.buffer}) {
-    for (std::uint64_t word : *lanes) w.le(word, 8);
-  }
+  w.le(s.key, 8);
+  w.le(s.block, 8);
+  for (std::uint64_t word : s.buffer) w.le(word, 8);
   w.le(static_cast<std::uint64_t>(s.buffered), 4);
 
   w.str(optimizer.name());
@@ -171,9 +180,10 @@ inline std::string_view checked_checkpoint_body(std::string_view b, const std::s
     throw detail::checkpoint_error(source, "the file is truncated (" + std::to_string(b.size()) + " bytes)");
   }
   const auto version = static_cast<std::uint32_t>(detail::model_le(b.data() + 8, 4));
-  if (version != checkpoint_file_version) {
-    throw detail::checkpoint_error(source, "format version " + std::to_string(version) + "; this build reads version " +
-                                               std::to_string(checkpoint_file_version));
+  if (version < checkpoint_oldest_version || version > checkpoint_file_version) {
+    throw detail::checkpoint_error(
+        source, "format version " + std::to_string(version) + "; this build reads versions " +
+                    std::to_string(checkpoint_oldest_version) + " to " + std::to_string(checkpoint_file_version));
   }
   const std::string_view body = b.substr(0, b.size() - 4);
   if (detail::model_crc(body) != detail::model_le(b.data() + body.size(), 4)) {
@@ -219,14 +229,48 @@ CheckpointInfo read_checkpoint_header(ModelReader& in, const std::string& label)
   return info;
 }
 
-/// The generator's state as written (checked when it is restored).
-inline Rng::Snapshot read_checkpoint_generator(ModelReader& in) {
+/// A checkpoint's generator state, read but not yet checked: `invalid` says why no generator can be in it.
+struct CheckpointGenerator {
   Rng::Snapshot snap;
-  for (auto* lanes : {&snap.s0, &snap.s1, &snap.s2, &snap.s3, &snap.buffer}) {
-    for (auto& word : *lanes) word = in.le(8, "the generator state");
+  std::string invalid;
+};
+
+/// The generator that continues a version-1 checkpoint's xoshiro256+ state: `words` are its four lanes' words
+/// (s0[0..8), s1, s2, s3) and the eight buffered outputs, `buffered` their count. The key is splitmix64 folded over
+/// the 41 numbers, the position block 0: deterministic, and as unlikely as any other key to meet another run's stream.
+inline CheckpointGenerator generator_from_version1(const std::array<std::uint64_t, 40>& words, std::uint64_t buffered) {
+  CheckpointGenerator g;
+  if (buffered > 8) g.invalid = "buffered outputs must be in [0, 8], got " + std::to_string(buffered);
+  for (int k = 0; k < 8 && g.invalid.empty(); ++k) {
+    if ((words[k] | words[8 + k] | words[16 + k] | words[24 + k]) == 0) {
+      g.invalid = "xoshiro lane " + std::to_string(k) + " is all zero, a state xoshiro never reaches";
+    }
   }
-  snap.buffered = static_cast<int>(in.le(4, "the generator state"));
-  return snap;
+  std::uint64_t key = 0;
+  for (std::uint64_t word : words) {
+    std::uint64_t x = key ^ word;
+    key = splitmix64(x);
+  }
+  std::uint64_t x = key ^ buffered;
+  g.snap.key = splitmix64(x);
+  return g;
+}
+
+/// The generator's state as written by format `version` (checked when it is restored).
+inline CheckpointGenerator read_checkpoint_generator(ModelReader& in, std::uint32_t version) {
+  if (version == 1) {
+    std::array<std::uint64_t, 40> words{};
+    for (auto& word : words) word = in.le(8, "the generator state");
+    return generator_from_version1(words, in.le(4, "the generator state"));
+  }
+  CheckpointGenerator g;
+  g.snap.key = in.le(8, "the generator state");
+  g.snap.block = in.le(8, "the generator state");
+  for (auto& word : g.snap.buffer) word = in.le(8, "the generator state");
+  const std::uint64_t buffered = in.le(4, "the generator state");
+  g.snap.buffered = buffered <= 2 ? static_cast<int>(buffered) : -1;
+  if (buffered > 2) g.invalid = "buffered outputs must be in [0, 2], got " + std::to_string(buffered);
+  return g;
 }
 
 /// The optimiser's part of a checkpoint, read and compared with the resuming run's optimiser but not applied.
@@ -392,10 +436,11 @@ void check_checkpoint_optimizer_values(const CheckpointOptimizer<Scalar>& opt, c
 }
 
 /// The generator the checkpoint's state describes; DataError for a state no generator can be in.
-inline Rng restored_checkpoint_generator(const Rng::Snapshot& snap, const std::string& source) {
+inline Rng restored_checkpoint_generator(const CheckpointGenerator& g, const std::string& source) {
   Rng restored(0);
   try {
-    restored.restore(snap);
+    if (!g.invalid.empty()) throw InvalidArgument(g.invalid);
+    restored.restore(g.snap);
   } catch (const InvalidArgument& e) {
     throw checkpoint_error(source,
                            std::string("the generator state is invalid (") + e.what() + "): the file is corrupt");
@@ -418,9 +463,10 @@ CheckpointInfo deserialize_checkpoint(Sequential<Scalar>& model, Optimizer<Scala
   const std::string_view body = detail::checked_checkpoint_body(b, source);
   const std::string label = "checkpoint '" + source + "'";
   // Read and check everything in the file's order (see the format above), changing nothing.
+  const auto version = static_cast<std::uint32_t>(detail::model_le(body.data() + 8, 4));
   detail::ModelReader in(body.substr(12), label);
   CheckpointInfo info = detail::read_checkpoint_header<Scalar>(in, label);
-  const Rng::Snapshot snap = detail::read_checkpoint_generator(in);
+  const detail::CheckpointGenerator generator = detail::read_checkpoint_generator(in, version);
   const detail::CheckpointOptimizer<Scalar> opt = detail::read_checkpoint_optimizer(in, optimizer, source);
   info.history = detail::read_checkpoint_history(in, source);
   const std::uint64_t model_size = in.le(8, "the model's length");
@@ -435,7 +481,7 @@ CheckpointInfo deserialize_checkpoint(Sequential<Scalar>& model, Optimizer<Scala
   }
   detail::check_checkpoint_settings(info, expect, opt.settings_error, model, model_bytes, source, label);
   detail::check_checkpoint_optimizer_values(opt, source);
-  const Rng restored = detail::restored_checkpoint_generator(snap, source);
+  const Rng restored = detail::restored_checkpoint_generator(generator, source);
 
   // The model last: it checks itself completely and changes nothing on failure; after it nothing can fail.
   deserialize_model(model, model_bytes, source + " (its model)");
