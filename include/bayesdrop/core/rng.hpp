@@ -315,8 +315,9 @@ class Rng {
   // Takes the groups of a fill of n values; returns its first block.
   template <class Scalar>
   std::uint64_t reserve(Index n) {
+    constexpr Index V = kGroupValues<Scalar>;
     const std::uint64_t first = block_;
-    const auto groups = static_cast<std::uint64_t>((n + kGroupValues<Scalar> - 1) / kGroupValues<Scalar>);
+    const auto groups = static_cast<std::uint64_t>((n + V - 1) / V);
     block_ += groups * kGroupBlocks;
     return first;
   }
