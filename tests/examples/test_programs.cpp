@@ -298,7 +298,7 @@ TEST_CASE("programs: --list-dropouts and --list-models print the registry's fami
   CHECK(found == 2);
   const Run models = run(mnist_exe, "--list-models");
   CHECK(models.status == 0);
-  CHECK(models.output == "mlp\nlenet300\nlenet5\n");
+  CHECK(models.output == "mlp\nlenet300\nlenet5\nlenet5-same\nlenet5-bias-after-gate\n");
   CHECK(run(mnist_exe, "--json").status == 2);
   CHECK(run(mnist_exe, "--list-dropouts --list-models").status == 2);
 }
