@@ -172,11 +172,22 @@ def main():
                     reports.append(json.load(f))
         if reports:
             rows.append(row(dropout, reports))
-        # Variants of a row (reproduce-papers.sh --variant NAME writes <row>~NAME.json): listed under it.
+        # Variants of a row (reproduce-papers.sh --variant NAME writes <row>~NAME.json, or <row>~NAME.seed<S>.json
+        # with --seeds): listed under it, a variant's seeds as one row with their mean and spread.
+        variants = {}
         for path in sorted(glob.glob(os.path.join(glob.escape(args.runs), dropout + "~*.json"))):
-            with open(path) as f:
-                variant = row(dropout, [json.load(f)])
             name = os.path.basename(path)[len(dropout) + 1:-len(".json")]
+            base, dot, seed = name.rpartition(".seed")
+            if dot and seed.isdigit():
+                name = base
+            variants.setdefault(name, {})[path] = bool(dot and seed.isdigit())
+        for name, paths in sorted(variants.items()):
+            seeded = [p for p, is_seeded in paths.items() if is_seeded]
+            reports = []
+            for path in sorted(seeded or paths):  # the seeded reports take the place of a single one
+                with open(path) as f:
+                    reports.append(json.load(f))
+            variant = row(dropout, reports)
             variant["variant"] = name
             variant["label"] += f" (variant {name})"
             rows.append(variant)
