@@ -139,3 +139,17 @@ TEST_CASE("LeNet-5 as SBP's script builds it: SAME padding gives 2450 dense inpu
   for (auto* p : plain.parameters()) original += p->size();
   CHECK(moved == original);
 }
+
+TEST_CASE("lenet5() refuses its padding and bias placement with a family's own convolutions", "[models]") {
+  Rng rng(6);
+  LeNet5Options<float> options;
+  options.with_conv([](ImageShape in, Index channels, Index kernel, std::size_t, Rng& r) -> LayerPtr<float> {
+    return std::make_unique<Conv2d<float>>(in, channels, kernel, r);
+  });
+  CHECK_NOTHROW(lenet5<float>(rng, options));
+  CHECK_THROWS_WITH(
+      lenet5<float>(rng, LeNet5Options<float>(options).with_conv_window(WindowOptions{}.with_same_padding())),
+      Catch::Contains("plain Conv2d only"));
+  CHECK_THROWS_WITH(lenet5<float>(rng, LeNet5Options<float>(options).with_gate_before_bias(true)),
+                    Catch::Contains("plain Conv2d only"));
+}

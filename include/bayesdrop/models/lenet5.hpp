@@ -75,9 +75,8 @@ Sequential<Scalar> lenet5(Rng& rng, const LeNet5Options<Scalar>& options = {}, I
       if (auto g = options.gate(shape, index, rng)) net.add(std::move(g));
     }
   };
-  const WindowOptions& w = options.conv_window;
-  const bool valid_window =
-      !w.same && w.pad_top + w.pad_bottom + w.pad_left + w.pad_right == 0 && w.stride_h == 1 && w.stride_w == 1;
+  const Conv2dGeometry first = options.conv_window.geometry(input, 5, 5, "lenet5");
+  const bool valid_window = !first.padded() && first.stride_h == 1 && first.stride_w == 1;
   if (options.conv && (options.gate_before_bias || !valid_window)) {
     throw InvalidArgument(
         "lenet5: gate_before_bias and a padded conv_window apply to the plain Conv2d only, and this network's "
