@@ -115,6 +115,9 @@ inline void apply_authors_flags(const AuthorsFlags& f, bayesdrop::Recipe& r) {
   }
 }
 
+/// The name --pretrain-sbp-adam's pretraining recipe goes by in reports and checkpoint settings.
+inline constexpr const char* kSbpPretrainRecipe = "sbp_authors_pretrain";
+
 /// The plain network's recipe for --pretrain: the library's default, or with --pretrain-sbp-adam SBP's LeNet-5
 /// pretraining (necludov/group-sparsity-sbp, scripts/lenet/lenet5.py) at the run's batch size. Throws
 /// bayesdrop::InvalidArgument for --pretrain-sbp-adam without --pretrain.
@@ -126,7 +129,7 @@ inline bayesdrop::Recipe pretrain_recipe(const AuthorsFlags& f, int pretrain_epo
         "--pretrain 200 (the authors' length) or drop the flag");
   }
   bayesdrop::Recipe r = bayesdrop::Recipe::sbp_authors();
-  r.name = "sbp_authors_pretrain";
+  r.name = kSbpPretrainRecipe;
   r.batch = method.batch;
   return r;
 }

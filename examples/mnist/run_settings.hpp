@@ -77,10 +77,10 @@ inline nlohmann::json run_settings(const Settings& opt, const bd::Recipe& recipe
   if (recipe.adam_eps != bd::Recipe{}.adam_eps) s["adam_eps"] = recipe.adam_eps;  // absent at the default, as above
   if (opt.authors.center_inputs) s["center_inputs"] = true;
   if (opt.authors.pretrain_sbp_adam)
-    s["pretrain_recipe"] = "sbp_authors_pretrain";  // absent otherwise: older checkpoints still compare equal
-  if (!opt.init_from.empty()) {                     // absent otherwise
-    s["init_from_crc32"] = opt.init_from_crc32;     // compared: the file's content
-    s["init_from"] = opt.init_from;                 // not compared (a copy elsewhere is the same start): for messages
+    s["pretrain_recipe"] = kSbpPretrainRecipe;   // absent otherwise: older checkpoints still compare equal
+  if (!opt.init_from.empty()) {                  // absent otherwise
+    s["init_from_crc32"] = opt.init_from_crc32;  // compared: the file's content
+    s["init_from"] = opt.init_from;              // not compared (a copy elsewhere is the same start): for messages
   }
   return s;
 }
