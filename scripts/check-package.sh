@@ -75,7 +75,17 @@ found="$(sed -n 's/^bayesdrop_DIR:PATH=//p' "$work/consumer/CMakeCache.txt")"
 [[ "$found" == "$cmakedir" ]] || fail "the consumer found bayesdrop in '$found', expected '$cmakedir'"
 cmake --build "$work/consumer" -j "$jobs" >"$work/consumer-build.log" 2>&1 ||
   { cat "$work/consumer-build.log"; fail "build of the consumer (find_package)"; }
-"$work/consumer/app" || fail "the consumer (find_package) exited non-zero"
+"$work/consumer/app" | tee "$work/consumer-app.log" || fail "the consumer (find_package) exited non-zero"
+# The back end is found, not chosen by hand (issue #31): the plain configure above takes oneDNN when it is installed,
+# and the installed package hands it on to its consumers.
+dnnl_library="$(sed -n 's/^BAYESDROP_DNNL_LIBRARY:FILEPATH=//p' "$work/build/CMakeCache.txt")"
+dnnl_header="$(sed -n 's/^BAYESDROP_DNNL_INCLUDE_DIR:PATH=//p' "$work/build/CMakeCache.txt")"
+want_backend=eigen
+[[ -n "$dnnl_library" && "$dnnl_library" != *NOTFOUND && -n "$dnnl_header" && "$dnnl_header" != *NOTFOUND ]] &&
+  want_backend=onednn
+grep -qx "bayesdrop consumer: product back end $want_backend" "$work/consumer-app.log" ||
+  fail "a plain configure should give the $want_backend back end (oneDNN library: '${dnnl_library:-none}')"
+echo "   product back end: $want_backend, as a plain configure should choose on this machine"
 [[ -f "$prefix/lib/libbayesdrop.a" ]] || fail "the install lacks the compiled library lib/libbayesdrop.a"
 [[ -x "$work/consumer/app_compiled" ]] || fail "the consumer did not build app_compiled against bayesdrop::compiled"
 "$work/consumer/app_compiled" || fail "the consumer linked to bayesdrop::compiled exited non-zero"

@@ -3,6 +3,9 @@
 dropout family and compares their JSON reports field by field (timings, thread counts and provenance aside).
 
   scripts/compare-reports.py OLD_TRAINER NEW_TRAINER [--epochs 2] [--model mlp] [--data DIR] [--keep DIR]
+                             [--threads-old 1] [--threads-new 1]
+
+The same trainer given twice with --threads-new 2 checks that the thread count changes no number (issue #31).
 
 A change that should not alter any number (a refactoring, the compile-time work of issue #28) passes it; the script
 exits 1 naming the first differing field of each family that differs. dbb starts from the bbd run's saved model, as
@@ -58,6 +61,8 @@ def main():
     ap.add_argument("--data", default=os.environ.get("BAYESDROP_MNIST_DIR", "data/mnist"))
     ap.add_argument("--keep", help="write the reports here instead of a temporary folder")
     ap.add_argument("--only", help="comma-separated families (default: all the new trainer lists)")
+    ap.add_argument("--threads-old", type=int, default=1, help="threads of the old side's runs (default 1)")
+    ap.add_argument("--threads-new", type=int, default=1, help="threads of the new side's runs (default 1)")
     args = ap.parse_args()
     for t in (args.old, args.new):
         if not os.access(t, os.X_OK):
@@ -88,10 +93,10 @@ def main():
     bad = 0
     for fam in names:
         reports = []
-        for side, trainer in (("old", args.old), ("new", args.new)):
+        for side, trainer, threads in (("old", args.old, args.threads_old), ("new", args.new, args.threads_new)):
             report = os.path.join(out, f"{side}-{args.model}-{fam}.json")
             cmd = [trainer, "--data", args.data, "--model", args.model, "--dropout", fam, "--epochs",
-                   str(args.epochs), "--threads", "1", "--quiet", "--report", report]
+                   str(args.epochs), "--threads", str(threads), "--quiet", "--report", report]
             if fam in starts:
                 cmd += ["--save", os.path.join(out, f"{side}-{args.model}-{fam}.model")]
             if start[fam]:

@@ -24,7 +24,8 @@
 #                     ratio_min, ratio_max, ratio_spread, ratios) and bound_s as JSON
 # The reference runs under the first of $BAYESDROP_TORCH_PYTHON, python3, /usr/bin/python3 that can import torch.
 # Needs Debian's python3-torch and libopenblas0-pthread (sudo apt-get install python3-torch libopenblas0-pthread).
-# Targets: ours <= 0.5 x PyTorch for every type; (mlp) plain epoch <= 1.5 x bound_s.
+# Targets (issue #31): mlp: ours <= 0.35 x PyTorch for every type, plain epoch <= 1.3 x bound_s; lenet5: none, bbd
+# and sbp <= 0.5 x PyTorch, sparsevd <= 0.35 x.
 # Timings need a quiet machine: the script prints the load average before and after.
 # Exit status: 0 when it ran (the verdicts are in the table), 2 on usage or set-up errors.
 set -euo pipefail
@@ -121,7 +122,9 @@ import datetime, json, os, platform, statistics, subprocess, sys
 
 tmp, reps, threads, out, data, model = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
 types = sys.argv[7:]
-MAX_RATIO, MAX_BOUND = 0.5, 1.5
+MAX_BOUND = 1.3
+def max_ratio(d):
+    return 0.35 if model == "mlp" or d == "sparsevd" else 0.5
 
 def ours(d, r):
     runs = json.load(open(f"{tmp}/ours-{d}-{r}.json"))["benchmarks"]
@@ -152,13 +155,13 @@ for d in types:
 info = torch(types[0], 1)
 
 print()
-print(f"{'dropout':<12} {'ours s':>8} {'torch s':>8} {'ours/torch':>11} {'min-max':>13}  verdict (target <= {MAX_RATIO}x)")
+print(f"{'dropout':<12} {'ours s':>8} {'torch s':>8} {'ours/torch':>11} {'min-max':>13}  target  verdict")
 for row in rows:
-    ok = row["ratio"] <= MAX_RATIO
+    ok = row["ratio"] <= max_ratio(row["dropout"])
     note = (f"; the repetitions disagree by {100 * row['ratio_spread']:.0f} % (> {100 * MAX_SPREAD:.0f} %): "
             "the machine changed state, measure again" if row["ratio_spread"] > MAX_SPREAD else "")
     print(f"{row['dropout']:<12} {row['ours_s']:>8.3f} {row['torch_s']:>8.3f} {row['ratio']:>10.3f}x "
-          f"{row['ratio_min']:>6.3f}-{row['ratio_max']:.3f}  {'PASS' if ok else 'FAIL'}{note}")
+          f"{row['ratio_min']:>6.3f}-{row['ratio_max']:.3f}  <={max_ratio(row['dropout']):.2f}x  {'PASS' if ok else 'FAIL'}{note}")
 plain = next((r for r in rows if r["dropout"] == "none"), None)
 if bound_s is not None:
     print()

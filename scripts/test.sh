@@ -127,7 +127,7 @@ stage "check-package" scripts/check-package.sh || true
 build_and_test asan
 
 # The optional oneDNN back end (core/gemm.hpp): a few targets only, since a full build takes half an hour here.
-onednn_tests=(test_gemm test_layers test_model_gradcheck test_no_allocation)
+onednn_tests=(test_gemm test_layers test_model_gradcheck test_no_allocation test_training)
 configure_onednn() {
   cmake --preset release -B build/onednn -DBAYESDROP_ONEDNN=ON -DBAYESDROP_BUILD_EXAMPLES=OFF \
     -DBAYESDROP_BUILD_BENCHMARKS=OFF -DBAYESDROP_BUILD_DOCS=OFF -DBAYESDROP_CHECK_HEADERS=OFF &&

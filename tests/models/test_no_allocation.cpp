@@ -31,8 +31,8 @@
 
 namespace {
 std::atomic<long> g_news{0};
-std::atomic<long> g_onednn_news{0};  // inside a oneDNN execution (BAYESDROP_ONEDNN only)
-long g_last_executions = 0;          // oneDNN executions in the last two checked steps (BAYESDROP_ONEDNN only)
+std::atomic<long> g_onednn_news{0};           // inside a oneDNN execution (BAYESDROP_ONEDNN only)
+[[maybe_unused]] long g_last_executions = 0;  // oneDNN executions in the last two checked steps (BAYESDROP_ONEDNN only)
 
 void count_new() {
 #ifdef BAYESDROP_ONEDNN

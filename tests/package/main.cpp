@@ -17,5 +17,6 @@ int main() {
 
   const bool ok = y.rows() == 10 && y.cols() == 5 && y.allFinite();
   std::cout << "bayesdrop consumer: output " << y.rows() << " x " << y.cols() << (ok ? " ok" : " WRONG") << "\n";
+  std::cout << "bayesdrop consumer: product back end " << bayesdrop::product_backend() << "\n";
   return ok ? 0 : 1;
 }

@@ -3,31 +3,35 @@
 //   c = op(a) op(b)   or   c += op(a) op(b),   op = identity or transpose
 //
 // The operands are Eigen matrices or maps of column-major blocks with unit inner stride (a convolution's per-image
-// patches and outputs are maps into its batch buffers). By default Eigen's `.noalias()` product, the same expression
-// a layer would write itself (so the results are bit for bit Eigen's). With BAYESDROP_ONEDNN defined (CMake option of
-// the same name, which also links oneDNN) products of floats run on oneDNN's matmul primitive instead: created once
-// per shape, leading dimensions and thread count, with a scratchpad the object owns, so that after the first call on
-// a shape no call allocates. Doubles always use Eigen.
+// patches and outputs are maps into its batch buffers). By default Eigen's `.noalias()` product on each part of the
+// result (below). With BAYESDROP_ONEDNN defined (CMake option of the same name, which also links oneDNN) products of
+// floats run on oneDNN's matmul primitive instead: created once per part shape and leading dimensions, with
+// scratchpads the object owns, so that after the first call on a shape no call allocates. Doubles always use Eigen.
 //
-// Threads: the oneDNN path runs on Eigen::nbThreads() OpenMP threads, like Eigen's own products; called inside an
-// OpenMP parallel region (the convolutions' image groups, layers/im2col.hpp) it runs on the calling thread alone,
-// as Eigen's products do there. Objects called from different threads at once must be different objects.
+// Threads: Eigen's own parallel product cuts the result by the thread count and picks its depth blocking for that
+// count, so the sums in each entry, and with them a run's numbers, would change with the number of threads. Both
+// paths therefore cut the result themselves, into parts that depend only on the shapes (product_split), and run each
+// part as a one-thread product on up to Eigen::nbThreads() OpenMP threads: every entry is summed in the same order on
+// 1 or 16 threads. Called inside an OpenMP parallel region (the convolutions' image groups, layers/im2col.hpp) a
+// product runs on the calling thread alone. Objects called from different threads at once must be different objects.
 #pragma once
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <type_traits>
 
 #include "bayesdrop/core/types.hpp"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #ifdef BAYESDROP_ONEDNN
 #include <atomic>
 #include <cstdint>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <stdexcept>
 #include <string>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include <vector>
 #endif
 
 namespace bayesdrop {
@@ -46,16 +50,87 @@ decltype(auto) apply_op(const M& m) {
   }
 }
 
-/// Eigen's product: c = op(a) op(b), or c += op(a) op(b) when Accumulate.
+}  // namespace detail
+
+/// How a product c (m x n, depth k) is cut into parts that run on separate threads: `parts` blocks of `block` rows
+/// (by_rows) or columns, the last one shorter. It depends on the shapes only, never on the thread count.
+struct ProductSplit {
+  bool by_rows = true;
+  Index parts = 1;
+  Index block = 0;
+};
+
+/// The cut of c = op(a) op(b) that both back ends use. Each part packs the operand it shares with the others again,
+/// an overhead of about parts / side of the product's time, so the cut runs along c's longer side (the shared operand
+/// is then the smaller one) into a power of two of parts (they share 2, 4 or 8 threads evenly), each with at least
+/// kProductPartWork multiply-adds and kProductPartSide rows or columns (kProductHalfSide for a cut in two, which is
+/// what lets a second thread help at all), at most kProductMaxParts. The MLP's largest
+/// products (500 x 100 and 500 x 784, depth 784 and 100) get 2 and 4 parts: 8 parts of them made a 2-thread epoch 8 %
+/// slower than 2 parts did (docs/benchmarks.md, "Products cut by shape").
+inline constexpr Index kProductPartSide = 128;
+inline constexpr Index kProductHalfSide = 32;
+inline constexpr double kProductPartWork = 1 << 19;
+inline constexpr Index kProductMaxParts = 16;
+inline ProductSplit product_split(Index m, Index n, Index k) {
+  ProductSplit s;
+  s.by_rows = n <= m;
+  const Index side = s.by_rows ? m : n;
+  if (side <= 0) return s;  // an empty result: one empty part
+  const double work = double(m) * double(n) * double(k);
+  while (s.parts < kProductMaxParts && work / double(2 * s.parts) >= kProductPartWork &&
+         side / (2 * s.parts) >= (s.parts == 1 ? kProductHalfSide : kProductPartSide))
+    s.parts *= 2;
+  s.block = (side + s.parts - 1) / s.parts;
+  s.block = std::min(side, (s.block + 7) / 8 * 8);  // whole register panels (8 floats or doubles) but in the last
+  s.parts = std::max<Index>(1, (side + s.block - 1) / s.block);
+  return s;
+}
+
+namespace detail {
+
+/// Eigen's product: c = op(a) op(b), or c += op(a) op(b) when Accumulate, cut as product_split says.
 template <class Scalar, Op OpA, Op OpB, bool Accumulate>
 struct EigenProduct {
   /// A, B: Matrix<Scalar> or maps of one; C: a Matrix (resized when overwritten) or a map of the result's shape.
   template <class A, class B, class C>
   void operator()(const A& a, const B& b, C&& c) {
+    const auto& lhs = apply_op<OpA>(a);
+    const auto& rhs = apply_op<OpB>(b);
+    const Index m = lhs.rows(), n = rhs.cols(), k = lhs.cols();
+    const ProductSplit split = product_split(m, n, k);
+    if constexpr (!Accumulate && std::is_same_v<std::decay_t<C>, Matrix<Scalar>>) c.resize(m, n);
+    const Index side = split.by_rows ? m : n;
+    auto part = [&](Index p) {
+      const Index first = p * split.block, len = std::min(split.block, side - first);
+      if (split.by_rows) {
+        assign(lhs.middleRows(first, len), rhs, c.middleRows(first, len));
+      } else {
+        assign(lhs, rhs.middleCols(first, len), c.middleCols(first, len));
+      }
+    };
+#ifdef _OPENMP
+    // Inside a region of more than one thread Eigen runs a product on the calling thread, with the blocking of one
+    // thread; outside, with more than one thread allowed, it would cut the product by the thread count. So even a
+    // product of one part runs inside a region (of two threads, one idle) when threads are allowed.
+    const int threads =
+        omp_in_parallel() ? 1 : int(std::min<Index>(Eigen::nbThreads(), std::max<Index>(split.parts, 2)));
+    if (threads > 1) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+      for (Index p = 0; p < split.parts; ++p) part(p);
+      return;
+    }
+#endif
+    // One thread: Eigen::nbThreads() is 1 or we are inside a region, so Eigen runs each part on this thread too.
+    for (Index p = 0; p < split.parts; ++p) part(p);
+  }
+
+ private:
+  template <class L, class R, class C>
+  static void assign(const L& lhs, const R& rhs, C&& c) {
     if constexpr (Accumulate) {
-      c.noalias() += apply_op<OpA>(a) * apply_op<OpB>(b);
+      c.noalias() += lhs * rhs;
     } else {
-      c.noalias() = apply_op<OpA>(a) * apply_op<OpB>(b);
+      c.noalias() = lhs * rhs;
     }
   }
 };
@@ -88,18 +163,19 @@ inline std::atomic<int>& onednn_executing() {
 /// oneDNN's matmul for floats: c = op(a) op(b) (+ c). oneDNN's matmul is row-major, and a column-major matrix is the
 /// row-major storage of its transpose, so it computes c^T = op(b)^T op(a)^T: src = op(b)^T, weights = op(a)^T,
 /// dst = c^T, with the transposes expressed as strides (no copies). Accumulating is its sum post-op (dst += result).
+/// As on the Eigen path, c is cut as product_split says and each part is one one-thread execution, so that the sums
+/// do not depend on the thread count; the parts have at most two shapes (the last may be shorter), each with its
+/// primitive, and every part its own memory objects and scratchpad, because parts run on several threads at once.
 template <Op OpA, Op OpB, bool Accumulate>
 class OneDnnProduct {
  public:
   OneDnnProduct() = default;
-  // A copy builds its own primitive on its first call: the memory objects hold the last call's pointers.
+  // A copy builds its own primitives on its first call: the memory objects hold the last call's pointers.
   OneDnnProduct(const OneDnnProduct&) {}
   OneDnnProduct& operator=(const OneDnnProduct&) {
-    prim_ = {};
-    src_ = weights_ = dst_ = scratch_ = {};
-    scratch_bytes_ = 0;
+    shapes_[0] = shapes_[1] = {};
+    parts_.clear();
     m_ = n_ = k_ = lda_ = ldb_ = ldc_ = -1;
-    threads_ = 0;
     return *this;
   }
 
@@ -129,42 +205,46 @@ class OneDnnProduct {
       if constexpr (!Accumulate) c.setZero();
       return;
     }
-#ifdef _OPENMP
-    // Inside a parallel region (the convolutions' image groups) the product runs on this thread alone.
-    const int threads = omp_in_parallel() ? 1 : Eigen::nbThreads();
-#else
-    const int threads = 1;
-#endif
     const Index lda = a.outerStride(), ldb = b.outerStride(), ldc = c.outerStride();
-    if (!prim_ || m != m_ || n != n_ || k != k_ || lda != lda_ || ldb != ldb_ || ldc != ldc_ || threads != threads_)
-      create(m, n, k, lda, ldb, ldc, threads);
-    src_.set_data_handle(const_cast<float*>(b.data()));
-    weights_.set_data_handle(const_cast<float*>(a.data()));
-    dst_.set_data_handle(c.data());
-    // The C interface takes a plain array of arguments; the C++ one builds an unordered_map (an allocation) per call.
-    const dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, src_.get()},
-                                    {DNNL_ARG_WEIGHTS, weights_.get()},
-                                    {DNNL_ARG_DST, dst_.get()},
-                                    {DNNL_ARG_SCRATCHPAD, scratch_.get()}};
-    const int nargs = scratch_bytes_ > 0 ? 4 : 3;
+    if (m != m_ || n != n_ || k != k_ || lda != lda_ || ldb != ldb_ || ldc != ldc_) create(m, n, k, lda, ldb, ldc);
+    const Index side = split_.by_rows ? m : n;
+    float* const pa = const_cast<float*>(a.data());
+    float* const pb = const_cast<float*>(b.data());
+    float* const pc = c.data();
+    auto part = [&](Index p) {
+      const Index first = p * split_.block;
+      const Index len = std::min(split_.block, side - first);
+      // The part's rows of op(a) and of c (by_rows), or its columns of op(b) and of c.
+      float* const part_a = !split_.by_rows ? pa : OpA == Op::none ? pa + first : pa + first * lda;
+      float* const part_b = split_.by_rows ? pb : OpB == Op::none ? pb + first * ldb : pb + first;
+      float* const part_c = split_.by_rows ? pc + first : pc + first * ldc;
+      execute(shapes_[len == split_.block ? 0 : 1], parts_[std::size_t(p)], part_a, part_b, part_c);
+    };
 #ifdef _OPENMP
-    const int saved = omp_get_max_threads();  // oneDNN runs on the calling thread's OpenMP team size
-    if (saved != threads) omp_set_num_threads(threads);
+    const int threads = omp_in_parallel() ? 1 : int(std::min<Index>(Eigen::nbThreads(), split_.parts));
+    if (threads > 1) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+      for (Index p = 0; p < split_.parts; ++p) part(p);
+      return;
+    }
 #endif
-    ++onednn_executing();
-    const dnnl_status_t status = dnnl_primitive_execute(prim_.get(), onednn_stream().get(), nargs, args);
-    --onednn_executing();
-    ++onednn_executions();
-#ifdef _OPENMP
-    if (saved != threads) omp_set_num_threads(saved);
-#endif
-    if (status != dnnl_success)
-      throw std::runtime_error("bayesdrop gemm: oneDNN matmul failed, status " + std::to_string(int(status)));
+    for (Index p = 0; p < split_.parts; ++p) part(p);
   }
 
  private:
   using dims = dnnl::memory::dims;
   using dt = dnnl::memory::data_type;
+
+  /// One shape of part: its primitive and the descriptions its memory objects are made from.
+  struct Shape {
+    dnnl::matmul prim;
+    dnnl::memory::desc a_md, b_md, c_md, scratch_md;
+    std::size_t scratch_bytes = 0;
+  };
+  /// One part's memory objects (their data handles are set on every call) and scratchpad.
+  struct PartMemory {
+    dnnl::memory src, weights, dst, scratch;
+  };
 
   /// The row-major view of op(x)^T, where x (rows x cols) is column-major with columns ld apart: x^T as stored, or x
   /// with swapped strides.
@@ -173,12 +253,14 @@ class OneDnnProduct {
     return {dims{rows, cols}, dt::f32, dims{1, ld}};
   }
 
-  void create(Index m, Index n, Index k, Index lda, Index ldb, Index ldc, int threads) {
+  /// The primitive of a part with pm rows and pn columns of c, made for one thread.
+  static Shape make_shape(Index pm, Index pn, Index k, Index lda, Index ldb, Index ldc) {
     dnnl::engine& engine = onednn_engine();
-    // a is m x k (or k x m stored), b is k x n (or n x k stored); c^T is n x m row-major.
-    const auto a_md = transposed_view(OpA, OpA == Op::none ? m : k, OpA == Op::none ? k : m, lda);  // op(a)^T: k x m
-    const auto b_md = transposed_view(OpB, OpB == Op::none ? k : n, OpB == Op::none ? n : k, ldb);  // op(b)^T: n x k
-    const dnnl::memory::desc c_md(dims{n, m}, dt::f32, dims{ldc, 1});
+    Shape s;
+    // a is pm x k (or k x pm stored), b is k x pn (or pn x k stored); c^T is pn x pm row-major.
+    s.a_md = transposed_view(OpA, OpA == Op::none ? pm : k, OpA == Op::none ? k : pm, lda);  // op(a)^T: k x pm
+    s.b_md = transposed_view(OpB, OpB == Op::none ? k : pn, OpB == Op::none ? pn : k, ldb);  // op(b)^T: pn x k
+    s.c_md = dnnl::memory::desc(dims{pn, pm}, dt::f32, dims{ldc, 1});
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     if constexpr (Accumulate) {
@@ -187,27 +269,72 @@ class OneDnnProduct {
       attr.set_post_ops(ops);
     }
 #ifdef _OPENMP
-    const int saved = omp_get_max_threads();  // the primitive splits its work for this many threads
-    if (saved != threads) omp_set_num_threads(threads);
+    const int saved = omp_get_max_threads();  // the primitive splits its work for this many threads: one
+    if (saved != 1) omp_set_num_threads(1);
 #endif
-    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(b_md, a_md, c_md), attr, engine);
-    prim_ = dnnl::matmul(pd);
+    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(s.b_md, s.a_md, s.c_md), attr, engine);
+    s.prim = dnnl::matmul(pd);
 #ifdef _OPENMP
-    if (saved != threads) omp_set_num_threads(saved);
+    if (saved != 1) omp_set_num_threads(saved);
 #endif
-    src_ = dnnl::memory(b_md, engine, DNNL_MEMORY_NONE);
-    weights_ = dnnl::memory(a_md, engine, DNNL_MEMORY_NONE);
-    dst_ = dnnl::memory(c_md, engine, DNNL_MEMORY_NONE);
-    scratch_bytes_ = pd.scratchpad_desc().get_size();
-    scratch_ = dnnl::memory(pd.scratchpad_desc(), engine);  // oneDNN allocates it here, once
-    m_ = m, n_ = n, k_ = k, lda_ = lda, ldb_ = ldb, ldc_ = ldc, threads_ = threads;
+    s.scratch_md = pd.scratchpad_desc();
+    s.scratch_bytes = s.scratch_md.get_size();
+    return s;
   }
 
-  dnnl::matmul prim_;
-  dnnl::memory src_, weights_, dst_, scratch_;
-  std::size_t scratch_bytes_ = 0;
+  void create(Index m, Index n, Index k, Index lda, Index ldb, Index ldc) {
+    split_ = product_split(m, n, k);
+    const Index side = split_.by_rows ? m : n;
+    const Index last = side - (split_.parts - 1) * split_.block;
+    const Index block = split_.block;
+    shapes_[0] = split_.by_rows ? make_shape(block, n, k, lda, ldb, ldc) : make_shape(m, block, k, lda, ldb, ldc);
+    if (last != block) {
+      shapes_[1] = split_.by_rows ? make_shape(last, n, k, lda, ldb, ldc) : make_shape(m, last, k, lda, ldb, ldc);
+    }
+    dnnl::engine& engine = onednn_engine();
+    parts_.clear();
+    for (Index p = 0; p < split_.parts; ++p) {
+      const Shape& s = shapes_[p == split_.parts - 1 && last != block ? 1 : 0];
+      PartMemory mem;
+      mem.src = dnnl::memory(s.b_md, engine, DNNL_MEMORY_NONE);
+      mem.weights = dnnl::memory(s.a_md, engine, DNNL_MEMORY_NONE);
+      mem.dst = dnnl::memory(s.c_md, engine, DNNL_MEMORY_NONE);
+      mem.scratch = dnnl::memory(s.scratch_md, engine);  // oneDNN allocates it here, once
+      parts_.push_back(mem);
+    }
+    m_ = m, n_ = n, k_ = k, lda_ = lda, ldb_ = ldb, ldc_ = ldc;
+  }
+
+  /// One part on the calling thread: c_part = op(a_part) op(b_part) (+ c_part).
+  static void execute(const Shape& s, PartMemory& mem, float* a, float* b, float* c) {
+    mem.src.set_data_handle(b);
+    mem.weights.set_data_handle(a);
+    mem.dst.set_data_handle(c);
+    // The C interface takes a plain array of arguments; the C++ one builds an unordered_map (an allocation) per call.
+    const dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, mem.src.get()},
+                                    {DNNL_ARG_WEIGHTS, mem.weights.get()},
+                                    {DNNL_ARG_DST, mem.dst.get()},
+                                    {DNNL_ARG_SCRATCHPAD, mem.scratch.get()}};
+    const int nargs = s.scratch_bytes > 0 ? 4 : 3;
+#ifdef _OPENMP
+    const int saved = omp_get_max_threads();  // oneDNN runs on the calling thread's OpenMP team size: one
+    if (saved != 1) omp_set_num_threads(1);
+#endif
+    ++onednn_executing();
+    const dnnl_status_t status = dnnl_primitive_execute(s.prim.get(), onednn_stream().get(), nargs, args);
+    --onednn_executing();
+    ++onednn_executions();
+#ifdef _OPENMP
+    if (saved != 1) omp_set_num_threads(saved);
+#endif
+    if (status != dnnl_success)
+      throw std::runtime_error("bayesdrop gemm: oneDNN matmul failed, status " + std::to_string(int(status)));
+  }
+
+  ProductSplit split_;
+  Shape shapes_[2];  // the parts' shape, and the last part's when it is shorter
+  std::vector<PartMemory> parts_;
   Index m_ = -1, n_ = -1, k_ = -1, lda_ = -1, ldb_ = -1, ldc_ = -1;
-  int threads_ = 0;
 };
 
 template <class Scalar, Op OpA, Op OpB, bool Accumulate>

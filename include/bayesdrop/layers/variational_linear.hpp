@@ -48,6 +48,7 @@
 #include <cmath>
 #include <string>
 
+#include "bayesdrop/core/gemm.hpp"
 #include "bayesdrop/core/init.hpp"
 #include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/layer.hpp"
@@ -127,7 +128,7 @@ class VariationalLinear final : public Layer<Scalar> {
 
   void forward(const MatrixType& x, MatrixType& y, const Context& ctx) override {
     this->check_forward(x, ctx);
-    y.noalias() = weight_.value * x;  // mean = W x (+ b below)
+    forward_(weight_.value, x, y);  // mean = W x (+ b below)
     if (!ctx.training()) {
       if (has_bias_) y.colwise() += bias_.value.col(0);
       return;
@@ -142,7 +143,7 @@ class VariationalLinear final : public Layer<Scalar> {
       aw2_.array() = weight_.value.array().square().colwise() * alpha_.col(0).array();
     }
     x2_.array() = x.array().square();
-    std_.noalias() = aw2_ * x2_;                                                  // var = (alpha o W^2)(x o x)
+    variance_(aw2_, x2_, std_);                                                   // var = (alpha o W^2)(x o x)
     std_.array() = (std_.array() + Scalar(kVariationalLrtVarianceFloor)).sqrt();  // s = sqrt(var + floor)
     eps_.resize(y.rows(), y.cols());
     rng.normal(eps_);
@@ -156,8 +157,8 @@ class VariationalLinear final : public Layer<Scalar> {
   void backward(const MatrixType& x, const MatrixType& dy, MatrixType* dx) override {
     this->check_backward(x, dy);
     gvar_.array() = dy.array() * eps_.array() / (Scalar(2) * std_.array());  // g = d loss / d var
-    v_.noalias() = gvar_ * x2_.transpose();                                  // V = g (x o x)^T
-    weight_.grad.noalias() += dy * x.transpose();                            // mean path: dy x^T
+    outer_(gvar_, x2_, v_);                                                  // V = g (x o x)^T
+    weight_grad_(dy, x, weight_.grad);                                       // mean path: dy x^T
     if (per_weight_) {
       // variance path: d var / d W = 2 alpha W (x o x)
       weight_.grad.array() += Scalar(2) * v_.array() * alpha_.array() * weight_.value.array();
@@ -169,8 +170,8 @@ class VariationalLinear final : public Layer<Scalar> {
     }
     if (has_bias_) bias_.grad.col(0) += dy.rowwise().sum();  // db = dy 1
     if (dx) {
-      dx->noalias() = weight_.value.transpose() * dy;          // mean path: W^T dy
-      dvar_x_.noalias() = aw2_.transpose() * gvar_;            // variance path
+      input_grad_(weight_.value, dy, *dx);                     // mean path: W^T dy
+      variance_input_grad_(aw2_, gvar_, dvar_x_);              // variance path
       dx->array() += Scalar(2) * x.array() * dvar_x_.array();  //   2 x o ((alpha o W^2)^T g)
     }
   }
@@ -225,6 +226,11 @@ class VariationalLinear final : public Layer<Scalar> {
   Parameter<Scalar> log_alpha_;
   bool has_bias_;
   bool per_weight_;
+  // The products on the library's back end (core/gemm.hpp), one object per product.
+  ForwardProduct<Scalar> forward_, variance_;
+  OuterProduct<Scalar> outer_;
+  WeightGradProduct<Scalar> weight_grad_;
+  InputGradProduct<Scalar> input_grad_, variance_input_grad_;
   // Training caches, resized only when the batch size changes.
   MatrixType alpha_;   // capped alpha, shape of log_alpha
   MatrixType aw2_;     // alpha o W^2, out x in
