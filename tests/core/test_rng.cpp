@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
@@ -355,4 +356,37 @@ TEST_CASE("neighbouring seeds, consecutive calls and neighbouring blocks are unc
   double s = 0;
   for (Index i = 0; i < n; ++i) s += double(z1[i]) * double(z2[i]);
   CHECK(std::abs(s / double(n)) < bound);
+}
+
+TEMPLATE_TEST_CASE("a fill with a follow-up per chunk draws the plain fill's values and visits each chunk once",
+                   "[core][rng]", float, double) {
+  for (const Index n : {Index(1), Index(100), Index(2048), Index(70001)}) {  // one chunk, and 35 of them
+    INFO("n = " << n);
+    std::vector<TestType> plain(static_cast<std::size_t>(n)), fused(static_cast<std::size_t>(n));
+    std::vector<int> visits(static_cast<std::size_t>(n), 0);
+    for (const bool normal : {false, true}) {
+      Rng a(31), b(31);
+      std::atomic<int> out_of_range{0};  // counted, not asserted: the follow-ups run on OpenMP threads
+      auto then = [&](Index begin, Index length) {
+        if (begin < 0 || begin + length > n) ++out_of_range;
+        for (Index i = std::max<Index>(begin, 0); i < std::min(begin + length, n); ++i) {
+          ++visits[std::size_t(i)];
+          fused[std::size_t(i)] *= 2;  // the chunk is drawn before its follow-up runs
+        }
+      };
+      if (normal) {
+        a.normal(plain.data(), n);
+        b.normal(fused.data(), n, then);
+      } else {
+        a.uniform(plain.data(), n);
+        b.uniform(fused.data(), n, then);
+      }
+      CHECK(out_of_range == 0);
+      Index differ = 0;
+      for (Index i = 0; i < n; ++i) differ += fused[std::size_t(i)] != 2 * plain[std::size_t(i)];
+      CHECK(differ == 0);
+      CHECK(a.uniform_one() == b.uniform_one());  // both stand at the same place of the stream after the fill
+    }
+    CHECK(std::count(visits.begin(), visits.end(), 2) == n);
+  }
 }

@@ -265,6 +265,34 @@ class Rng {
     });
   }
 
+  /// uniform(out, n), then then(begin, length) on each chunk of values [begin, begin + length) right after it is
+  /// drawn, on the thread that drew it, while the chunk (at most kParallelChunk values) is in L1 cache: a layer's use
+  /// of its noise fused into the draw instead of a pass over memory after it. then must touch only that range of its
+  /// arrays. The values are those of uniform(out, n) on any thread count.
+  template <class Scalar, class Then>
+  void uniform(Scalar* out, Index n, Then&& then) {
+    static_assert(std::is_floating_point_v<Scalar>, "Rng::uniform needs float or double");
+    if (n <= 0) return;
+    const std::uint64_t first = reserve<Scalar>(n);
+    const std::uint64_t key = key_;
+    for_chunks(n, [&](Index begin, Index length) {
+      uniform_run(key, first + blocks_before<Scalar>(begin), out + begin, length);
+      then(begin, length);
+    });
+  }
+  /// normal(out, n) with then(begin, length) on each chunk right after it is drawn, as uniform(out, n, then).
+  template <class Scalar, class Then>
+  void normal(Scalar* out, Index n, Then&& then) {
+    static_assert(std::is_floating_point_v<Scalar>, "Rng::normal needs float or double");
+    if (n <= 0) return;
+    const std::uint64_t first = reserve<Scalar>(n);
+    const std::uint64_t key = key_;
+    for_chunks(n, [&](Index begin, Index length) {
+      normal_run(key, first + blocks_before<Scalar>(begin), out + begin, length);
+      then(begin, length);
+    });
+  }
+
   /// Fills out[0..n) with Bernoulli draws: 1 with probability p_one, else 0. p_one must be in [0, 1].
   template <class Scalar>
   void bernoulli(Scalar* out, Index n, double p_one) {

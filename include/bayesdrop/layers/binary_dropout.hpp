@@ -29,6 +29,7 @@
 #include <string>
 
 #include "bayesdrop/core/instantiation.hpp"
+#include "bayesdrop/core/parallel.hpp"
 #include "bayesdrop/layers/gate.hpp"
 
 namespace bayesdrop {
@@ -67,12 +68,21 @@ class BinaryDropout final : public Gate<Scalar> {
     const Scalar keep = Scalar(1.0 - p_);
     const Scalar scale = Scalar(1.0 / (1.0 - p_));
     mask_.resize(this->units(), x.cols());
-    rng.uniform(mask_);                                                       // u on (0, 1]
-    mask_.array() = (mask_.array() <= keep).template cast<Scalar>() * scale;  // m / (1 - p), m = [u <= 1 - p]
-    if (this->spatial() == 1) {
+    if (this->spatial() == 1) {  // one pass: each chunk of u becomes the mask and the output while in cache
       y.resize(x.rows(), x.cols());
-      y.array() = x.array() * mask_.array();  // y = x * m / (1 - p)
+      Scalar* m = mask_.data();
+      const Scalar* xs = x.data();
+      Scalar* ys = y.data();
+      rng.uniform(m, mask_.size(), [&](Index begin, Index length) {  // u on (0, 1]
+        BAYESDROP_VECTORIZE
+        for (Index i = begin; i < begin + length; ++i) {
+          m[i] = Scalar(m[i] <= keep) * scale;  // m / (1 - p), m = [u <= 1 - p]
+          ys[i] = xs[i] * m[i];                 // y = x * m / (1 - p)
+        }
+      });
     } else {
+      rng.uniform(mask_);
+      mask_.array() = (mask_.array() <= keep).template cast<Scalar>() * scale;
       this->scale_per_example(x, mask_, y);
     }
   }
@@ -86,7 +96,13 @@ class BinaryDropout final : public Gate<Scalar> {
     }
     if (this->spatial() == 1) {
       dx->resize(dy.rows(), dy.cols());
-      dx->array() = dy.array() * mask_.array();  // dx = dy * m / (1 - p)
+      const Scalar* g = dy.data();
+      const Scalar* m = mask_.data();
+      Scalar* d = dx->data();
+      parallel_chunks(dy.size(), [&](Index begin, Index length) {
+        BAYESDROP_VECTORIZE
+        for (Index i = begin; i < begin + length; ++i) d[i] = g[i] * m[i];  // dx = dy * m / (1 - p)
+      });
     } else {
       this->scale_per_example(dy, mask_, *dx);
     }

@@ -36,6 +36,7 @@
 #include <string>
 
 #include "bayesdrop/core/instantiation.hpp"
+#include "bayesdrop/core/parallel.hpp"
 #include "bayesdrop/layers/gate.hpp"
 
 namespace bayesdrop {
@@ -99,12 +100,21 @@ class GaussianDropout final : public Gate<Scalar> {
     Rng& rng = this->training_rng(ctx);
     const Scalar s = Scalar(std::sqrt(alpha_));
     z_.resize(this->units(), x.cols());
-    rng.normal(z_);                           // eps
-    z_.array() = Scalar(1) + s * z_.array();  // z = 1 + sqrt(alpha) eps
-    if (this->spatial() == 1) {
+    if (this->spatial() == 1) {  // one pass: each chunk of eps becomes z and the output while in cache
       y.resize(x.rows(), x.cols());
-      y.array() = x.array() * z_.array();  // y = x * z
+      Scalar* z = z_.data();
+      const Scalar* xs = x.data();
+      Scalar* ys = y.data();
+      rng.normal(z, z_.size(), [&](Index begin, Index length) {  // eps
+        BAYESDROP_VECTORIZE
+        for (Index i = begin; i < begin + length; ++i) {
+          z[i] = Scalar(1) + s * z[i];  // z = 1 + sqrt(alpha) eps
+          ys[i] = xs[i] * z[i];         // y = x * z
+        }
+      });
     } else {
+      rng.normal(z_);
+      z_.array() = Scalar(1) + s * z_.array();
       this->scale_per_example(x, z_, y);
     }
   }
@@ -118,7 +128,13 @@ class GaussianDropout final : public Gate<Scalar> {
     }
     if (this->spatial() == 1) {
       dx->resize(dy.rows(), dy.cols());
-      dx->array() = dy.array() * z_.array();  // dx = dy * z
+      const Scalar* g = dy.data();
+      const Scalar* z = z_.data();
+      Scalar* d = dx->data();
+      parallel_chunks(dy.size(), [&](Index begin, Index length) {
+        BAYESDROP_VECTORIZE
+        for (Index i = begin; i < begin + length; ++i) d[i] = g[i] * z[i];  // dx = dy * z
+      });
     } else {
       this->scale_per_example(dy, z_, *dx);
     }
