@@ -14,22 +14,13 @@
 #include "bayesdrop/layers/binary_dropout.hpp"
 #include "bayesdrop/layers/gaussian_dropout.hpp"
 #include "bayesdrop/layers/sparse_vd_linear.hpp"
+#include "support/threads.hpp"
 
 using namespace bayesdrop;
 
 namespace {
 
-// Sets Eigen's (and so the fills') thread count for a scope.
-class Threads {
- public:
-  explicit Threads(int n) : old_(Eigen::nbThreads()) { Eigen::setNbThreads(n); }
-  ~Threads() { Eigen::setNbThreads(old_); }
-  Threads(const Threads&) = delete;
-  Threads& operator=(const Threads&) = delete;
-
- private:
-  int old_;
-};
+using Threads = test::ScopedThreads;
 
 constexpr int kThreadCounts[] = {1, 2, 8};
 

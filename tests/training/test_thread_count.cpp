@@ -10,22 +10,13 @@
 #include "bayesdrop/models/zoo.hpp"
 #include "bayesdrop/optim/adam.hpp"
 #include "bayesdrop/training/epoch_runner.hpp"
+#include "support/threads.hpp"
 
 using namespace bayesdrop;
 
 namespace {
 
-// Sets Eigen's (and so the library's) thread count for a scope.
-class Threads {
- public:
-  explicit Threads(int n) : old_(Eigen::nbThreads()) { Eigen::setNbThreads(n); }
-  ~Threads() { Eigen::setNbThreads(old_); }
-  Threads(const Threads&) = delete;
-  Threads& operator=(const Threads&) = delete;
-
- private:
-  int old_;
-};
+using Threads = test::ScopedThreads;
 
 /// n random 28 x 28 images with labels that depend on them (so that gradients are not noise alone).
 Dataset<float> images(Index n) {

@@ -88,6 +88,23 @@ inline ProductSplit product_split(Index m, Index n, Index k) {
 
 namespace detail {
 
+/// part(p) for every part p of a product: on min(Eigen::nbThreads(), max(parts, team)) OpenMP threads when that is
+/// more than one, else (one thread allowed, or inside a parallel region already) on the calling thread.
+template <class Fn>
+void run_parts(Index parts, Index team, Fn&& part) {
+#ifdef _OPENMP
+  const int threads = omp_in_parallel() ? 1 : int(std::min<Index>(Eigen::nbThreads(), std::max(parts, team)));
+  if (threads > 1) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (Index p = 0; p < parts; ++p) part(p);
+    return;
+  }
+#else
+  (void)team;
+#endif
+  for (Index p = 0; p < parts; ++p) part(p);
+}
+
 /// Eigen's product: c = op(a) op(b), or c += op(a) op(b) when Accumulate, cut as product_split says.
 template <class Scalar, Op OpA, Op OpB, bool Accumulate>
 struct EigenProduct {
@@ -108,20 +125,10 @@ struct EigenProduct {
         assign(lhs, rhs.middleCols(first, len), c.middleCols(first, len));
       }
     };
-#ifdef _OPENMP
     // Inside a region of more than one thread Eigen runs a product on the calling thread, with the blocking of one
     // thread; outside, with more than one thread allowed, it would cut the product by the thread count. So even a
     // product of one part runs inside a region (of two threads, one idle) when threads are allowed.
-    const int threads =
-        omp_in_parallel() ? 1 : int(std::min<Index>(Eigen::nbThreads(), std::max<Index>(split.parts, 2)));
-    if (threads > 1) {
-#pragma omp parallel for num_threads(threads) schedule(static)
-      for (Index p = 0; p < split.parts; ++p) part(p);
-      return;
-    }
-#endif
-    // One thread: Eigen::nbThreads() is 1 or we are inside a region, so Eigen runs each part on this thread too.
-    for (Index p = 0; p < split.parts; ++p) part(p);
+    run_parts(split.parts, 2, part);
   }
 
  private:
@@ -220,15 +227,7 @@ class OneDnnProduct {
       float* const part_c = split_.by_rows ? pc + first : pc + first * ldc;
       execute(shapes_[len == split_.block ? 0 : 1], parts_[std::size_t(p)], part_a, part_b, part_c);
     };
-#ifdef _OPENMP
-    const int threads = omp_in_parallel() ? 1 : int(std::min<Index>(Eigen::nbThreads(), split_.parts));
-    if (threads > 1) {
-#pragma omp parallel for num_threads(threads) schedule(static)
-      for (Index p = 0; p < split_.parts; ++p) part(p);
-      return;
-    }
-#endif
-    for (Index p = 0; p < split_.parts; ++p) part(p);
+    run_parts(split_.parts, 1, part);
   }
 
  private:

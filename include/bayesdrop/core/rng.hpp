@@ -244,25 +244,13 @@ class Rng {
   /// Fills out[0..n) with uniforms on the half-open interval (0, 1]: never 0, so log(u) is always finite.
   template <class Scalar>
   void uniform(Scalar* out, Index n) {
-    static_assert(std::is_floating_point_v<Scalar>, "Rng::uniform needs float or double");
-    if (n <= 0) return;
-    const std::uint64_t first = reserve<Scalar>(n);
-    const std::uint64_t key = key_;
-    for_chunks(n, [&](Index begin, Index length) {
-      uniform_run(key, first + blocks_before<Scalar>(begin), out + begin, length);
-    });
+    uniform(out, n, [](Index, Index) {});
   }
 
   /// Fills out[0..n) with standard normals N(0, 1). Float normals come from 24-bit uniforms, so |z| < 5.77.
   template <class Scalar>
   void normal(Scalar* out, Index n) {
-    static_assert(std::is_floating_point_v<Scalar>, "Rng::normal needs float or double");
-    if (n <= 0) return;
-    const std::uint64_t first = reserve<Scalar>(n);
-    const std::uint64_t key = key_;
-    for_chunks(n, [&](Index begin, Index length) {
-      normal_run(key, first + blocks_before<Scalar>(begin), out + begin, length);
-    });
+    normal(out, n, [](Index, Index) {});
   }
 
   /// uniform(out, n), then then(begin, length) on each chunk of values [begin, begin + length) right after it is
