@@ -8,12 +8,19 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include "bayesdrop/core/compact_form.hpp"
 #include "bayesdrop/core/instantiation.hpp"
 #include "bayesdrop/core/layer.hpp"
+#include "bayesdrop/core/parallel.hpp"
 
 namespace bayesdrop {
+
+/// A gate on channels spreads the examples of a batch over Eigen::nbThreads() OpenMP threads when the batch holds at
+/// least this many values (LeNet-5's first conv: 20 x 24 x 24 x 100 = 1.15 million). Each example is one thread's
+/// work, so the result does not depend on the thread count.
+inline constexpr Index kGateParallelValues = Index(1) << 16;
 
 template <class Scalar>
 class Gate : public Layer<Scalar> {
@@ -62,9 +69,7 @@ class Gate : public Layer<Scalar> {
       return;
     }
     y.resize(x.rows(), x.cols());
-    for (Index j = 0; j < x.cols(); ++j) {
-      channels(y, j) = channels(x, j) * z.col(j).asDiagonal();
-    }
+    for_each_example(x, [&](Index j) { channels(y, j) = channels(x, j) * z.col(j).asDiagonal(); });
   }
 
   /// y = x scaled by s(unit), the same for every example; s has `units` entries.
@@ -74,7 +79,7 @@ class Gate : public Layer<Scalar> {
       return;
     }
     y.resize(x.rows(), x.cols());
-    for (Index j = 0; j < x.cols(); ++j) channels(y, j) = channels(x, j) * s.asDiagonal();
+    for_each_example(x, [&](Index j) { channels(y, j) = channels(x, j) * s.asDiagonal(); });
   }
 
   /// dz(unit, example) = sum over the unit's values of dy * x: the gradient of <dy, y> with respect to z.
@@ -84,9 +89,8 @@ class Gate : public Layer<Scalar> {
       return;
     }
     dz.resize(units_, x.cols());
-    for (Index j = 0; j < x.cols(); ++j) {
-      dz.col(j) = channels(dy, j).cwiseProduct(channels(x, j)).colwise().sum().transpose();
-    }
+    for_each_example(
+        x, [&](Index j) { dz.col(j) = channels(dy, j).cwiseProduct(channels(x, j)).colwise().sum().transpose(); });
   }
 
   /// ds(unit) = sum over examples and the unit's values of dy * x: the gradient with respect to a shared s.
@@ -95,13 +99,17 @@ class Gate : public Layer<Scalar> {
       ds = dy.cwiseProduct(x).rowwise().sum();
       return;
     }
+    grad_per_example(x, dy, per_example_);  // each example's sums over threads, then added in example order
     ds.setZero(units_);
-    for (Index j = 0; j < x.cols(); ++j) {
-      ds += channels(dy, j).cwiseProduct(channels(x, j)).colwise().sum().transpose();
-    }
+    for (Index j = 0; j < x.cols(); ++j) ds += per_example_.col(j);
   }
 
  private:
+  /// fn(j) for every example j of the batch x, over threads for batches of at least kGateParallelValues values.
+  template <class Fn>
+  static void for_each_example(const MatrixType& x, Fn&& fn) {
+    parallel_for(x.cols(), x.size() >= kGateParallelValues ? 1 : x.cols() + 1, std::forward<Fn>(fn));
+  }
   // Column j viewed as spatial x units: column c of the view is channel c.
   Eigen::Map<MatrixType> channels(MatrixType& m, Index j) const {
     return Eigen::Map<MatrixType>(m.col(j).data(), spatial_, units_);
@@ -117,6 +125,7 @@ class Gate : public Layer<Scalar> {
 
   Index units_;
   Index spatial_;
+  mutable MatrixType per_example_;  ///< grad_per_unit's per-example sums (units x B), kept to avoid reallocating
 };
 
 BAYESDROP_EXTERN_CLASS_TEMPLATE(Gate)
