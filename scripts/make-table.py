@@ -111,9 +111,14 @@ def markdown(rows, machine):
         "| FLOPs kept % | weight compression | s/epoch | minutes | meets target | commit |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    all_seeds = sorted({s for r in rows for s in r["seeds"]})
     for r in rows:
         target_active = ", ".join(map(str, r["target_n_active"])) if r["target_n_active"] else "all"
         several = len(r["seeds"]) > 1
+        # a row run on fewer seeds than the table's (a set still running, or a single-seed variant) says which
+        label = r["label"]
+        if len(all_seeds) > 1 and sorted(r["seeds"]) != all_seeds:
+            label += f" [seed{'s' if several else ''} {', '.join(map(str, sorted(r['seeds'])))}]"
         compression = f"{r['compression']}x" + (f" ± {r['compression_spread']}" if several else "") + (
             f" (>= {r['target_compression']:.0f}x)" if r["target_compression"] else "")
         acc = f"{r['test_accuracy']:.2f}" + (f" ± {r['test_accuracy_spread']:.2f}" if several else "")
@@ -121,7 +126,7 @@ def markdown(rows, machine):
         if several:
             active += " [" + ", ".join(f"{lo}-{hi}" for lo, hi in r["n_active_range"]) + "]"
         out.append(
-            f"| {r['label']} | {acc} (>= {r['target_accuracy']:.2f}) "
+            f"| {label} | {acc} (>= {r['target_accuracy']:.2f}) "
             f"| {active} ({target_active}) "
             f"| {', '.join(f'{v:.2f}' for v in r['input_kept'])} | {r['memory_kept']:.2f} | {r['flops_kept']:.2f} "
             f"| {compression} | {r['seconds_per_epoch']} | {r['minutes']} | {'yes' if r['meets_target'] else '**no**'} "
@@ -129,9 +134,9 @@ def markdown(rows, machine):
         )
     epochs = sorted({r["epochs"] for r in rows})
     out.append("")
-    seeds = sorted({s for r in rows for s in r["seeds"]})
+    seeds = all_seeds
     seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else (
-        f"seeds {', '.join(map(str, seeds))} (mean ± standard deviation over the seeds, n_active as mean [min-max]; "
+        f"seeds {', '.join(map(str, seeds))}, a row on fewer says which (mean ± standard deviation over the seeds, n_active as mean [min-max]; "
         f"targets checked on the mean)")
     out.append(f"{', '.join(map(str, epochs))} epochs, {seed_text}, {rows[0]['threads']} threads, {machine}. "
                f"Inputs kept: active inputs of each weight layer (n_active of its gate). Memory and FLOPs kept: "
