@@ -86,6 +86,9 @@ declare -A variants=(
   # Their network: convolutions padded to SAME (2450 dense inputs), and each conv's bias added after its gate.
   [lenet5-sbp~same]="--model lenet5-same --sbp-adam --batch 128 --pretrain 200"
   [lenet5-sbp~bias-after-gate]="--model lenet5-bias-after-gate --sbp-adam --batch 128 --pretrain 200"
+  # Their loss sums over the data set (N times our mean); under Adam that is our loss with epsilon / N, as
+  # LeNet-300-100's loss-scale variant (1e-8 / 60000).
+  [lenet5-sbp~loss-scale]="--sbp-adam --batch 128 --pretrain 200 --adam-eps 1.7e-13"
 )
 
 if [[ -n "$seeds" && ! "$seeds" =~ ^[0-9]+(,[0-9]+)*$ ]]; then
