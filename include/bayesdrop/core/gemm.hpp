@@ -88,6 +88,10 @@ inline ProductSplit product_split(Index m, Index n, Index k) {
 
 namespace detail {
 
+/// What both back ends take as an operand: a column-major matrix or map whose columns are contiguous.
+template <class M>
+inline constexpr bool kColumnMajorUnitStride = M::InnerStrideAtCompileTime == 1 && !(M::Flags & Eigen::RowMajorBit);
+
 /// part(p) for every part p of a product: on min(Eigen::nbThreads(), max(parts, team)) OpenMP threads when that is
 /// more than one, else (one thread allowed, or inside a parallel region already) on the calling thread.
 template <class Fn>
@@ -113,9 +117,7 @@ struct EigenProduct {
   template <class A, class B, class C>
   void operator()(const A& a, const B& b, C&& c) {
     using CType = std::decay_t<C>;
-    static_assert(A::InnerStrideAtCompileTime == 1 && B::InnerStrideAtCompileTime == 1 &&
-                      CType::InnerStrideAtCompileTime == 1 && !(A::Flags & Eigen::RowMajorBit) &&
-                      !(B::Flags & Eigen::RowMajorBit) && !(CType::Flags & Eigen::RowMajorBit),
+    static_assert(kColumnMajorUnitStride<A> && kColumnMajorUnitStride<B> && kColumnMajorUnitStride<CType>,
                   "bayesdrop gemm: operands must be column-major with unit inner stride");
     if constexpr (!Accumulate && std::is_same_v<CType, Matrix<Scalar>>) {
       c.resize(OpA == Op::none ? a.rows() : a.cols(), OpB == Op::none ? b.cols() : b.rows());
@@ -220,9 +222,7 @@ class OneDnnProduct {
     static_assert(std::is_same_v<typename A::Scalar, float> && std::is_same_v<typename B::Scalar, float> &&
                       std::is_same_v<typename CType::Scalar, float>,
                   "bayesdrop gemm: the oneDNN product is for floats");
-    static_assert(A::InnerStrideAtCompileTime == 1 && B::InnerStrideAtCompileTime == 1 &&
-                      CType::InnerStrideAtCompileTime == 1 && !(A::Flags & Eigen::RowMajorBit) &&
-                      !(B::Flags & Eigen::RowMajorBit) && !(CType::Flags & Eigen::RowMajorBit),
+    static_assert(kColumnMajorUnitStride<A> && kColumnMajorUnitStride<B> && kColumnMajorUnitStride<CType>,
                   "bayesdrop gemm: operands must be column-major with unit inner stride");
     const Index m = OpA == Op::none ? a.rows() : a.cols();
     const Index k = OpA == Op::none ? a.cols() : a.rows();

@@ -272,9 +272,9 @@ class BetaBernoulliDropout final : public Gate<Scalar> {
         (log_pi_ >= log_pi_min && log_pi_ <= log_pi_max).select(-dlogit_draw_b_ * sig_b_ / pi_minus_one_, 0.0);
     log_pi_ = log_pi_.max(log_pi_min).min(log_pi_max);
     q_ = (-pi_minus_one_ / (1.0 + pi_minus_one_)).template cast<Scalar>();  // (1 - pi) / pi = exp(-logit(pi))
-    // Relaxed Bernoulli per example and unit, from uniforms v drawn in one block into z itself:
+    // Relaxed Bernoulli per example and unit, from uniforms v drawn into z itself:
     // z = sigmoid((logit(pi) + logit(v)) / tau) = 1 / (1 + (q (1 - v) / v)^(1/tau)), q = (1 - pi) / pi, v clamped to
-    // [eps, 1 - eps]. One pass per column over L1-sized buffers (Eigen does not vectorise a colwise() broadcast).
+    // [eps, 1 - eps] (math/relaxed_bernoulli.hpp's relaxed_bernoulli_gates, a column's segment at a time).
     z_.resize(units, x.cols());
     if (this->spatial() == 1) {  // one pass: each chunk of v becomes z and y = x * z while in cache
       y.resize(x.rows(), x.cols());
@@ -367,24 +367,10 @@ class BetaBernoulliDropout final : public Gate<Scalar> {
     return o;
   }
 
-  /// z[begin, begin + length) of the units x B gates, uniforms v on entry, becomes the relaxed Bernoulli gates
-  /// z = 1 / (1 + (q (1 - v) / v)^(1/tau)) with q of each entry's unit, v clamped to [eps, 1 - eps]; a column's
-  /// segment at a time, through buffers on the stack, so that chunks on different threads share no scratch.
+  /// z[begin, begin + length) of the units x B gates: the uniforms drawn there become the relaxed Bernoulli gates.
   void gates_from_uniforms(Scalar* z, Index begin, Index length) const {
-    using Segment = Eigen::Map<VectorType>;
-    constexpr Index kBlock = 512;
-    Scalar odds_buffer[kBlock], power_buffer[kBlock];
-    const Scalar lo(kBetaBernoulliClamp), hi(1.0 - kBetaBernoulliClamp), inv_tau(1.0 / options_.temperature);
-    const Index units = this->units(), end = begin + length;
-    for (Index i = begin; i < end;) {
-      const Index unit = i % units, len = std::min({units - unit, end - i, kBlock});
-      auto zs = Segment(z + i, len).array();
-      const auto v = zs.max(lo).min(hi);
-      Segment odds(odds_buffer, len), power(power_buffer, len);
-      odds.array() = (Scalar(1) - v) / v * q_.array().segment(unit, len);
-      detail::relaxed_bernoulli_from_odds(odds, integer_power_, inv_tau, power, zs);
-      i += len;
-    }
+    detail::relaxed_bernoulli_gates(z, begin, length, q_, kBetaBernoulliClamp, integer_power_,
+                                    Scalar(1.0 / options_.temperature));
   }
 
   void init(Rng& rng) {

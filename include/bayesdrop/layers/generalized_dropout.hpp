@@ -83,16 +83,9 @@ class GeneralizedDropout final : public Gate<Scalar> {
     // odds of dropping, (1 - k) / k = exp(-k_logit), times (1 - v) / v per draw
     q_.array() = (-k_logit_.value.col(0).array()).exp();
     z_.resize(this->units(), x.cols());
-    rng.uniform(z_);
-    const Scalar lo(1e-6), hi(1.0 - 1e-6), inv_tau(1.0 / options_.temperature);
-    base_.resize(this->units());
-    power_.resize(this->units());
-    for (Index j = 0; j < z_.cols(); ++j) {
-      auto zj = z_.col(j).array();
-      const auto v = zj.max(lo).min(hi);
-      base_.array() = (Scalar(1) - v) / v * q_.array();
-      detail::relaxed_bernoulli_from_odds(base_, integer_power_, inv_tau, power_, zj);
-    }
+    rng.uniform(z_);  // v, clamped to [1e-6, 1 - 1e-6], becomes z = 1 / (1 + (q (1 - v) / v)^(1/tau))
+    detail::relaxed_bernoulli_gates(z_.data(), 0, z_.size(), q_, 1e-6, integer_power_,
+                                    Scalar(1.0 / options_.temperature));
     this->scale_per_example(x, z_, y);
   }
 
@@ -176,7 +169,7 @@ class GeneralizedDropout final : public Gate<Scalar> {
   GeneralizedDropoutOptions options_;
   int integer_power_ = 0;
   Parameter<Scalar> k_logit_;
-  VectorType q_, base_, power_, scale_;
+  VectorType q_, scale_;
   MatrixType z_, dz_;
 };
 

@@ -9,6 +9,8 @@
 // }
 #pragma once
 
+#include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 
 #include "bayesdrop/core/types.hpp"
@@ -50,4 +52,28 @@ void relaxed_bernoulli_from_odds(Vector& odds, int integer_power, typename Vecto
   }
   out = (S(1) + power.array()).inverse();
 }
+/// Entries [begin, begin + length) of a units x B matrix z (column-major, units = q.size()) hold uniforms v on entry
+/// and become relaxed Bernoulli gates z = 1 / (1 + (q_unit (1 - v) / v)^(1/tau)), v clamped to [eps, 1 - eps], where
+/// q_unit = (1 - p) / p is the odds of the entry's unit. A column's segment at a time through buffers on the stack,
+/// so that chunks of one matrix can run on different threads (the gates' fused draw, Rng::uniform(out, n, then));
+/// each entry is the same expression as over a whole column.
+template <class Scalar, class OddsVector>
+void relaxed_bernoulli_gates(Scalar* z, Index begin, Index length, const OddsVector& q, double eps, int integer_power,
+                             Scalar inv_tau) {
+  using Segment = Eigen::Map<Eigen::Matrix<Scalar, Eigen::Dynamic, 1>>;
+  constexpr Index kBlock = 512;
+  Scalar odds_buffer[kBlock], power_buffer[kBlock];
+  const Scalar lo(eps), hi(1.0 - eps);  // the bounds rounded from double, as the gates always did
+  const Index units = q.size(), end = begin + length;
+  for (Index i = begin; i < end;) {
+    const Index unit = i % units, len = std::min({units - unit, end - i, kBlock});
+    auto zs = Segment(z + i, len).array();
+    const auto v = zs.max(lo).min(hi);
+    Segment odds(odds_buffer, len), power(power_buffer, len);
+    odds.array() = (Scalar(1) - v) / v * q.array().segment(unit, len);
+    relaxed_bernoulli_from_odds(odds, integer_power, inv_tau, power, zs);
+    i += len;
+  }
+}
+
 }  // namespace bayesdrop::detail
