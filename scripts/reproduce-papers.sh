@@ -89,6 +89,12 @@ declare -A variants=(
   # Their loss sums over the data set (N times our mean); under Adam that is our loss with epsilon / N, as
   # LeNet-300-100's loss-scale variant (1e-8 / 60000).
   [lenet5-sbp~loss-scale]="--sbp-adam --batch 128 --pretrain 200 --adam-eps 1.7e-13"
+  # Their dense layers start from a normal of std 0.01 truncated at two stds (their convolutions Glorot uniform, as
+  # ours), and their batches are the training set's stored order every epoch: 468 of 128, then one of 96.
+  [lenet5-sbp~dense-init]="--sbp-adam --batch 128 --pretrain 200 --dense-init-std 0.01"
+  [lenet5-sbp~fixed-order]="--sbp-adam --batch 128 --pretrain 200 --fixed-order"
+  # Every choice above at once, as their two scripts run (the loss scale in the SBP phase only).
+  [lenet5-sbp~authors]="--model lenet5-same-bias-after-gate --sbp-adam --batch 128 --pretrain 200 --pretrain-sbp-adam --center-inputs --kl-scales 1,1,0,0 --adam-eps 1.7e-13 --dense-init-std 0.01 --fixed-order"
 )
 
 if [[ -n "$seeds" && ! "$seeds" =~ ^[0-9]+(,[0-9]+)*$ ]]; then

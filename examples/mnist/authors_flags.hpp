@@ -20,6 +20,8 @@ struct AuthorsFlags {
   bool center_inputs = false;
   double adam_eps = 0;  // 0: the recipe's
   bool pretrain_sbp_adam = false;
+  double dense_init_std = 0;  // 0: the plain dense layers start Glorot uniform
+  bool fixed_order = false;
 };
 
 /// Reads a --kl-scales list (not bbd-lenet5): comma-separated finite decimal numbers >= 0, such as 40,16,1,1; no
@@ -71,6 +73,29 @@ inline void add_authors_flags(CLI::App& app, AuthorsFlags& f) {
                "subtract the training set's mean image from every training and test image, as the sparse VD "
                "authors' MNIST reader does; a model saved so is evaluated (--load) or warm-started from "
                "(--init-from) with the flag again");
+  app.add_option("--dense-init-std", f.dense_init_std,
+                 "start the plain dense layers' weights from a normal of this std truncated at two stds "
+                 "(TensorFlow's truncated_normal_initializer; SBP's LeNet-5 scripts use 0.01) instead of Glorot "
+                 "uniform; the gate families only (sparse VD's dense layers have their own start)")
+      ->check(flags::real(0, 1, true))
+      ->excludes("--load");
+  app.add_flag("--fixed-order", f.fixed_order,
+               "train on the batches in the data set's stored order, the same every epoch with a shorter last one, "
+               "as SBP's LeNet-5 scripts do, instead of reshuffling every epoch (the pretraining too)")
+      ->excludes("--load");
+}
+
+/// The plain dense layers' initialiser of --dense-init-std (Glorot uniform without it). Throws
+/// bayesdrop::InvalidArgument, naming the flag, for a family that builds its own dense layers.
+inline bayesdrop::Init dense_init(const AuthorsFlags& f, const std::string& dropout) {
+  if (f.dense_init_std <= 0) return bayesdrop::Init::glorot_uniform();
+  if (bayesdrop::dropout_family(dropout, "--dense-init-std").has_dense()) {
+    throw bayesdrop::InvalidArgument("--dense-init-std sets the start of the plain dense layers, and --dropout " +
+                                     dropout +
+                                     " builds its own (with their own initialiser); drop the flag, or use a gate "
+                                     "family");
+  }
+  return bayesdrop::Init::truncated_normal(f.dense_init_std);
 }
 
 /// A model file's inputs must be prepared as this run prepares them: a model trained on centred images gives
@@ -106,6 +131,7 @@ inline void apply_authors_flags(const AuthorsFlags& f, bayesdrop::Recipe& r) {
   }
   if (f.train_clip) r.train_clip = true;
   if (f.adam_eps > 0) r.adam_eps = f.adam_eps;
+  if (f.fixed_order) r.shuffle = false;
   if (f.kl_scales == "bbd-lenet5") {
     r.kl_scales = bayesdrop::authors_bbd_lenet5_kl_scales();
   } else if (!f.kl_scales.empty()) {
@@ -119,10 +145,15 @@ inline void apply_authors_flags(const AuthorsFlags& f, bayesdrop::Recipe& r) {
 inline constexpr const char* kSbpPretrainRecipe = "sbp_authors_pretrain";
 
 /// The plain network's recipe for --pretrain: the library's default, or with --pretrain-sbp-adam SBP's LeNet-5
-/// pretraining (necludov/group-sparsity-sbp, scripts/lenet/lenet5.py) at the run's batch size. Throws
+/// pretraining (necludov/group-sparsity-sbp, scripts/lenet/lenet5.py) at the run's batch size; --fixed-order holds
+/// its batches in the stored order too. Throws
 /// bayesdrop::InvalidArgument for --pretrain-sbp-adam without --pretrain.
 inline bayesdrop::Recipe pretrain_recipe(const AuthorsFlags& f, int pretrain_epochs, const bayesdrop::Recipe& method) {
-  if (!f.pretrain_sbp_adam) return bayesdrop::RunSpec{}.pretrain_recipe;
+  if (!f.pretrain_sbp_adam) {
+    bayesdrop::Recipe r = bayesdrop::RunSpec{}.pretrain_recipe;
+    r.shuffle = !f.fixed_order;
+    return r;
+  }
   if (pretrain_epochs <= 0) {
     throw bayesdrop::InvalidArgument(
         "--pretrain-sbp-adam sets the optimiser of --pretrain N, which is not given; add "
@@ -131,6 +162,7 @@ inline bayesdrop::Recipe pretrain_recipe(const AuthorsFlags& f, int pretrain_epo
   bayesdrop::Recipe r = bayesdrop::Recipe::sbp_authors();
   r.name = kSbpPretrainRecipe;
   r.batch = method.batch;
+  r.shuffle = !f.fixed_order;
   return r;
 }
 

@@ -36,6 +36,7 @@ namespace {
 bd::RunSpec run_spec(const Settings& opt, const bd::Recipe& recipe) {
   bd::RunSpec spec;
   spec.model = opt.spec;
+  spec.model.dense_init = trainer::dense_init(opt.authors, opt.spec.dropout);
   spec.recipe = recipe;
   spec.init_from = opt.init_from;
   spec.pretrain_recipe = trainer::pretrain_recipe(opt.authors, opt.pretrain, recipe);

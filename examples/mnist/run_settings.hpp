@@ -76,6 +76,9 @@ inline nlohmann::json run_settings(const Settings& opt, const bd::Recipe& recipe
             {"test_data_crc32", opt.test_crc32}});
   if (recipe.adam_eps != bd::Recipe{}.adam_eps) s["adam_eps"] = recipe.adam_eps;  // absent at the default, as above
   if (opt.authors.center_inputs) s["center_inputs"] = true;
+  if (opt.authors.dense_init_std > 0)
+    s["dense_init"] = dense_init(opt.authors, opt.spec.dropout).describe();  // absent at the default
+  if (!recipe.shuffle) s["shuffle"] = false;                                 // likewise
   if (opt.authors.pretrain_sbp_adam)
     s["pretrain_recipe"] = kSbpPretrainRecipe;   // absent otherwise: older checkpoints still compare equal
   if (!opt.init_from.empty()) {                  // absent otherwise

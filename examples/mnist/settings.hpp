@@ -85,7 +85,7 @@ inline void add_flags(CLI::App& app, Settings& opt) {
   app.add_option("--model", opt.spec.model,
                  "Network: mlp = 784-500-300-10, lenet300 = 784-300-100-10, lenet5 = LeNet-5-Caffe; "
                  "lenet5-same (SAME padding) and lenet5-bias-after-gate: LeNet-5 as SBP's script builds it, one "
-                 "choice each, for the gate families")
+                 "choice each, lenet5-same-bias-after-gate both; for the gate families")
       ->check(CLI::IsMember(bd::model_names()))
       ->capture_default_str();
   app.add_option("--dropout", opt.spec.dropout, "Dropout family (models/registry.hpp):\n" + bd::dropout_help())

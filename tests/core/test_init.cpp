@@ -47,3 +47,22 @@ TEST_CASE("initialisers reject invalid arguments", "[core][init]") {
   CHECK_THROWS_AS(Init::normal(-1.0), InvalidArgument);
   CHECK_THROWS_AS(Init::normal(std::nan("")), InvalidArgument);
 }
+
+TEST_CASE("truncated_normal redraws every value beyond two standard deviations", "[core][init]") {
+  Rng rng(3);
+  const double stddev = 0.01;
+  Matrix<double> w(500, 800);
+  initialize(w, 800, 500, Init::truncated_normal(stddev), rng);
+  const double n = double(w.size());
+  // N(0, 1) cut at +-2: variance 1 - 4 phi(2) / (Phi(2) - Phi(-2)) = 0.77374. A clipped normal (values set to +-2
+  // instead of drawn again) would have 0.95 and put 4.6 % of the values on the bound.
+  const double variance = 0.773741 * stddev * stddev;
+  CHECK(std::abs(sample_variance(w) / variance - 1.0) < 5 * std::sqrt(2.0 / n));
+  CHECK(w.array().abs().maxCoeff() <= 2 * stddev);
+  CHECK((w.array().abs() > 1.999 * stddev).count() < Index(0.001 * n));
+  CHECK(std::abs(w.mean()) < 5 * std::sqrt(variance / n));
+  CHECK(Init::truncated_normal(stddev).describe() == "truncated_normal(0.01)");
+  CHECK(Init::glorot_uniform().describe() == "glorot_uniform");
+  CHECK(Init::truncated_normal(0.01) != Init::normal(0.01));
+  CHECK_THROWS_AS(Init::truncated_normal(-1.0), InvalidArgument);
+}

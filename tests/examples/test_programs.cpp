@@ -252,7 +252,11 @@ TEST_CASE("programs: flags out of range or not finite are refused, naming the fl
                                                                 {"--epochs", "0"},
                                                                 {"--batch", "0"},
                                                                 {"--threads", "0"},
-                                                                {"--pretrain", "-1"}};
+                                                                {"--pretrain", "-1"},
+                                                                {"--adam-eps", "0"},
+                                                                {"--dense-init-std", "0"},
+                                                                {"--dense-init-std", "nan"},
+                                                                {"--dense-init-std", "-0.01"}};
   for (const auto& [flag, value] : bad) {
     INFO(flag << " " << value);
     const Run r = run(mnist_exe, base + flag + " " + value);
@@ -304,7 +308,7 @@ TEST_CASE("programs: --list-dropouts and --list-models print the registry's fami
   CHECK(found == 2);
   const Run models = run(mnist_exe, "--list-models");
   CHECK(models.status == 0);
-  CHECK(models.output == "mlp\nlenet300\nlenet5\nlenet5-same\nlenet5-bias-after-gate\n");
+  CHECK(models.output == "mlp\nlenet300\nlenet5\nlenet5-same\nlenet5-bias-after-gate\nlenet5-same-bias-after-gate\n");
   CHECK(run(mnist_exe, "--json").status == 2);
   CHECK(run(mnist_exe, "--list-dropouts --list-models").status == 2);
 }
@@ -591,6 +595,7 @@ TEST_CASE("programs: flags that cannot apply or are malformed are refused before
         {"--train-clip", "--dropout sbp --pretrain 1 --train-clip"},
         {"--train-clip", "--dropout bbd --train-clip"},
         {"--pretrain-sbp-adam", "--dropout sbp --pretrain-sbp-adam"},
+        {"--dense-init-std", "--dropout sparsevd --dense-init-std 0.01"},
         {"lenet5-same", "--model lenet5-same --dropout sparsevd"}};
     for (const auto& [flag, args] : cases) {
       INFO(args);
@@ -676,6 +681,40 @@ TEST_CASE("programs: --pretrain-sbp-adam pretrains with the SBP authors' optimis
   CHECK(nlohmann::json::parse(std::ifstream(report)).at("pretrain_recipe") == "sbp_authors_pretrain");
   REQUIRE(run(mnist_exe, train + "--save " + quoted(ours)).status == 0);
   CHECK(first_weights_differ(authors, ours));  // another optimiser, other weights
+}
+
+TEST_CASE("programs: --dense-init-std and --fixed-order start and feed the run as SBP's scripts do, and say so",
+          "[programs]") {
+  TempDir dir;
+  const std::string data = dir.file("data");
+  write_data(data);
+  const std::string ours = dir.file("o.bdm"), init = dir.file("i.bdm"), order = dir.file("f.bdm");
+  const std::string report = dir.file("r.json"), ck = dir.file("run.ck");
+  const std::string train = "--data " + quoted(data) + " --quiet --epochs 1 --threads 1 --dropout sbp --pretrain 1 ";
+  REQUIRE(run(mnist_exe, train + "--save " + quoted(ours)).status == 0);
+  const Run i = run(mnist_exe, train + "--dense-init-std 0.01 --save " + quoted(init) + " --report " + quoted(report));
+  INFO(i.output);
+  REQUIRE(i.status == 0);
+  auto json = nlohmann::json::parse(std::ifstream(report));
+  CHECK(json.at("dense_init") == "truncated_normal(0.01)");
+  CHECK(json.at("shuffle") == true);
+  CHECK(first_weights_differ(init, ours));
+  const Run f = run(mnist_exe, train + "--fixed-order --save " + quoted(order) + " --report " + quoted(report));
+  INFO(f.output);
+  REQUIRE(f.status == 0);
+  json = nlohmann::json::parse(std::ifstream(report));
+  CHECK(json.at("shuffle") == false);
+  CHECK(json.at("dense_init") == "glorot_uniform");
+  CHECK(first_weights_differ(order, ours));
+  SECTION("a checkpoint of a run in the stored order is not resumed reshuffled") {
+    const std::string two = "--data " + quoted(data) + " --quiet --epochs 2 --threads 1 --checkpoint " + quoted(ck);
+    REQUIRE(run(mnist_exe, two + " --fixed-order --stop-after 1").status == 0);
+    const Run r = run(mnist_exe, two + " --resume " + quoted(ck));
+    INFO(r.output);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.output, Contains("shuffle"));
+    CHECK(run(mnist_exe, two + " --fixed-order --resume " + quoted(ck)).status == 0);
+  }
 }
 
 TEST_CASE("programs: --checkpoint and --report follow a symlink and write the file it points to, as --save does",

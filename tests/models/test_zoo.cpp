@@ -153,3 +153,45 @@ TEST_CASE("lenet5() refuses its padding and bias placement with a family's own c
   CHECK_THROWS_WITH(lenet5<float>(rng, LeNet5Options<float>(options).with_gate_before_bias(true)),
                     Catch::Contains("plain Conv2d only"));
 }
+
+TEST_CASE("lenet5-same-bias-after-gate has both of SBP's script's choices", "[models]") {
+  Rng rng(4);
+  auto both = build_model<float>(ModelSpec{"lenet5-same-bias-after-gate", "sbp"}, rng);
+  CHECK(summarize(both).layers.at(2).units_in == 2450);
+  CHECK(std::string(both.layer(2).name()) == "ChannelBias");
+  CHECK(both.layer(0).parameters().size() == 1u);
+  CHECK_FALSE(model_takes_dropout("lenet5-same-bias-after-gate", "sparsevd"));
+}
+
+TEST_CASE("ModelSpec::dense_init starts the plain dense layers, and a family with its own refuses it", "[models]") {
+  for (const std::string net : {"lenet5", "mlp"}) {
+    ModelSpec spec{net, "sbp"};
+    spec.dense_init = Init::truncated_normal(0.01);
+    Rng rng(5);
+    auto model = build_model<float>(spec, rng);
+    Index dense = 0;
+    for (Index i = 0; i < model.size(); ++i) {
+      if (std::string(model.layer(i).name()) != "Linear") continue;
+      const auto& w = model.layer(i).parameters().front()->value;
+      CHECK(w.array().abs().maxCoeff() <= 0.02f);
+      CHECK(w.array().abs().maxCoeff() > 0.015f);
+      ++dense;
+    }
+    CHECK(dense == (net == "mlp" ? 3 : 2));
+    // The convolutions keep Glorot uniform: conv1's limit sqrt(6 / (25 + 500)) = 0.107.
+    if (net == "lenet5") CHECK(model.layer(0).parameters().front()->value.array().abs().maxCoeff() > 0.05f);
+    // The default stays Glorot uniform: dense1 of lenet5 U(-0.077, 0.077), of the MLP U(-0.069, 0.069).
+    Rng again(5);
+    auto glorot = build_model<float>(ModelSpec{net, "sbp"}, again);
+    for (Index i = 0; i < glorot.size(); ++i) {
+      if (std::string(glorot.layer(i).name()) == "Linear") {
+        CHECK(glorot.layer(i).parameters().front()->value.array().abs().maxCoeff() > 0.05f);
+        break;
+      }
+    }
+  }
+  ModelSpec own{"lenet5", "sparsevd"};
+  own.dense_init = Init::truncated_normal(0.01);
+  Rng rng(5);
+  CHECK_THROWS_WITH(build_model<float>(own, rng), Catch::Contains("builds its own"));
+}

@@ -5,12 +5,14 @@
 //   he_uniform      U(-l, l), l = sqrt(6 / fan_in)                  He et al. 2015, for ReLU networks
 //   he_normal       N(0, 2 / fan_in)
 //   normal          N(0, std^2) with a given std
+//   truncated_normal  N(0, std^2) with every value beyond 2 std drawn again   TensorFlow's truncated_normal_initializer
 //   uniform_fan_in  U(-l, l), l = 1 / sqrt(fan_in)                  PyTorch's nn.Linear default
 //   zeros
-// The normal initialisers are not truncated.
+// The normal initialisers other than truncated_normal are not truncated.
 #pragma once
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "bayesdrop/core/error.hpp"
@@ -19,9 +21,18 @@
 
 namespace bayesdrop {
 
-enum class InitKind { glorot_uniform, glorot_normal, he_uniform, he_normal, normal, uniform_fan_in, zeros };
+enum class InitKind {
+  glorot_uniform,
+  glorot_normal,
+  he_uniform,
+  he_normal,
+  normal,
+  truncated_normal,
+  uniform_fan_in,
+  zeros
+};
 
-/// An initialiser and, for InitKind::normal, its standard deviation.
+/// An initialiser and, for InitKind::normal and truncated_normal, its standard deviation.
 struct Init {
   InitKind kind = InitKind::glorot_uniform;
   double std = 0.01;
@@ -38,6 +49,29 @@ struct Init {
     }
     return {InitKind::normal, stddev};
   }
+  /// N(0, stddev^2) truncated at two standard deviations (SBP's LeNet-5 scripts start their dense layers so, with
+  /// stddev 0.01).
+  static Init truncated_normal(double stddev) {
+    Init i = normal(stddev);
+    i.kind = InitKind::truncated_normal;
+    return i;
+  }
+  /// Its name in reports: "glorot_uniform", "truncated_normal(0.01)".
+  std::string describe() const {
+    static const char* const names[] = {"glorot_uniform", "glorot_normal",    "he_uniform",     "he_normal",
+                                        "normal",         "truncated_normal", "uniform_fan_in", "zeros"};
+    std::string name = names[static_cast<int>(kind)];
+    if (kind == InitKind::normal || kind == InitKind::truncated_normal) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "(%g)", std);
+      name += buf;
+    }
+    return name;
+  }
+  bool operator==(const Init& o) const {
+    return kind == o.kind && (kind != InitKind::normal && kind != InitKind::truncated_normal ? true : std == o.std);
+  }
+  bool operator!=(const Init& o) const { return !(*this == o); }
 };
 
 /// Fills w with the initialiser, given the fans of the layer (for a convolution, fan = channels * kernel area).
@@ -72,6 +106,22 @@ void initialize(Matrix<Scalar>& w, Index fan_in, Index fan_out, const Init& init
     case InitKind::normal:
       fill_normal(init.std);
       break;
+    case InitKind::truncated_normal: {
+      // Draw all, then draw again every value with |z| > 2 (about 4.6 %) until none is left, in storage order.
+      rng.normal(w);
+      Matrix<Scalar> again;
+      for (Index outside = (w.array().abs() > Scalar(2)).count(); outside > 0;
+           outside = (w.array().abs() > Scalar(2)).count()) {
+        again.resize(outside, 1);
+        rng.normal(again);
+        Index k = 0;
+        for (Index i = 0; i < w.size(); ++i) {
+          if (std::abs(w.data()[i]) > Scalar(2)) w.data()[i] = again(k++);
+        }
+      }
+      w *= Scalar(init.std);
+      break;
+    }
     case InitKind::uniform_fan_in:
       fill_uniform(1.0 / std::sqrt(fi));
       break;

@@ -43,6 +43,7 @@ struct LeNet5Options {
   Index conv1_channels = 20, conv2_channels = 50, hidden = 500, classes = 10;
   WindowOptions conv_window;      ///< the convolutions' padding and stride. Default: valid, stride 1
   bool gate_before_bias = false;  ///< convolutions without a bias, then the gate, then a ChannelBias. Default: false
+  LinearOptions linear;           ///< options of the default dense layers (their initialiser)
 
   LeNet5Options& with_gate(GateFactory g) {
     gate = std::move(g);
@@ -62,6 +63,10 @@ struct LeNet5Options {
   }
   LeNet5Options& with_gate_before_bias(bool on) {
     gate_before_bias = on;
+    return *this;
+  }
+  LeNet5Options& with_linear(LinearOptions o) {
+    linear = o;
     return *this;
   }
 };
@@ -106,7 +111,7 @@ Sequential<Scalar> lenet5(Rng& rng, const LeNet5Options<Scalar>& options = {}, I
     if (options.dense) {
       net.add(options.dense(sizes[i], sizes[i + 1], i, rng));
     } else {
-      net.template emplace<Linear>(sizes[i], sizes[i + 1], rng);
+      net.template emplace<Linear>(sizes[i], sizes[i + 1], rng, options.linear);
     }
     if (i == 0) net.template emplace<ReLU>(sizes[1]);
   }

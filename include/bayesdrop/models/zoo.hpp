@@ -27,13 +27,17 @@ struct ModelSpec {
   std::string dropout = "none";
   double p_input = 0.2;   ///< the binary-dropout paper's rate on inputs
   double p_hidden = 0.5;  ///< and on hidden units
+  /// The initialiser of the plain dense layers' weights (Linear; a family that builds its own dense layers keeps its
+  /// own and refuses another). It shapes the start only: a saved model does not record it.
+  Init dense_init = Init::glorot_uniform();
 };
 
 /// Networks build_model knows. "lenet5-same" and "lenet5-bias-after-gate" are LeNet-5-Caffe with one choice of SBP's
 /// LeNet-5 script each (models/lenet5.hpp): "same" padding (2450 dense inputs), and the conv bias added after the
-/// channel gate; both take the gate families only (not sparse VD, whose convolutions are its own).
+/// channel gate; "lenet5-same-bias-after-gate" has both, as the script builds it. They take the gate families only
+/// (not sparse VD, whose convolutions are its own).
 inline std::vector<std::string> model_names() {
-  return {"mlp", "lenet300", "lenet5", "lenet5-same", "lenet5-bias-after-gate"};
+  return {"mlp", "lenet300", "lenet5", "lenet5-same", "lenet5-bias-after-gate", "lenet5-same-bias-after-gate"};
 }
 
 /// Whether the network reads its input as 28x28 images (a convolutional network: the lenet5 ones) rather than as a
@@ -81,6 +85,11 @@ Sequential<Scalar> build_model(const ModelSpec& spec, Rng& rng) {
     if (!(p >= 0 && p < 1))
       throw InvalidArgument("build_model: drop rates must lie in [0, 1), got " + std::to_string(p));
   }
+  if (family.dense && spec.dense_init != Init::glorot_uniform()) {
+    throw InvalidArgument("build_model: dense_init " + spec.dense_init.describe() +
+                          " sets the plain dense layers, and '" + spec.dropout +
+                          "' builds its own with their own initialiser; leave it at glorot_uniform");
+  }
   const bool lenet5_net = model_reads_images(spec.model);
   const std::vector<Index> sizes =
       spec.model == "mlp" ? std::vector<Index>{784, 500, 300, 10} : std::vector<Index>{784, 300, 100, 10};
@@ -110,8 +119,11 @@ Sequential<Scalar> build_model(const ModelSpec& spec, Rng& rng) {
   if (lenet5_net) {
     LeNet5Options<Scalar> options;
     options.with_gate(gate);
-    if (spec.model == "lenet5-same") options.with_conv_window(WindowOptions{}.with_same_padding());
-    options.with_gate_before_bias(spec.model == "lenet5-bias-after-gate");
+    const bool same = spec.model == "lenet5-same" || spec.model == "lenet5-same-bias-after-gate";
+    if (same) options.with_conv_window(WindowOptions{}.with_same_padding());
+    options.with_gate_before_bias(spec.model == "lenet5-bias-after-gate" ||
+                                  spec.model == "lenet5-same-bias-after-gate");
+    options.with_linear(LinearOptions{}.with_init(spec.dense_init));
     if (!model_takes_dropout(spec.model, spec.dropout)) {
       throw InvalidArgument("build_model: model '" + spec.model + "' changes the plain convolutions, but dropout '" +
                             spec.dropout + "' builds its own; use model lenet5 with it, or a gate family");
@@ -126,6 +138,7 @@ Sequential<Scalar> build_model(const ModelSpec& spec, Rng& rng) {
   }
 
   MlpOptions<Scalar> options;
+  options.with_linear(LinearOptions{}.with_init(spec.dense_init));
   options.with_gate([gate](Index units, std::size_t index, Rng& r) { return gate(ImageShape{units, 1, 1}, index, r); });
   if (family.dense) options.with_dense(dense);
   return mlp<Scalar>(sizes, rng, options);

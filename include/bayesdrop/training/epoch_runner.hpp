@@ -39,6 +39,9 @@ struct EpochResult {
 struct EpochOptions {
   Index batch = 100;       ///< examples per mini-batch (> 0); a last, shorter batch is kept
   double kl_weight = 1.0;  ///< ELBO weight of KL / N (KL warm-up schedules set this per epoch)
+  /// Reshuffle the training set every epoch. false: the batches come in the data set's stored order, the same every
+  /// epoch, as SBP's LeNet-5 scripts feed them. Default: true
+  bool shuffle = true;
 
   EpochOptions& with_batch(Index b) {
     batch = b;
@@ -46,6 +49,10 @@ struct EpochOptions {
   }
   EpochOptions& with_kl_weight(double w) {
     kl_weight = w;
+    return *this;
+  }
+  EpochOptions& with_shuffle(bool on) {
+    shuffle = on;
     return *this;
   }
 };
@@ -81,13 +88,14 @@ class EpochRunner {
     options_.kl_weight = w;
   }
 
-  /// Trains the model for one epoch over `data` in an order reshuffled with `rng`.
+  /// Trains the model for one epoch over `data` in an order reshuffled with `rng` (in its stored order without
+  /// options().shuffle).
   /// Throws NumericalError when the loss becomes NaN or Inf (naming the batch), ShapeError when the model's input
   /// or output does not fit the data.
   EpochResult train_epoch(Layer<Scalar>& model, Optimizer<Scalar>& optimizer, const Dataset<Scalar>& data, Rng& rng,
                           const ProgressFn& progress = {}) {
     const auto start = std::chrono::steady_clock::now();
-    shuffle(data.size(), rng);
+    shuffle(data.size(), options_.shuffle ? &rng : nullptr);
     const Index n = data.size(), batches = (n + options_.batch - 1) / options_.batch;
     const Scalar kl_coeff = Scalar(options_.kl_weight / double(n));
     const Context ctx = Context::train(rng);
@@ -160,13 +168,15 @@ class EpochRunner {
   }
 
  private:
-  // Fisher-Yates with the run's generator, so that the order is reproducible from the seed.
-  void shuffle(Index n, Rng& rng) {
+  // Fisher-Yates with the run's generator, so that the order is reproducible from the seed; no generator: the
+  // stored order.
+  void shuffle(Index n, Rng* rng) {
     if (n <= 0) throw InvalidArgument("EpochRunner: the training set is empty");
     if (static_cast<Index>(order_.size()) != n) order_.resize(static_cast<std::size_t>(n));
     std::iota(order_.begin(), order_.end(), Index(0));
+    if (!rng) return;
     for (Index i = n - 1; i > 0; --i) {
-      const auto j = static_cast<Index>(rng.uniform_index(static_cast<std::uint64_t>(i + 1)));
+      const auto j = static_cast<Index>(rng->uniform_index(static_cast<std::uint64_t>(i + 1)));
       std::swap(order_[static_cast<std::size_t>(i)], order_[static_cast<std::size_t>(j)]);
     }
   }

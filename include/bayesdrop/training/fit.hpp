@@ -42,6 +42,7 @@ struct FitOptions {
   std::string checkpoint_metadata;  ///< the caller's settings, stored in the checkpoint and compared on resume
   std::string resume;               ///< continue the run checkpointed here (with the same settings); "": start afresh
   int stop_after = 0;  ///< return after this epoch of the run, its checkpoint written (resume later); 0: run to the end
+  bool shuffle = true;  ///< reshuffle the training set every epoch; false: its stored order (EpochOptions::shuffle)
 
   FitOptions& with_epochs(int e) {
     epochs = e;
@@ -86,6 +87,10 @@ struct FitOptions {
     stop_after = epoch;
     return *this;
   }
+  FitOptions& with_shuffle(bool on) {
+    shuffle = on;
+    return *this;
+  }
 };
 
 /// Every gate's n_active, in model order.
@@ -128,7 +133,7 @@ std::vector<EpochLog> fit(Sequential<Scalar>& model, Optimizer<Scalar>& optimize
   if (epochs <= 0) throw InvalidArgument("fit: the number of epochs must be positive, got " + std::to_string(epochs));
   const Index batch = options.batch > 0 ? options.batch : 100;
   const KlSchedule kl = options.kl.value_or(KlSchedule::constant(1.0));
-  EpochRunner<Scalar> runner(EpochOptions{}.with_batch(batch));
+  EpochRunner<Scalar> runner(EpochOptions{}.with_batch(batch).with_shuffle(options.shuffle));
   CheckpointInfo info;
   info.epochs = epochs;
   info.batch = batch;
@@ -163,7 +168,8 @@ inline AdamOptions adam_options(const Recipe& recipe) {
 
 /// Trains `model` with Adam (the recipe's beta1) and the recipe's groups, schedule, batch and KL warm-up for
 /// options.epochs (or the recipe's), after applying the recipe's model choices (train_clip, kl_scales:
-/// apply_model_choices); options.batch and options.kl, when set, override the recipe's. Pretraining
+/// apply_model_choices); options.batch and options.kl, when set, override the recipe's, and the batches come in the
+/// stored order when either options.shuffle or recipe.shuffle is false. Pretraining
 /// (recipe.pretrain_epochs) is the caller's: see copy_pretrained_weights.
 template <class Scalar>
 std::vector<EpochLog> fit(Sequential<Scalar>& model, const Recipe& recipe, const Dataset<Scalar>& train,
@@ -172,6 +178,7 @@ std::vector<EpochLog> fit(Sequential<Scalar>& model, const Recipe& recipe, const
   if (run.epochs <= 0) run.epochs = recipe.epochs;
   if (run.batch <= 0) run.batch = recipe.batch;
   if (!run.kl) run.kl = recipe.kl_schedule(run.epochs);
+  run.shuffle = run.shuffle && recipe.shuffle;
   if (train.size() <= 0) throw InvalidArgument("fit: the training set is empty");
   const std::int64_t steps_per_epoch = std::int64_t((train.size() + run.batch - 1) / run.batch);
   apply_model_choices(model, recipe);

@@ -44,6 +44,9 @@ struct Recipe {
   /// Adam's epsilon, > 0. The sparse VD authors' loss is N times ours (a sum over the data set, not a mean), which
   /// Adam cancels except through epsilon: 1e-8 / N (1.7e-13 on MNIST) mimics their scale.
   double adam_eps = 1e-8;
+  /// Reshuffle the training set every epoch (false: the stored order every epoch, the last batch shorter, as SBP's
+  /// LeNet-5 scripts slice it).
+  bool shuffle = true;
   // The authors' choices that act on the model (training/authors_choices.hpp applies them, and cites each):
   bool train_clip = false;        ///< sparse VD: mask weights of log alpha >= 3 in training too (train_clip=True)
   int pretrain_epochs = 0;        ///< epochs of the plain network whose weights the model starts from
