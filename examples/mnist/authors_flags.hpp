@@ -66,8 +66,8 @@ inline void add_authors_flags(CLI::App& app, AuthorsFlags& f) {
                "--pretrain with SBP's LeNet-5 pretraining script's optimiser (Adam beta1 = 0.95 at 1e-3, no L2, "
                "linear to 0 from half way, batches of --batch) instead of the assignment's constant Adam with L2");
   app.add_option("--adam-eps", f.adam_eps,
-                 "Adam's epsilon (default 1e-8); 1.7e-13 = 1e-8 / 60000 behaves as the sparse VD authors' loss, "
-                 "summed over the data set rather than averaged")
+                 "Adam's epsilon (default 1e-8), also the pretraining's with --pretrain-sbp-adam; 1.7e-13 = 1e-8 / "
+                 "60000 behaves as the authors' loss, summed over the data set rather than averaged")
       ->check(flags::real(0, 1, true));
   app.add_flag("--center-inputs", f.center_inputs,
                "subtract the training set's mean image from every training and test image, as the sparse VD "
@@ -146,8 +146,8 @@ inline constexpr const char* kSbpPretrainRecipe = "sbp_authors_pretrain";
 
 /// The plain network's recipe for --pretrain: the library's default, or with --pretrain-sbp-adam SBP's LeNet-5
 /// pretraining (necludov/group-sparsity-sbp, scripts/lenet/lenet5.py) at the run's batch size; --fixed-order holds
-/// its batches in the stored order too. Throws
-/// bayesdrop::InvalidArgument for --pretrain-sbp-adam without --pretrain.
+/// its batches in the stored order too, and with --pretrain-sbp-adam --adam-eps sets its epsilon as the SBP phase's.
+/// Throws bayesdrop::InvalidArgument for --pretrain-sbp-adam without --pretrain.
 inline bayesdrop::Recipe pretrain_recipe(const AuthorsFlags& f, int pretrain_epochs, const bayesdrop::Recipe& method) {
   if (!f.pretrain_sbp_adam) {
     bayesdrop::Recipe r = bayesdrop::RunSpec{}.pretrain_recipe;
@@ -163,6 +163,7 @@ inline bayesdrop::Recipe pretrain_recipe(const AuthorsFlags& f, int pretrain_epo
   r.name = kSbpPretrainRecipe;
   r.batch = method.batch;
   r.shuffle = !f.fixed_order;
+  if (f.adam_eps > 0) r.adam_eps = f.adam_eps;  // their pretraining's loss is a sum over the data set too
   return r;
 }
 

@@ -681,6 +681,22 @@ TEST_CASE("programs: --pretrain-sbp-adam pretrains with the SBP authors' optimis
   CHECK(nlohmann::json::parse(std::ifstream(report)).at("pretrain_recipe") == "sbp_authors_pretrain");
   REQUIRE(run(mnist_exe, train + "--save " + quoted(ours)).status == 0);
   CHECK(first_weights_differ(authors, ours));  // another optimiser, other weights
+  SECTION("--adam-eps reaches the authors' pretraining (their loss is a sum there too), not ours") {
+    // The first pretraining epoch's line: Adam with epsilon 0.5 takes far smaller steps than with 1e-8.
+    auto pretrain_line = [&](const std::string& flags) {
+      const std::string ck = dir.file("p" + std::to_string(std::hash<std::string>{}(flags)) + ".ck");
+      const Run r = run(mnist_exe, "--data " + quoted(data) + " --epochs 1 --threads 1 --dropout sbp --pretrain 1 " +
+                                       "--stop-after 1 --checkpoint " + quoted(ck) + " " + flags);
+      INFO(r.output);
+      REQUIRE(r.status == 0);
+      const auto line = r.output.find("pretrain: epoch 1,");
+      REQUIRE(line != std::string::npos);
+      const auto at = r.output.find("cent ", line);  // after the epoch's seconds
+      return r.output.substr(at, r.output.find('\n', at) - at);
+    };
+    CHECK(pretrain_line("--pretrain-sbp-adam --adam-eps 0.5") != pretrain_line("--pretrain-sbp-adam"));
+    CHECK(pretrain_line("--adam-eps 0.5") == pretrain_line(""));
+  }
 }
 
 TEST_CASE("programs: --dense-init-std and --fixed-order start and feed the run as SBP's scripts do, and say so",
