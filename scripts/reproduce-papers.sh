@@ -93,7 +93,8 @@ declare -A variants=(
   # ours), and their batches are the training set's stored order every epoch: 468 of 128, then one of 96.
   [lenet5-sbp~dense-init]="--sbp-adam --batch 128 --pretrain 200 --dense-init-std 0.01"
   [lenet5-sbp~fixed-order]="--sbp-adam --batch 128 --pretrain 200 --fixed-order"
-  # Every choice above at once, as their two scripts run (the loss scale in the SBP phase only).
+  # Every choice above at once, as their two scripts run (the loss scale in both phases: --adam-eps reaches
+  # --pretrain-sbp-adam's pretraining too).
   [lenet5-sbp~authors]="--model lenet5-same-bias-after-gate --sbp-adam --batch 128 --pretrain 200 --pretrain-sbp-adam --center-inputs --kl-scales 1,1,0,0 --adam-eps 1.7e-13 --dense-init-std 0.01 --fixed-order"
 )
 
