@@ -68,8 +68,10 @@ struct Init {
     }
     return name;
   }
+  /// Equal kinds, and equal stds where the kind has one.
   bool operator==(const Init& o) const {
-    return kind == o.kind && (kind != InitKind::normal && kind != InitKind::truncated_normal ? true : std == o.std);
+    const bool has_std = kind == InitKind::normal || kind == InitKind::truncated_normal;
+    return kind == o.kind && (!has_std || std == o.std);
   }
   bool operator!=(const Init& o) const { return !(*this == o); }
 };
